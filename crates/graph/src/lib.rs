@@ -1,0 +1,25 @@
+//! Neo4j access for Ontograph: moves Cypher text, JSON parameters and JSON rows over Bolt.
+//!
+//! - [`Neo4jClient`] wraps a neo4rs 0.8 connection pool; [`Neo4jClient::run`] executes one
+//!   [`Statement`] as a read or a write and returns every row as a JSON object.
+//! - [`value`] converts JSON parameters to Bolt and Bolt results to JSON (temporal values as
+//!   ISO-8601 strings, DateTime in `@neo4j/graphql`'s UTC-millisecond form).
+//! - [`migrate`] brings uniqueness constraints and indexes in line with a desired set.
+//! - [`Error`] classifies failures (unavailable, Cypher, timeout, ...) for the gateway.
+//!
+//! This crate knows nothing about GraphQL or the ontology.
+
+mod client;
+mod config;
+mod error;
+pub mod migrate;
+mod telemetry;
+pub mod value;
+
+pub use client::{
+    AccessMode, Counters, Neo4jClient, QueryResult, Statement, PING_TIMEOUT, STATEMENT_ID_PARAM,
+};
+pub use config::Neo4jConfig;
+pub use error::{Error, ErrorKind, Result, CONSTRAINT_VIOLATION_CODE};
+pub use migrate::{migrate, IndexKind, MigrationOptions, MigrationReport, SchemaItem};
+pub use telemetry::{describe_metrics, ERRORS_TOTAL, STATEMENT_SECONDS};

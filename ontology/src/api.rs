@@ -1,0 +1,405 @@
+//! The GraphQL API generated from an ontology, as SDL text. Its core follows the query API of
+//! @neo4j/graphql v7 (non-deprecated shape): list and connection root queries, `where` filters
+//! with `eq`/`in`/`contains`/… operators, relationship filters `some`/`all`/`none`/`single`,
+//! `sort`, `limit`/`offset`, nested relationship fields and connections, and create, update and
+//! delete mutations.
+//!
+//! Naming is shared with the compiler through the functions at the bottom of this module.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use crate::model::{upper_first, NodeType, Ontology, Property, Relationship, Scalar};
+
+/// Builds the API SDL for an ontology.
+pub fn api_sdl(o: &Ontology) -> String {
+    let mut b = Sdl::default();
+    b.query_and_mutation(o);
+    b.shared_types(o);
+    for e in o.enums.values() {
+        b.description(&e.description, "");
+        let _ = writeln!(b.out, "enum {} {{", e.name);
+        for v in &e.values {
+            let _ = writeln!(b.out, "  {v}");
+        }
+        b.out.push_str("}\n\n");
+    }
+    for i in o.interfaces.values() {
+        b.description(&i.description, "");
+        let _ = writeln!(b.out, "interface {} {{", i.name);
+        for p in &i.properties {
+            b.property_field(p);
+        }
+        b.out.push_str("}\n\n");
+    }
+    for rp in o.relationship_properties.values() {
+        b.description(&rp.description, "");
+        let _ = writeln!(b.out, "type {} {{", rp.name);
+        for p in &rp.properties {
+            b.property_field(p);
+        }
+        b.out.push_str("}\n\n");
+        b.where_input(&rp.name, &rp.properties, &[], "");
+        b.sort_input(&rp.name, &rp.properties);
+        b.create_input(&format!("{}CreateInput", rp.name), &rp.properties, None, "");
+        b.update_input(&format!("{}UpdateInput", rp.name), &rp.properties, None, "");
+    }
+    for n in o.nodes.values() {
+        b.node_types(o, n);
+    }
+    b.scalar_inputs();
+    b.out.trim_end().to_string() + "\n"
+}
+
+#[derive(Default)]
+struct Sdl {
+    out: String,
+    /// Scalar filter/mutation inputs used, emitted once at the end.
+    scalar_inputs: BTreeSet<String>,
+    /// `XRelationshipFilters` / `XConnectWhere` inputs already emitted.
+    emitted: BTreeSet<String>,
+}
+
+impl Sdl {
+    fn description(&mut self, d: &Option<String>, indent: &str) {
+        if let Some(d) = d {
+            let escaped = d.replace("\"\"\"", "\\\"\"\"");
+            let _ = writeln!(self.out, "{indent}\"\"\"\n{indent}{escaped}\n{indent}\"\"\"");
+        }
+    }
+
+    fn query_and_mutation(&mut self, o: &Ontology) {
+        self.out.push_str("type Query {\n");
+        for n in o.nodes.values() {
+            let p = &n.plural;
+            let pt = n.plural_type_name();
+            let t = &n.name;
+            let _ = writeln!(self.out, "  {p}(where: {t}Where, limit: Int, offset: Int, sort: [{t}Sort!]): [{t}!]!");
+            let _ = writeln!(self.out, "  {p}Connection(first: Int, after: String, where: {t}Where, sort: [{t}Sort!]): {pt}Connection!");
+        }
+        self.out.push_str("}\n\n");
+        self.out.push_str("type Mutation {\n");
+        for n in o.nodes.values() {
+            let pt = n.plural_type_name();
+            let t = &n.name;
+            let _ = writeln!(self.out, "  create{pt}(input: [{t}CreateInput!]!): Create{pt}MutationResponse!");
+            let _ = writeln!(self.out, "  update{pt}(where: {t}Where, update: {t}UpdateInput): Update{pt}MutationResponse!");
+            let _ = writeln!(self.out, "  delete{pt}(where: {t}Where): DeleteInfo!");
+        }
+        self.out.push_str("}\n\n");
+    }
+
+    fn shared_types(&mut self, o: &Ontology) {
+        let uses = |s: Scalar| {
+            o.nodes.values().any(|n| n.properties().any(|p| p.scalar == s))
+                || o.relationship_properties.values().any(|r| r.properties.iter().any(|p| p.scalar == s))
+        };
+        if uses(Scalar::DateTime) {
+            self.out.push_str("\"\"\"\nA date and time, as an ISO-8601 string in UTC: `2024-05-01T08:20:30.500Z`.\n\"\"\"\nscalar DateTime\n\n");
+        }
+        if uses(Scalar::BigInt) {
+            self.out.push_str("\"\"\"\nA 64-bit integer, as a string or number.\n\"\"\"\nscalar BigInt\n\n");
+        }
+        self.out.push_str(
+            "enum SortDirection {\n  ASC\n  DESC\n}\n\n\
+type PageInfo {\n  hasNextPage: Boolean!\n  hasPreviousPage: Boolean!\n  startCursor: String\n  endCursor: String\n}\n\n\
+type Count {\n  nodes: Int!\n}\n\n\
+type CountConnection {\n  nodes: Int!\n  edges: Int!\n}\n\n\
+type CreateInfo {\n  nodesCreated: Int!\n  relationshipsCreated: Int!\n}\n\n\
+type UpdateInfo {\n  nodesCreated: Int!\n  nodesDeleted: Int!\n  relationshipsCreated: Int!\n  relationshipsDeleted: Int!\n}\n\n\
+type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
+        );
+    }
+
+    fn property_field(&mut self, p: &Property) {
+        self.description(&p.description, "  ");
+        let _ = writeln!(self.out, "  {}: {}", p.name, output_type(p));
+    }
+
+    fn node_types(&mut self, o: &Ontology, n: &NodeType) {
+        let t = &n.name;
+        let pt = n.plural_type_name();
+        // The object type.
+        self.description(&n.description, "");
+        let implements = if n.implements.is_empty() {
+            String::new()
+        } else {
+            format!(" implements {}", n.implements.join(" & "))
+        };
+        let _ = writeln!(self.out, "type {t}{implements} {{");
+        for f in &n.fields {
+            match f {
+                crate::model::Field::Property(p) => self.property_field(p),
+                crate::model::Field::Relationship(r) => {
+                    self.description(&r.description, "  ");
+                    let target = &r.target;
+                    let conn = rel_connection_type(n, r);
+                    if r.list {
+                        let _ = writeln!(self.out, "  {}(where: {target}Where, limit: Int, offset: Int, sort: [{target}Sort!]): [{target}!]!", r.name);
+                    } else {
+                        let bang = if r.required { "!" } else { "" };
+                        let _ = writeln!(self.out, "  {}: {target}{bang}", r.name);
+                    }
+                    let _ = writeln!(self.out, "  {}Connection(where: {conn}Where, first: Int, after: String, sort: [{conn}Sort!]): {conn}!", r.name);
+                }
+            }
+        }
+        self.out.push_str("}\n\n");
+
+        // Root connection.
+        let _ = writeln!(self.out, "type {t}Edge {{\n  cursor: String!\n  node: {t}!\n}}\n");
+        let _ = writeln!(self.out, "type {t}Aggregate {{\n  count: Count!\n}}\n");
+        let _ = writeln!(self.out, "type {pt}Connection {{\n  edges: [{t}Edge!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n  aggregate: {t}Aggregate!\n}}\n");
+        let _ = writeln!(self.out, "type Create{pt}MutationResponse {{\n  info: CreateInfo!\n  {}: [{t}!]!\n}}\n", n.plural);
+        let _ = writeln!(self.out, "type Update{pt}MutationResponse {{\n  info: UpdateInfo!\n  {}: [{t}!]!\n}}\n", n.plural);
+
+        // Relationship connections.
+        for r in n.relationships() {
+            let conn = rel_connection_type(n, r);
+            let target = &r.target;
+            let agg = format!("{t}{target}{}AggregateSelection", upper_first(&r.name));
+            let _ = writeln!(self.out, "type {conn} {{\n  edges: [{t}{}Relationship!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n  aggregate: {agg}!\n}}\n", upper_first(&r.name));
+            let _ = writeln!(self.out, "type {agg} {{\n  count: CountConnection!\n}}\n");
+            let props = r
+                .properties
+                .as_ref()
+                .map(|p| format!("\n  properties: {p}!"))
+                .unwrap_or_default();
+            let _ = writeln!(self.out, "type {t}{}Relationship {{\n  cursor: String!\n  node: {target}!{props}\n}}\n", upper_first(&r.name));
+            // Connection where / filters / sort.
+            let mut w = format!("input {conn}Where {{\n  AND: [{conn}Where!]\n  OR: [{conn}Where!]\n  NOT: {conn}Where\n  node: {target}Where\n");
+            if let Some(p) = &r.properties {
+                let _ = writeln!(w, "  edge: {p}Where");
+            }
+            w.push_str("}\n\n");
+            self.out.push_str(&w);
+            let _ = writeln!(self.out, "input {conn}Filters {{\n  all: {conn}Where\n  none: {conn}Where\n  single: {conn}Where\n  some: {conn}Where\n}}\n");
+            let mut s = format!("input {conn}Sort {{\n  node: {target}Sort\n");
+            if let Some(p) = &r.properties {
+                let _ = writeln!(s, "  edge: {p}Sort");
+            }
+            s.push_str("}\n\n");
+            self.out.push_str(&s);
+            // Mutation inputs for the relationship.
+            let fi = rel_input_prefix(n, r);
+            let edge_req = r
+                .properties
+                .as_ref()
+                .and_then(|p| o.relationship_properties(p))
+                .is_some_and(|rp| rp.properties.iter().any(|p| p.required));
+            let edge = r
+                .properties
+                .as_ref()
+                .map(|p| format!("\n  edge: {p}CreateInput{}", if edge_req { "!" } else { "" }))
+                .unwrap_or_default();
+            let _ = writeln!(self.out, "input {fi}ConnectFieldInput {{\n  where: {target}ConnectWhere!{edge}\n}}\n");
+            let _ = writeln!(self.out, "input {fi}CreateFieldInput {{\n  node: {target}CreateInput!{edge}\n}}\n");
+            let _ = writeln!(self.out, "input {fi}DisconnectFieldInput {{\n  where: {conn}Where\n}}\n");
+            let _ = writeln!(self.out, "input {fi}DeleteFieldInput {{\n  where: {conn}Where\n}}\n");
+            let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
+            let _ = writeln!(self.out, "input {fi}FieldInput {{\n  connect: {l}{fi}ConnectFieldInput{r_}\n  create: {l}{fi}CreateFieldInput{r_}\n}}\n");
+            let _ = writeln!(self.out, "input {fi}UpdateFieldInput {{\n  connect: {l}{fi}ConnectFieldInput{r_}\n  disconnect: {l}{fi}DisconnectFieldInput{r_}\n  create: {l}{fi}CreateFieldInput{r_}\n  delete: {l}{fi}DeleteFieldInput{r_}\n}}\n");
+            self.relationship_filters(target);
+            self.connect_where(target);
+        }
+
+        // Where, sort, create, update.
+        let props: Vec<Property> = n.properties().cloned().collect();
+        let rels: Vec<&Relationship> = n.relationships().collect();
+        self.where_input(t, &props, &rels, &n.name);
+        self.sort_input(t, &props);
+        self.create_input(&format!("{t}CreateInput"), &props, Some(n), t);
+        self.update_input(&format!("{t}UpdateInput"), &props, Some(n), t);
+    }
+
+    fn relationship_filters(&mut self, target: &str) {
+        let name = format!("{target}RelationshipFilters");
+        if self.emitted.insert(name.clone()) {
+            let _ = writeln!(self.out, "input {name} {{\n  all: {target}Where\n  none: {target}Where\n  single: {target}Where\n  some: {target}Where\n}}\n");
+        }
+    }
+
+    fn connect_where(&mut self, target: &str) {
+        let name = format!("{target}ConnectWhere");
+        if self.emitted.insert(name.clone()) {
+            let _ = writeln!(self.out, "input {name} {{\n  node: {target}Where!\n}}\n");
+        }
+    }
+
+    fn where_input(&mut self, t: &str, props: &[Property], rels: &[&Relationship], node: &str) {
+        let mut w = format!("input {t}Where {{\n");
+        for p in props {
+            let f = filter_input(p);
+            let _ = writeln!(w, "  {}: {f}", p.name);
+            self.scalar_inputs.insert(f);
+        }
+        let _ = writeln!(w, "  OR: [{t}Where!]\n  AND: [{t}Where!]\n  NOT: {t}Where");
+        for r in rels {
+            let conn = format!("{node}{}Connection", upper_first(&r.name));
+            if r.list {
+                let _ = writeln!(w, "  {}: {}RelationshipFilters", r.name, r.target);
+                let _ = writeln!(w, "  {}Connection: {conn}Filters", r.name);
+            } else {
+                let _ = writeln!(w, "  {}: {}Where", r.name, r.target);
+                let _ = writeln!(w, "  {}Connection: {conn}Where", r.name);
+            }
+        }
+        w.push_str("}\n\n");
+        self.out.push_str(&w);
+    }
+
+    fn sort_input(&mut self, t: &str, props: &[Property]) {
+        let sortable: Vec<&Property> = props.iter().filter(|p| !p.list).collect();
+        if sortable.is_empty() {
+            // GraphQL inputs need a field; keep the type for uniform argument shapes.
+            let _ = writeln!(self.out, "input {t}Sort {{\n  _: SortDirection\n}}\n");
+            return;
+        }
+        let mut s = format!("input {t}Sort {{\n");
+        for p in sortable {
+            let _ = writeln!(s, "  {}: SortDirection", p.name);
+        }
+        s.push_str("}\n\n");
+        self.out.push_str(&s);
+    }
+
+    fn create_input(&mut self, name: &str, props: &[Property], node: Option<&NodeType>, t: &str) {
+        let mut s = format!("input {name} {{\n");
+        let mut any = false;
+        for p in props.iter().filter(|p| !p.autogenerate) {
+            let bang = if p.required { "!" } else { "" };
+            let _ = writeln!(s, "  {}: {}{bang}", p.name, input_type(p));
+            any = true;
+        }
+        if let Some(n) = node {
+            for r in n.relationships() {
+                let _ = writeln!(s, "  {}: {t}{}FieldInput", r.name, upper_first(&r.name));
+                any = true;
+            }
+        }
+        if !any {
+            s.push_str("  _emptyInput: Boolean\n");
+        }
+        s.push_str("}\n\n");
+        self.out.push_str(&s);
+    }
+
+    fn update_input(&mut self, name: &str, props: &[Property], node: Option<&NodeType>, t: &str) {
+        let mut s = format!("input {name} {{\n");
+        let mut any = false;
+        for p in props.iter().filter(|p| !p.autogenerate) {
+            let m = mutation_input(p);
+            let _ = writeln!(s, "  {}: {m}", p.name);
+            self.scalar_inputs.insert(m);
+            any = true;
+        }
+        if let Some(n) = node {
+            for r in n.relationships() {
+                let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
+                let _ = writeln!(s, "  {}: {l}{t}{}UpdateFieldInput{r_}", r.name, upper_first(&r.name));
+                any = true;
+            }
+        }
+        if !any {
+            s.push_str("  _emptyInput: Boolean\n");
+        }
+        s.push_str("}\n\n");
+        self.out.push_str(&s);
+    }
+
+    fn scalar_inputs(&mut self) {
+        let inputs = std::mem::take(&mut self.scalar_inputs);
+        for name in inputs {
+            let body = scalar_input_body(&name);
+            let _ = writeln!(self.out, "input {name} {{\n{body}}}\n");
+        }
+    }
+}
+
+fn output_type(p: &Property) -> String {
+    let base = p.scalar.graphql_name();
+    match (p.list, p.required) {
+        (false, true) => format!("{base}!"),
+        (false, false) => base.to_string(),
+        (true, true) => format!("[{base}!]!"),
+        (true, false) => format!("[{base}!]"),
+    }
+}
+
+fn input_type(p: &Property) -> String {
+    let base = p.scalar.graphql_name();
+    if p.list {
+        format!("[{base}!]")
+    } else {
+        base.to_string()
+    }
+}
+
+/// The filter input for a property: `StringScalarFilters`, `IntListFilters`, `ColorEnumScalarFilters`.
+pub fn filter_input(p: &Property) -> String {
+    match (&p.scalar, p.list) {
+        (Scalar::Enum(e), false) => format!("{e}EnumScalarFilters"),
+        (Scalar::Enum(e), true) => format!("{e}EnumListFilters"),
+        (s, false) => format!("{}ScalarFilters", s.graphql_name()),
+        (s, true) => format!("{}ListFilters", s.graphql_name()),
+    }
+}
+
+/// The update input for a property: `StringScalarMutations`, `ListStringMutations`.
+pub fn mutation_input(p: &Property) -> String {
+    match (&p.scalar, p.list) {
+        (Scalar::Enum(e), false) => format!("{e}EnumScalarMutations"),
+        (Scalar::Enum(e), true) => format!("List{e}EnumMutations"),
+        (s, false) => format!("{}ScalarMutations", s.graphql_name()),
+        (s, true) => format!("List{}Mutations", s.graphql_name()),
+    }
+}
+
+fn scalar_input_body(name: &str) -> String {
+    let (base, kind) = if let Some(b) = name.strip_suffix("EnumScalarFilters") {
+        (b.to_string(), "enum_filters")
+    } else if let Some(b) = name.strip_suffix("EnumListFilters") {
+        (b.to_string(), "list_filters")
+    } else if let Some(b) = name.strip_suffix("ScalarFilters") {
+        (b.to_string(), "filters")
+    } else if let Some(b) = name.strip_suffix("ListFilters") {
+        (b.to_string(), "list_filters")
+    } else if let Some(b) = name.strip_suffix("EnumScalarMutations") {
+        (b.to_string(), "set")
+    } else if let Some(b) = name.strip_prefix("List").and_then(|n| n.strip_suffix("EnumMutations")) {
+        (b.to_string(), "list_mutations")
+    } else if let Some(b) = name.strip_prefix("List").and_then(|n| n.strip_suffix("Mutations")) {
+        (b.to_string(), "list_mutations")
+    } else if let Some(b) = name.strip_suffix("ScalarMutations") {
+        (b.to_string(), "mutations")
+    } else {
+        (name.to_string(), "set")
+    };
+    let b = &base;
+    match kind {
+        "filters" => match b.as_str() {
+            "String" | "ID" => format!("  eq: {b}\n  in: [{b}!]\n  contains: {b}\n  endsWith: {b}\n  startsWith: {b}\n"),
+            "Boolean" => format!("  eq: {b}\n"),
+            _ => format!("  eq: {b}\n  gt: {b}\n  gte: {b}\n  in: [{b}!]\n  lt: {b}\n  lte: {b}\n"),
+        },
+        "enum_filters" => format!("  eq: {b}\n  in: [{b}!]\n"),
+        "list_filters" => format!("  eq: [{b}!]\n  includes: {b}\n"),
+        "mutations" => match b.as_str() {
+            "Int" | "BigInt" => format!("  set: {b}\n  add: {b}\n  subtract: {b}\n"),
+            "Float" => format!("  set: {b}\n  add: {b}\n  subtract: {b}\n  multiply: {b}\n  divide: {b}\n"),
+            _ => format!("  set: {b}\n"),
+        },
+        "list_mutations" => format!("  set: [{b}!]\n  push: [{b}!]\n  pop: Int\n"),
+        _ => format!("  set: {b}\n"),
+    }
+}
+
+/// `MovieActorsConnection`: the connection type of a relationship field.
+pub fn rel_connection_type(n: &NodeType, r: &Relationship) -> String {
+    format!("{}{}Connection", n.name, upper_first(&r.name))
+}
+
+/// `MovieActors`: the prefix of a relationship's mutation inputs.
+pub fn rel_input_prefix(n: &NodeType, r: &Relationship) -> String {
+    format!("{}{}", n.name, upper_first(&r.name))
+}

@@ -1,0 +1,810 @@
+//! The compiler from a GraphQL operation (query IR) to ONE parameterized Cypher statement.
+//!
+//! Every root field becomes a `CALL { … }` subquery returning one value; nested relationship
+//! fields become `COLLECT { … }` subquery expressions, so the whole operation is one statement
+//! and one round trip, whatever its depth. User values only ever reach Cypher as parameters;
+//! labels, relationship types and property names only come from the ontology, and are quoted.
+//!
+//! Connections (`…Connection` fields) come back from Neo4j as raw rows plus counts; the
+//! [`crate::shape`] module turns them into `edges`/`pageInfo`/`totalCount` with cursors.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use crate::ir::{FieldSel, Operation, OperationKind};
+use crate::model::{Direction, NodeType, Ontology, Property, Relationship, Scalar};
+use crate::shape::{ConnectionShape, Shape};
+
+/// Limits applied while compiling.
+#[derive(Debug, Clone)]
+pub struct CompileOptions {
+    /// `limit` applied to root list queries (and `first` to root connections) that give none.
+    pub default_limit: Option<u64>,
+    /// The largest `limit`/`first` a client may ask for anywhere.
+    pub max_limit: Option<u64>,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            default_limit: Some(1000),
+            max_limit: Some(10_000),
+        }
+    }
+}
+
+/// A compiled operation: one Cypher statement, its parameters, and how to shape its single row
+/// into the GraphQL `data` object.
+#[derive(Debug, Clone)]
+pub struct CompiledOperation {
+    pub cypher: String,
+    pub params: Map<String, Value>,
+    pub kind: OperationKind,
+    /// One per root field, in selection order: the response key, the result column, the shape.
+    pub roots: Vec<RootField>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RootField {
+    pub key: String,
+    pub column: String,
+    pub shape: Shape,
+}
+
+/// Why an operation could not be compiled. These are client errors (bad argument values);
+/// schema-level mistakes are caught by GraphQL validation before compilation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CompileError {
+    #[error("unknown root field `{0}`")]
+    UnknownRootField(String),
+    #[error("unknown field `{field}` on `{owner}`")]
+    UnknownField { owner: String, field: String },
+    #[error("invalid argument `{arg}`: {reason}")]
+    InvalidArgument { arg: String, reason: String },
+}
+
+fn invalid(arg: &str, reason: impl Into<String>) -> CompileError {
+    CompileError::InvalidArgument {
+        arg: arg.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Compiles an operation against an ontology.
+pub fn compile(o: &Ontology, op: &Operation, opts: &CompileOptions) -> Result<CompiledOperation, CompileError> {
+    let mut c = Compiler {
+        o,
+        opts,
+        params: Map::new(),
+        vars: 0,
+    };
+    let mut cypher = String::new();
+    let mut roots = Vec::new();
+    for (i, f) in op.fields.iter().enumerate() {
+        if f.name == "__typename" || f.name.starts_with("__") {
+            continue;
+        }
+        let column = format!("r{i}");
+        let (body, shape) = match op.kind {
+            OperationKind::Query => c.root_query(f, &column)?,
+            OperationKind::Mutation => c.root_mutation(f, &column)?,
+        };
+        let _ = writeln!(cypher, "CALL {{\n{body}\n}}");
+        roots.push(RootField {
+            key: f.key.clone(),
+            column,
+            shape,
+        });
+    }
+    if roots.is_empty() {
+        cypher.push_str("RETURN 1 AS none");
+    } else {
+        let cols: Vec<&str> = roots.iter().map(|r| r.column.as_str()).collect();
+        let _ = write!(cypher, "RETURN {}", cols.join(", "));
+    }
+    Ok(CompiledOperation {
+        cypher,
+        params: c.params,
+        kind: op.kind,
+        roots,
+    })
+}
+
+/// Quotes a label, relationship type, property name or map key for Cypher.
+pub fn quote(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+fn labels_of(n: &NodeType) -> String {
+    n.labels.iter().map(|l| format!(":{}", quote(l))).collect()
+}
+
+/// What a `where` input filters: a node (properties and relationships) or a relationship's
+/// properties.
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    Node(&'a NodeType),
+    Edge(&'a str, &'a [Property]),
+}
+
+impl<'a> Owner<'a> {
+    fn name(&self) -> &str {
+        match self {
+            Owner::Node(n) => &n.name,
+            Owner::Edge(name, _) => name,
+        }
+    }
+    fn property(&self, name: &str) -> Option<&'a Property> {
+        match self {
+            Owner::Node(n) => n.property(name),
+            Owner::Edge(_, props) => props.iter().find(|p| p.name == name),
+        }
+    }
+}
+
+pub(crate) struct Compiler<'a> {
+    pub(crate) o: &'a Ontology,
+    pub(crate) opts: &'a CompileOptions,
+    pub(crate) params: Map<String, Value>,
+    pub(crate) vars: usize,
+}
+
+impl<'a> Compiler<'a> {
+    /// Adds a parameter and returns its reference (`$p3`).
+    pub(crate) fn param(&mut self, v: Value) -> String {
+        let name = format!("p{}", self.params.len());
+        self.params.insert(name.clone(), v);
+        format!("${name}")
+    }
+
+    /// A fresh Cypher variable name.
+    pub(crate) fn var(&mut self, prefix: &str) -> String {
+        self.vars += 1;
+        format!("{prefix}{}", self.vars)
+    }
+
+    pub(crate) fn node(&self, name: &str) -> Result<&'a NodeType, CompileError> {
+        self.o.node(name).ok_or_else(|| CompileError::UnknownField {
+            owner: "ontology".into(),
+            field: name.into(),
+        })
+    }
+
+    fn root_query(&mut self, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
+        if let Some(n) = self.o.node_by_plural(&f.name) {
+            let v = self.var("this");
+            let mut q = format!("MATCH ({v}{})", labels_of(n));
+            if let Some(w) = self.where_arg(Owner::Node(n), &v, f.arg("where"))? {
+                let _ = write!(q, "\nWHERE {w}");
+            }
+            let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
+            let offset = self.non_negative(f, "offset")?.unwrap_or(0);
+            let limit = self.limit(f, "limit", true)?;
+            let _ = write!(q, "\nWITH {v}{order}{}", self.skip_limit(offset, limit));
+            let (proj, shape) = self.project_node(n, &v, &f.selection)?;
+            let _ = write!(q, "\nRETURN collect({proj}) AS {column}");
+            return Ok((q, shape));
+        }
+        if let Some(n) = f
+            .name
+            .strip_suffix("Connection")
+            .and_then(|p| self.o.node_by_plural(p))
+        {
+            return self.root_connection(n, f, column);
+        }
+        Err(CompileError::UnknownRootField(f.name.clone()))
+    }
+
+    fn root_connection(&mut self, n: &'a NodeType, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
+        let offset = after_offset(f)?;
+        let first = self.limit(f, "first", true)?;
+        let v = self.var("this");
+        let where_ = self.where_arg(Owner::Node(n), &v, f.arg("where"))?;
+        let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
+        let mut edge_parts = Vec::new();
+        let mut node_shapes = Vec::new();
+        for edges in f.selection.iter().filter(|s| s.name == "edges") {
+            for sub in &edges.selection {
+                if sub.name == "node" && !edge_parts.iter().any(|(k, _): &(String, String)| *k == sub.key) {
+                    let (proj, shape) = self.project_node(n, &v, &sub.selection)?;
+                    edge_parts.push((sub.key.clone(), proj));
+                    node_shapes.push((sub.key.clone(), shape));
+                }
+            }
+        }
+        let row = map_literal(&edge_parts);
+        let fetch = first.map(|f| f + 1);
+        let rows = self.var("rows");
+        let mut q = format!("CALL {{\nMATCH ({v}{})", labels_of(n));
+        if let Some(w) = &where_ {
+            let _ = write!(q, "\nWHERE {w}");
+        }
+        let _ = write!(q, "\nWITH {v}{order}{}\nRETURN collect({row}) AS {rows}\n}}", self.skip_limit(offset, fetch));
+        let needs_total = needs_total(f);
+        let total = self.var("total");
+        if needs_total {
+            let v2 = self.var("this");
+            let w2 = self.where_arg(Owner::Node(n), &v2, f.arg("where"))?;
+            let _ = write!(q, "\nCALL {{\nMATCH ({v2}{})", labels_of(n));
+            if let Some(w) = w2 {
+                let _ = write!(q, "\nWHERE {w}");
+            }
+            let _ = write!(q, "\nRETURN count({v2}) AS {total}\n}}");
+        }
+        let total_expr = if needs_total { total } else { "null".to_string() };
+        let _ = write!(q, "\nRETURN {{rows: {rows}, total: {total_expr}}} AS {column}");
+        let shape = Shape::Connection(Box::new(ConnectionShape {
+            field: f.clone(),
+            offset,
+            first,
+            node_shapes,
+        }));
+        Ok((q, shape))
+    }
+
+    /// `{key: v.prop, rel: COLLECT { … }, …}` for a node's selection set.
+    pub(crate) fn project_node(&mut self, n: &'a NodeType, v: &str, sel: &[FieldSel]) -> Result<(String, Shape), CompileError> {
+        let mut parts: Vec<(String, String)> = Vec::new();
+        let mut shapes = Vec::new();
+        for f in sel {
+            if f.name == "__typename" {
+                parts.push((f.key.clone(), format!("'{}'", n.name)));
+                continue;
+            }
+            if let Some(p) = n.property(&f.name) {
+                parts.push((f.key.clone(), format!("{v}.{}", quote(&p.db_name))));
+                continue;
+            }
+            if let Some(r) = n.relationship(&f.name) {
+                let (expr, shape) = if r.list {
+                    self.rel_list(n, r, v, f)?
+                } else {
+                    self.rel_single(r, v, f)?
+                };
+                parts.push((f.key.clone(), expr));
+                if !matches!(shape, Shape::Plain) {
+                    shapes.push((f.key.clone(), shape));
+                }
+                continue;
+            }
+            if let Some(r) = f.name.strip_suffix("Connection").and_then(|rn| n.relationship(rn)) {
+                let (expr, shape) = self.rel_connection(n, r, v, f)?;
+                parts.push((f.key.clone(), expr));
+                shapes.push((f.key.clone(), shape));
+                continue;
+            }
+            return Err(CompileError::UnknownField {
+                owner: n.name.clone(),
+                field: f.name.clone(),
+            });
+        }
+        let shape = if shapes.is_empty() { Shape::Plain } else { Shape::Object(shapes) };
+        Ok((map_literal(&parts), shape))
+    }
+
+    fn project_edge(&mut self, props: &[Property], owner: &str, e: &str, sel: &[FieldSel]) -> Result<String, CompileError> {
+        let mut parts = Vec::new();
+        for f in sel {
+            if f.name == "__typename" {
+                parts.push((f.key.clone(), format!("'{owner}'")));
+                continue;
+            }
+            let p = props.iter().find(|p| p.name == f.name).ok_or_else(|| CompileError::UnknownField {
+                owner: owner.to_string(),
+                field: f.name.clone(),
+            })?;
+            parts.push((f.key.clone(), format!("{e}.{}", quote(&p.db_name))));
+        }
+        Ok(map_literal(&parts))
+    }
+
+    /// `(from)-[e:TYPE]->(to:Label)` for a relationship field.
+    pub(crate) fn pattern(&self, from: &str, r: &Relationship, e: &str, to: &str, to_labels: bool) -> Result<String, CompileError> {
+        let target = self.node(&r.target)?;
+        let labels = if to_labels { labels_of(target) } else { String::new() };
+        let t = quote(&r.rel_type);
+        Ok(match r.direction {
+            Direction::Out => format!("({from})-[{e}:{t}]->({to}{labels})"),
+            Direction::In => format!("({from})<-[{e}:{t}]-({to}{labels})"),
+        })
+    }
+
+    fn rel_list(&mut self, _n: &NodeType, r: &Relationship, v: &str, f: &FieldSel) -> Result<(String, Shape), CompileError> {
+        let target = self.node(&r.target)?;
+        let t = self.var("this");
+        let mut q = format!("MATCH {}", self.pattern(v, r, "", &t, true)?);
+        if let Some(w) = self.where_arg(Owner::Node(target), &t, f.arg("where"))? {
+            let _ = write!(q, " WHERE {w}");
+        }
+        let order = self.order_by(Owner::Node(target), &t, f.arg("sort"))?;
+        let offset = self.non_negative(f, "offset")?.unwrap_or(0);
+        let limit = self.limit(f, "limit", false)?;
+        if !order.is_empty() || offset > 0 || limit.is_some() {
+            let _ = write!(q, " WITH {t}{order}{}", self.skip_limit(offset, limit));
+        }
+        let (proj, shape) = self.project_node(target, &t, &f.selection)?;
+        let _ = write!(q, " RETURN {proj}");
+        // Shapes apply element-wise to lists, so the list keeps its element's shape.
+        Ok((format!("COLLECT {{ {q} }}"), shape))
+    }
+
+    fn rel_single(&mut self, r: &Relationship, v: &str, f: &FieldSel) -> Result<(String, Shape), CompileError> {
+        let target = self.node(&r.target)?;
+        let t = self.var("this");
+        let pattern = self.pattern(v, r, "", &t, true)?;
+        let (proj, shape) = self.project_node(target, &t, &f.selection)?;
+        Ok((format!("head(COLLECT {{ MATCH {pattern} RETURN {proj} LIMIT 1 }})"), shape))
+    }
+
+    fn rel_connection(&mut self, n: &NodeType, r: &Relationship, v: &str, f: &FieldSel) -> Result<(String, Shape), CompileError> {
+        let target = self.node(&r.target)?;
+        let props: &'a [Property] = match &r.properties {
+            Some(p) => &self.o.relationship_properties(p).map(|rp| rp.properties.as_slice()).unwrap_or(&[]),
+            None => &[],
+        };
+        let edge_owner = r.properties.clone().unwrap_or_default();
+        let offset = after_offset(f)?;
+        let first = self.limit(f, "first", false)?;
+        let e = self.var("edge");
+        let t = self.var("this");
+        let pattern = self.pattern(v, r, &e, &t, true)?;
+        let where_ = match f.arg("where") {
+            Some(w) => self.connection_where(target, &edge_owner, props, &e, &t, w)?,
+            None => None,
+        };
+        let mut order = Vec::new();
+        if let Some(sorts) = f.arg("sort") {
+            for s in as_list(sorts) {
+                let obj = s.as_object().ok_or_else(|| invalid("sort", "each sort entry must be an object"))?;
+                for (k, val) in obj {
+                    match k.as_str() {
+                        "node" => order.push(self.sort_keys(Owner::Node(target), &t, val)?),
+                        "edge" => order.push(self.sort_keys(Owner::Edge(&edge_owner, props), &e, val)?),
+                        other => return Err(invalid("sort", format!("unknown key `{other}` (expected node or edge)"))),
+                    }
+                }
+            }
+        }
+        let order: Vec<String> = order.into_iter().flatten().collect();
+        let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
+        let mut row_parts: Vec<(String, String)> = Vec::new();
+        let mut node_shapes = Vec::new();
+        for edges in f.selection.iter().filter(|s| s.name == "edges") {
+            for sub in &edges.selection {
+                if row_parts.iter().any(|(k, _)| *k == sub.key) {
+                    continue;
+                }
+                match sub.name.as_str() {
+                    "node" => {
+                        let (proj, shape) = self.project_node(target, &t, &sub.selection)?;
+                        row_parts.push((sub.key.clone(), proj));
+                        node_shapes.push((sub.key.clone(), shape));
+                    }
+                    "properties" => {
+                        let proj = self.project_edge(props, &edge_owner, &e, &sub.selection)?;
+                        row_parts.push((sub.key.clone(), proj));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let where_clause = where_.as_ref().map(|w| format!(" WHERE {w}")).unwrap_or_default();
+        let fetch = first.map(|f| f + 1);
+        let mut rows = format!("COLLECT {{ MATCH {pattern}{where_clause}");
+        if !order.is_empty() || offset > 0 || fetch.is_some() {
+            let _ = write!(rows, " WITH {e}, {t}{order}{}", self.skip_limit(offset, fetch));
+        }
+        let _ = write!(rows, " RETURN {} }}", map_literal(&row_parts));
+        let total = if needs_total(f) {
+            format!("COUNT {{ MATCH {pattern}{where_clause} }}")
+        } else {
+            "null".to_string()
+        };
+        let nodes = if needs_distinct_nodes(f) {
+            format!("COUNT {{ MATCH {pattern}{where_clause} RETURN DISTINCT {t} }}")
+        } else {
+            "null".to_string()
+        };
+        let _ = n;
+        let expr = format!("{{rows: {rows}, total: {total}, nodes: {nodes}}}");
+        let shape = Shape::Connection(Box::new(ConnectionShape {
+            field: f.clone(),
+            offset,
+            first,
+            node_shapes,
+        }));
+        Ok((expr, shape))
+    }
+
+    /// The predicate of a connection `where`: `{node: …, edge: …, AND, OR, NOT}`.
+    fn connection_where(&mut self, target: &'a NodeType, edge_owner: &str, props: &'a [Property], e: &str, t: &str, w: &Value) -> Result<Option<String>, CompileError> {
+        let obj = w.as_object().ok_or_else(|| invalid("where", "must be an object"))?;
+        let mut parts = Vec::new();
+        for (k, val) in obj {
+            if val.is_null() {
+                continue;
+            }
+            let part = match k.as_str() {
+                "node" => self.where_(Owner::Node(target), t, val)?,
+                "edge" => {
+                    // The owner name only labels errors; props are what matter.
+                    let owner = Owner::Edge(if edge_owner.is_empty() { "edge" } else { edge_owner }, props);
+                    self.where_edge(owner, e, val)?
+                }
+                "AND" | "OR" => {
+                    let mut subs = Vec::new();
+                    for item in as_list(val) {
+                        if let Some(p) = self.connection_where(target, edge_owner, props, e, t, item)? {
+                            subs.push(p);
+                        }
+                    }
+                    combine(k, subs)
+                }
+                "NOT" => self.connection_where(target, edge_owner, props, e, t, val)?.map(|p| format!("NOT ({p})")),
+                other => return Err(invalid("where", format!("unknown key `{other}` in a connection filter (expected node, edge, AND, OR, NOT)"))),
+            };
+            parts.extend(part);
+        }
+        Ok(and_all(parts))
+    }
+
+    fn where_edge(&mut self, owner: Owner<'_>, e: &str, w: &Value) -> Result<Option<String>, CompileError> {
+        // Edge owners have no relationships: reuse the node path with a borrowed owner.
+        let Owner::Edge(name, props) = owner else { return Ok(None) };
+        let obj = w.as_object().ok_or_else(|| invalid("where", "must be an object"))?;
+        let mut parts = Vec::new();
+        for (k, val) in obj {
+            if val.is_null() && !matches!(k.as_str(), "AND" | "OR" | "NOT") {
+                continue;
+            }
+            match k.as_str() {
+                "AND" | "OR" => {
+                    let mut subs = Vec::new();
+                    for item in as_list(val) {
+                        if let Some(p) = self.where_edge(Owner::Edge(name, props), e, item)? {
+                            subs.push(p);
+                        }
+                    }
+                    parts.extend(combine(k, subs));
+                }
+                "NOT" => {
+                    if !val.is_null() {
+                        if let Some(p) = self.where_edge(Owner::Edge(name, props), e, val)? {
+                            parts.push(format!("NOT ({p})"));
+                        }
+                    }
+                }
+                field => {
+                    let p = props.iter().find(|p| p.name == field).ok_or_else(|| CompileError::UnknownField {
+                        owner: name.to_string(),
+                        field: field.to_string(),
+                    })?;
+                    parts.extend(self.property_filter(p, &format!("{e}.{}", quote(&p.db_name)), val)?);
+                }
+            }
+        }
+        Ok(and_all(parts))
+    }
+
+    pub(crate) fn node_predicate(&mut self, n: &'a NodeType, v: &str, w: &Value) -> Result<Option<String>, CompileError> {
+        self.where_(Owner::Node(n), v, w)
+    }
+
+    pub(crate) fn connection_predicate(&mut self, r: &Relationship, e: &str, t: &str, w: Option<&Value>) -> Result<Option<String>, CompileError> {
+        let Some(w) = w.filter(|w| !w.is_null()) else { return Ok(None) };
+        let target = self.node(&r.target)?;
+        let props: &'a [Property] = match &r.properties {
+            Some(p) => self.o.relationship_properties(p).map(|rp| rp.properties.as_slice()).unwrap_or(&[]),
+            None => &[],
+        };
+        let owner = r.properties.clone().unwrap_or_default();
+        self.connection_where(target, &owner, props, e, t, w)
+    }
+
+    fn where_arg(&mut self, owner: Owner<'a>, v: &str, w: Option<&Value>) -> Result<Option<String>, CompileError> {
+        match w {
+            Some(w) => self.where_(owner, v, w),
+            None => Ok(None),
+        }
+    }
+
+    /// The predicate of a `where` input over variable `v`.
+    fn where_(&mut self, owner: Owner<'a>, v: &str, w: &Value) -> Result<Option<String>, CompileError> {
+        let Owner::Node(n) = owner else {
+            return self.where_edge(owner, v, w);
+        };
+        let obj = w.as_object().ok_or_else(|| invalid("where", "must be an object"))?;
+        let mut parts = Vec::new();
+        for (k, val) in obj {
+            match k.as_str() {
+                "AND" | "OR" => {
+                    let mut subs = Vec::new();
+                    for item in as_list(val) {
+                        if let Some(p) = self.where_(owner, v, item)? {
+                            subs.push(p);
+                        }
+                    }
+                    parts.extend(combine(k, subs));
+                }
+                "NOT" => {
+                    if !val.is_null() {
+                        if let Some(p) = self.where_(owner, v, val)? {
+                            parts.push(format!("NOT ({p})"));
+                        }
+                    }
+                }
+                field => {
+                    if let Some(p) = n.property(field) {
+                        if !val.is_null() {
+                            parts.extend(self.property_filter(p, &format!("{v}.{}", quote(&p.db_name)), val)?);
+                        }
+                    } else if let Some(r) = n.relationship(field) {
+                        parts.extend(self.relationship_filter(r, v, val)?);
+                    } else if let Some(r) = field.strip_suffix("Connection").and_then(|rn| n.relationship(rn)) {
+                        parts.extend(self.connection_filter(r, v, val)?);
+                    } else {
+                        return Err(CompileError::UnknownField {
+                            owner: format!("{}Where", owner.name()),
+                            field: field.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(and_all(parts))
+    }
+
+    /// `{eq: …, in: …, contains: …}` on one property expression.
+    fn property_filter(&mut self, p: &Property, expr: &str, ops: &Value) -> Result<Vec<String>, CompileError> {
+        let obj = ops.as_object().ok_or_else(|| invalid(&p.name, "a filter must be an object like { eq: … }"))?;
+        let mut parts = Vec::new();
+        for (op, val) in obj {
+            if val.is_null() {
+                if op == "eq" {
+                    parts.push(format!("{expr} IS NULL"));
+                }
+                continue;
+            }
+            let part = match (op.as_str(), p.list) {
+                ("eq", true) => {
+                    let list = self.typed_list(&p.scalar, val.clone());
+                    format!("{expr} = {list}")
+                }
+                ("includes", true) => {
+                    let x = self.typed(&p.scalar, val.clone());
+                    format!("{x} IN {expr}")
+                }
+                ("eq", false) => {
+                    let x = self.typed(&p.scalar, val.clone());
+                    format!("{expr} = {x}")
+                }
+                ("in", false) => {
+                    let list = self.typed_list(&p.scalar, val.clone());
+                    format!("{expr} IN {list}")
+                }
+                ("contains", false) => format!("{expr} CONTAINS {}", self.param(val.clone())),
+                ("startsWith", false) => format!("{expr} STARTS WITH {}", self.param(val.clone())),
+                ("endsWith", false) => format!("{expr} ENDS WITH {}", self.param(val.clone())),
+                ("lt" | "lte" | "gt" | "gte", false) => {
+                    let sym = match op.as_str() {
+                        "lt" => "<",
+                        "lte" => "<=",
+                        "gt" => ">",
+                        _ => ">=",
+                    };
+                    let x = self.typed(&p.scalar, val.clone());
+                    format!("{expr} {sym} {x}")
+                }
+                (other, _) => return Err(invalid(&p.name, format!("unknown filter operator `{other}`"))),
+            };
+            parts.push(part);
+        }
+        Ok(parts)
+    }
+
+    /// A parameter converted to the property's Neo4j type where JSON cannot carry it.
+    pub(crate) fn typed(&mut self, s: &Scalar, v: Value) -> String {
+        let p = self.param(v);
+        match s {
+            Scalar::DateTime => format!("datetime({p})"),
+            Scalar::BigInt => format!("toInteger({p})"),
+            _ => p,
+        }
+    }
+
+    pub(crate) fn typed_list(&mut self, s: &Scalar, v: Value) -> String {
+        let p = self.param(v);
+        match s {
+            Scalar::DateTime => format!("[x IN {p} | datetime(x)]"),
+            Scalar::BigInt => format!("[x IN {p} | toInteger(x)]"),
+            _ => p,
+        }
+    }
+
+    /// `rel: { some | all | none | single: TargetWhere }` (list) or `rel: TargetWhere` (single).
+    fn relationship_filter(&mut self, r: &Relationship, v: &str, val: &Value) -> Result<Vec<String>, CompileError> {
+        let target = self.node(&r.target)?;
+        let t = self.var("this");
+        let pattern = self.pattern(v, r, "", &t, true)?;
+        if !r.list {
+            if val.is_null() {
+                return Ok(vec![format!("NOT EXISTS {{ MATCH {pattern} }}")]);
+            }
+            let pred = self.where_(Owner::Node(target), &t, val)?;
+            return Ok(vec![exists(&pattern, pred.as_deref())]);
+        }
+        let obj = val.as_object().ok_or_else(|| invalid(&r.name, "must be an object like { some: … }"))?;
+        let mut parts = Vec::new();
+        for (q, inner) in obj {
+            if inner.is_null() {
+                continue;
+            }
+            let pred = self.where_(Owner::Node(target), &t, inner)?;
+            parts.extend(quantified(q, &pattern, pred.as_deref(), &r.name)?);
+        }
+        Ok(parts)
+    }
+
+    /// `relConnection: { some | all | none | single: ConnectionWhere }` or a single
+    /// relationship's `relConnection: ConnectionWhere`.
+    fn connection_filter(&mut self, r: &Relationship, v: &str, val: &Value) -> Result<Vec<String>, CompileError> {
+        let target = self.node(&r.target)?;
+        let props: &'a [Property] = match &r.properties {
+            Some(p) => self.o.relationship_properties(p).map(|rp| rp.properties.as_slice()).unwrap_or(&[]),
+            None => &[],
+        };
+        let owner = r.properties.clone().unwrap_or_default();
+        let e = self.var("edge");
+        let t = self.var("this");
+        let pattern = self.pattern(v, r, &e, &t, true)?;
+        if !r.list {
+            if val.is_null() {
+                return Ok(vec![format!("NOT EXISTS {{ MATCH {pattern} }}")]);
+            }
+            let pred = self.connection_where(target, &owner, props, &e, &t, val)?;
+            return Ok(vec![exists(&pattern, pred.as_deref())]);
+        }
+        let obj = val.as_object().ok_or_else(|| invalid(&format!("{}Connection", r.name), "must be an object like { some: … }"))?;
+        let mut parts = Vec::new();
+        for (q, inner) in obj {
+            if inner.is_null() {
+                continue;
+            }
+            let pred = self.connection_where(target, &owner, props, &e, &t, inner)?;
+            parts.extend(quantified(q, &pattern, pred.as_deref(), &r.name)?);
+        }
+        Ok(parts)
+    }
+
+    fn order_by(&mut self, owner: Owner<'a>, v: &str, sort: Option<&Value>) -> Result<String, CompileError> {
+        let Some(sort) = sort else { return Ok(String::new()) };
+        let mut keys = Vec::new();
+        for s in as_list(sort) {
+            keys.extend(self.sort_keys(owner, v, s)?);
+        }
+        Ok(if keys.is_empty() { String::new() } else { format!(" ORDER BY {}", keys.join(", ")) })
+    }
+
+    fn sort_keys(&mut self, owner: Owner<'_>, v: &str, s: &Value) -> Result<Vec<String>, CompileError> {
+        let obj = s.as_object().ok_or_else(|| invalid("sort", "each sort entry must be an object like { name: ASC }"))?;
+        let mut keys = Vec::new();
+        for (k, dir) in obj {
+            if dir.is_null() {
+                continue;
+            }
+            let p = owner.property(k).ok_or_else(|| CompileError::UnknownField {
+                owner: format!("{}Sort", owner.name()),
+                field: k.clone(),
+            })?;
+            let dir = match dir.as_str() {
+                Some("ASC") => "ASC",
+                Some("DESC") => "DESC",
+                _ => return Err(invalid("sort", format!("direction of `{k}` must be ASC or DESC"))),
+            };
+            keys.push(format!("{v}.{} {dir}", quote(&p.db_name)));
+        }
+        Ok(keys)
+    }
+
+    pub(crate) fn non_negative(&self, f: &FieldSel, arg: &str) -> Result<Option<u64>, CompileError> {
+        match f.arg(arg) {
+            None => Ok(None),
+            Some(v) => match v.as_i64() {
+                Some(n) if n >= 0 => Ok(Some(n as u64)),
+                _ => Err(invalid(arg, format!("must be a non-negative integer, got {v}"))),
+            },
+        }
+    }
+
+    /// `limit`/`first`, defaulted (at the root) and capped by the options.
+    fn limit(&self, f: &FieldSel, arg: &str, root: bool) -> Result<Option<u64>, CompileError> {
+        let given = self.non_negative(f, arg)?;
+        if let (Some(n), Some(max)) = (given, self.opts.max_limit) {
+            if n > max {
+                return Err(invalid(arg, format!("{n} exceeds the maximum of {max} (page through results with offset or after)")));
+            }
+        }
+        Ok(given.or(if root { self.opts.default_limit } else { None }))
+    }
+
+    fn skip_limit(&mut self, offset: u64, limit: Option<u64>) -> String {
+        let mut s = String::new();
+        if offset > 0 {
+            let _ = write!(s, " SKIP {}", self.param(Value::from(offset)));
+        }
+        if let Some(l) = limit {
+            let _ = write!(s, " LIMIT {}", self.param(Value::from(l)));
+        }
+        s
+    }
+}
+
+fn exists(pattern: &str, pred: Option<&str>) -> String {
+    match pred {
+        Some(p) => format!("EXISTS {{ MATCH {pattern} WHERE {p} }}"),
+        None => format!("EXISTS {{ MATCH {pattern} }}"),
+    }
+}
+
+fn quantified(q: &str, pattern: &str, pred: Option<&str>, field: &str) -> Result<Option<String>, CompileError> {
+    Ok(match (q, pred) {
+        ("some", p) => Some(exists(pattern, p)),
+        ("none", p) => Some(format!("NOT {}", exists(pattern, p))),
+        ("single", Some(p)) => Some(format!("COUNT {{ MATCH {pattern} WHERE {p} }} = 1")),
+        ("single", None) => Some(format!("COUNT {{ MATCH {pattern} }} = 1")),
+        // Every related node matches, and there is at least one (as @neo4j/graphql does).
+        ("all", Some(p)) => Some(format!("({} AND NOT EXISTS {{ MATCH {pattern} WHERE NOT ({p}) }})", exists(pattern, Some(p)))),
+        ("all", None) => None,
+        (other, _) => return Err(invalid(field, format!("unknown quantifier `{other}` (expected some, all, none, single)"))),
+    })
+}
+
+fn combine(op: &str, subs: Vec<String>) -> Option<String> {
+    match subs.len() {
+        0 => None,
+        1 => subs.into_iter().next(),
+        _ => Some(format!("({})", subs.join(if op == "OR" { " OR " } else { " AND " }))),
+    }
+}
+
+fn and_all(parts: Vec<String>) -> Option<String> {
+    match parts.len() {
+        0 => None,
+        1 => parts.into_iter().next(),
+        _ => Some(parts.join(" AND ")),
+    }
+}
+
+/// GraphQL input coercion: a single value stands for a one-element list.
+pub(crate) fn as_list(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+pub(crate) fn map_literal(parts: &[(String, String)]) -> String {
+    let inner: Vec<String> = parts.iter().map(|(k, e)| format!("{}: {e}", quote(k))).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+/// The offset after the `after` cursor (0 when absent).
+fn after_offset(f: &FieldSel) -> Result<u64, CompileError> {
+    match f.arg("after") {
+        None => Ok(0),
+        Some(Value::String(c)) => crate::shape::cursor_to_offset(c)
+            .map(|o| o + 1)
+            .ok_or_else(|| invalid("after", "not a cursor returned by this API")),
+        Some(_) => Err(invalid("after", "must be a cursor string")),
+    }
+}
+
+fn needs_total(f: &FieldSel) -> bool {
+    f.selection.iter().any(|s| s.name == "totalCount" || s.name == "aggregate")
+}
+
+fn needs_distinct_nodes(f: &FieldSel) -> bool {
+    f.selection.iter().any(|s| s.name == "aggregate")
+}

@@ -1,0 +1,14 @@
+//! Ontograph's pure core: the ontology model parsed and validated from GraphQL SDL type
+//! definitions, the GraphQL API generated from it, and the compiler from GraphQL operations to
+//! parameterized Cypher. No I/O and no async: everything here is a function of its inputs.
+
+pub mod model;
+pub mod parse;
+
+pub use model::Ontology;
+pub use parse::{parse_ontology, Diagnostic, OntologyError};
+pub mod api;
+pub mod compile;
+mod mutate;
+pub mod ir;
+pub mod shape;

@@ -1,0 +1,348 @@
+//! The ontology model: node types, their properties and relationships, as parsed and validated
+//! from GraphQL SDL type definitions.
+
+use indexmap::IndexMap;
+
+/// A validated ontology. Every name in it is safe to use as a label, relationship type or
+/// property name in generated Cypher (they are still quoted with backticks there).
+#[derive(Debug, Clone)]
+pub struct Ontology {
+    /// Node types by GraphQL type name, in declaration order.
+    pub nodes: IndexMap<String, NodeType>,
+    /// Interfaces (class hierarchy) by name, in declaration order.
+    pub interfaces: IndexMap<String, InterfaceType>,
+    /// Types marked `@relationshipProperties`, by name.
+    pub relationship_properties: IndexMap<String, RelationshipPropertiesType>,
+    /// User enums usable as property types, by name, with their values.
+    pub enums: IndexMap<String, EnumType>,
+    /// A stable fingerprint of the source text (FNV-1a, hex): the ontology version.
+    pub version: String,
+}
+
+/// A type marked `@node`.
+#[derive(Debug, Clone)]
+pub struct NodeType {
+    pub name: String,
+    pub description: Option<String>,
+    /// Labels the node carries; the first one is the main label used in MATCH patterns.
+    pub labels: Vec<String>,
+    /// The lower-camel-case plural used for root fields (`people`, `pullRequests`).
+    pub plural: String,
+    pub implements: Vec<String>,
+    pub fields: Vec<Field>,
+}
+
+/// A type marked `@relationshipProperties`.
+#[derive(Debug, Clone)]
+pub struct RelationshipPropertiesType {
+    pub name: String,
+    pub description: Option<String>,
+    pub properties: Vec<Property>,
+}
+
+/// An interface implemented by node types.
+#[derive(Debug, Clone)]
+pub struct InterfaceType {
+    pub name: String,
+    pub description: Option<String>,
+    pub properties: Vec<Property>,
+    /// Names of the node types that implement it.
+    pub implementors: Vec<String>,
+}
+
+/// A user enum.
+#[derive(Debug, Clone)]
+pub struct EnumType {
+    pub name: String,
+    pub description: Option<String>,
+    pub values: Vec<String>,
+}
+
+/// A field of a node type.
+#[derive(Debug, Clone)]
+pub enum Field {
+    Property(Property),
+    Relationship(Relationship),
+}
+
+impl Field {
+    pub fn name(&self) -> &str {
+        match self {
+            Field::Property(p) => &p.name,
+            Field::Relationship(r) => &r.name,
+        }
+    }
+}
+
+/// A scalar property stored on a node or relationship.
+#[derive(Debug, Clone)]
+pub struct Property {
+    /// The GraphQL field name.
+    pub name: String,
+    /// The Neo4j property name (differs from `name` with `@alias`).
+    pub db_name: String,
+    pub description: Option<String>,
+    pub scalar: Scalar,
+    /// `[T]` rather than `T`.
+    pub list: bool,
+    /// `T!` (or `[T!]!` for lists: the list itself is non-null).
+    pub required: bool,
+    /// `@id`: a UUID is generated on create; not part of the create input.
+    pub autogenerate: bool,
+    /// `@unique`: a uniqueness constraint.
+    pub unique: bool,
+    /// `@index`: an index of the given kind.
+    pub index: Option<IndexKind>,
+}
+
+/// A relationship field: `[Person!]! @relationship(type: "MEMBER_OF", direction: IN)`.
+#[derive(Debug, Clone)]
+pub struct Relationship {
+    pub name: String,
+    pub description: Option<String>,
+    /// The Neo4j relationship type.
+    pub rel_type: String,
+    pub direction: Direction,
+    /// The node type at the other end.
+    pub target: String,
+    /// `[T!]!` rather than `T`.
+    pub list: bool,
+    pub required: bool,
+    /// The `@relationshipProperties` type carried by the relationship.
+    pub properties: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// `(this)-[:T]->(other)`
+    Out,
+    /// `(this)<-[:T]-(other)`
+    In,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexKind {
+    Range,
+    Text,
+}
+
+/// Property types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scalar {
+    Id,
+    String,
+    Int,
+    Float,
+    Boolean,
+    DateTime,
+    BigInt,
+    Enum(String),
+}
+
+impl Scalar {
+    /// The GraphQL type name.
+    pub fn graphql_name(&self) -> &str {
+        match self {
+            Scalar::Id => "ID",
+            Scalar::String => "String",
+            Scalar::Int => "Int",
+            Scalar::Float => "Float",
+            Scalar::Boolean => "Boolean",
+            Scalar::DateTime => "DateTime",
+            Scalar::BigInt => "BigInt",
+            Scalar::Enum(name) => name,
+        }
+    }
+
+    pub fn from_graphql_name(name: &str, enums: &IndexMap<String, EnumType>) -> Option<Scalar> {
+        Some(match name {
+            "ID" => Scalar::Id,
+            "String" => Scalar::String,
+            "Int" => Scalar::Int,
+            "Float" => Scalar::Float,
+            "Boolean" => Scalar::Boolean,
+            "DateTime" => Scalar::DateTime,
+            "BigInt" => Scalar::BigInt,
+            other if enums.contains_key(other) => Scalar::Enum(other.to_string()),
+            _ => return None,
+        })
+    }
+
+    /// Whether values of this type are ordered (`lt`, `gt`… filters).
+    pub fn is_ordered(&self) -> bool {
+        matches!(
+            self,
+            Scalar::Int | Scalar::Float | Scalar::DateTime | Scalar::BigInt
+        )
+    }
+
+    /// Whether values are strings that support `contains`, `startsWith`, `endsWith`.
+    pub fn is_textual(&self) -> bool {
+        matches!(self, Scalar::String | Scalar::Id)
+    }
+}
+
+impl Ontology {
+    pub fn node(&self, name: &str) -> Option<&NodeType> {
+        self.nodes.get(name)
+    }
+
+    /// Finds the node type whose list root field is `field` (e.g. `people`).
+    pub fn node_by_plural(&self, field: &str) -> Option<&NodeType> {
+        self.nodes.values().find(|n| n.plural == field)
+    }
+
+    pub fn relationship_properties(&self, name: &str) -> Option<&RelationshipPropertiesType> {
+        self.relationship_properties.get(name)
+    }
+}
+
+impl NodeType {
+    pub fn main_label(&self) -> &str {
+        // Validation guarantees at least one label.
+        self.labels.first().map(String::as_str).unwrap_or(&self.name)
+    }
+
+    pub fn properties(&self) -> impl Iterator<Item = &Property> {
+        self.fields.iter().filter_map(|f| match f {
+            Field::Property(p) => Some(p),
+            Field::Relationship(_) => None,
+        })
+    }
+
+    pub fn relationships(&self) -> impl Iterator<Item = &Relationship> {
+        self.fields.iter().filter_map(|f| match f {
+            Field::Relationship(r) => Some(r),
+            Field::Property(_) => None,
+        })
+    }
+
+    pub fn property(&self, name: &str) -> Option<&Property> {
+        self.properties().find(|p| p.name == name)
+    }
+
+    pub fn relationship(&self, name: &str) -> Option<&Relationship> {
+        self.relationships().find(|r| r.name == name)
+    }
+
+    /// The type name of the plural, upper camel case (`People`, `PullRequests`).
+    pub fn plural_type_name(&self) -> String {
+        upper_first(&self.plural)
+    }
+}
+
+impl RelationshipPropertiesType {
+    pub fn property(&self, name: &str) -> Option<&Property> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+}
+
+/// `pullRequests` → `PullRequests`.
+pub fn upper_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// `PullRequest` → `pullRequest`.
+pub fn lower_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The English plural of a type name, lower camel case, following the rules of the `pluralize`
+/// package used by @neo4j/graphql for the common cases: `Person` → `people`,
+/// `Repository` → `repositories`, `Match` → `matches`, `PullRequest` → `pullRequests`.
+pub fn plural_of(type_name: &str) -> String {
+    // Split off the last camel-case word: only it is pluralized.
+    let split = type_name
+        .char_indices()
+        .filter(|(i, c)| *i > 0 && c.is_uppercase())
+        .map(|(i, _)| i)
+        .last()
+        .unwrap_or(0);
+    let (head, word) = type_name.split_at(split);
+    let lower = word.to_lowercase();
+    const IRREGULAR: &[(&str, &str)] = &[
+        ("person", "people"),
+        ("man", "men"),
+        ("woman", "women"),
+        ("child", "children"),
+        ("tooth", "teeth"),
+        ("foot", "feet"),
+        ("mouse", "mice"),
+        ("goose", "geese"),
+        ("datum", "data"),
+        ("index", "indices"),
+        ("matrix", "matrices"),
+        ("vertex", "vertices"),
+        ("criterion", "criteria"),
+        ("analysis", "analyses"),
+        ("status", "statuses"),
+    ];
+    const UNCOUNTABLE: &[&str] = &[
+        "data",
+        "information",
+        "equipment",
+        "series",
+        "species",
+        "news",
+        "metadata",
+        "feedback",
+        "software",
+        "hardware",
+        "staff",
+    ];
+    let plural_word = if let Some((_, p)) = IRREGULAR.iter().find(|(s, _)| *s == lower) {
+        keep_case(word, p)
+    } else if UNCOUNTABLE.contains(&lower.as_str()) {
+        word.to_string()
+    } else if lower.ends_with('y')
+        && !lower.ends_with("ay")
+        && !lower.ends_with("ey")
+        && !lower.ends_with("oy")
+        && !lower.ends_with("uy")
+    {
+        format!("{}ies", &word[..word.len() - 1])
+    } else if lower.ends_with('s')
+        || lower.ends_with('x')
+        || lower.ends_with('z')
+        || lower.ends_with("ch")
+        || lower.ends_with("sh")
+    {
+        format!("{word}es")
+    } else {
+        format!("{word}s")
+    };
+    lower_first(&format!("{head}{plural_word}"))
+}
+
+fn keep_case(original: &str, replacement: &str) -> String {
+    if original.chars().next().is_some_and(char::is_uppercase) {
+        upper_first(replacement)
+    } else {
+        replacement.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals_follow_common_english_rules() {
+        assert_eq!(plural_of("Person"), "people");
+        assert_eq!(plural_of("Repository"), "repositories");
+        assert_eq!(plural_of("PullRequest"), "pullRequests");
+        assert_eq!(plural_of("Match"), "matches");
+        assert_eq!(plural_of("Day"), "days");
+        assert_eq!(plural_of("SalesPerson"), "salesPeople");
+        assert_eq!(plural_of("Movie"), "movies");
+        assert_eq!(plural_of("Box"), "boxes");
+    }
+}

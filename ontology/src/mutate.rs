@@ -1,0 +1,467 @@
+//! Compilation of mutations: `createX`, `updateX` (scalar set/add/… operations and relationship
+//! connect / disconnect / create / delete) and `deleteX`. Each becomes one `CALL { … }` block of
+//! the operation's single statement; the `info` counters are computed in the same statement.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::compile::{as_list, map_literal, quote, CompileError, Compiler};
+use crate::ir::FieldSel;
+use crate::model::{NodeType, Property, Relationship};
+use crate::shape::Shape;
+
+fn invalid(arg: &str, reason: impl Into<String>) -> CompileError {
+    CompileError::InvalidArgument {
+        arg: arg.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Counters accumulated while writing: constants known at compile time plus variables bound to
+/// per-subquery counts.
+#[derive(Default)]
+struct Counters {
+    nodes_created: u64,
+    rels_created: u64,
+    dyn_rels_created: Vec<String>,
+    dyn_nodes_created: Vec<String>,
+    dyn_rels_deleted: Vec<String>,
+    dyn_nodes_deleted: Vec<String>,
+}
+
+fn sum_expr(constant: u64, vars: &[String]) -> String {
+    let mut parts = Vec::new();
+    if constant > 0 || vars.is_empty() {
+        parts.push(constant.to_string());
+    }
+    parts.extend(vars.iter().cloned());
+    parts.join(" + ")
+}
+
+impl<'a> Compiler<'a> {
+    pub(crate) fn root_mutation(&mut self, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
+        let find = |prefix: &str| {
+            f.name
+                .strip_prefix(prefix)
+                .and_then(|rest| self.o.nodes.values().find(|n| n.plural_type_name() == rest))
+        };
+        if let Some(n) = find("create") {
+            return self.create(n, f, column);
+        }
+        if let Some(n) = find("update") {
+            return self.update(n, f, column);
+        }
+        if let Some(n) = find("delete") {
+            return self.delete(n, f, column);
+        }
+        Err(CompileError::UnknownRootField(f.name.clone()))
+    }
+
+    fn create(&mut self, n: &'a NodeType, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
+        let input = f.arg("input").ok_or_else(|| invalid("input", "is required"))?;
+        let mut q = String::new();
+        let mut counters = Counters::default();
+        let mut created = Vec::new();
+        for item in as_list(input) {
+            let v = self.create_node(n, item, None, &mut q, &mut counters)?;
+            created.push(v);
+        }
+        let x = self.var("node");
+        let mut parts = Vec::new();
+        let mut shape = Shape::Plain;
+        for s in &f.selection {
+            match s.name.as_str() {
+                "info" => {
+                    let mut info = Vec::new();
+                    for i in &s.selection {
+                        let e = match i.name.as_str() {
+                            "nodesCreated" => sum_expr(counters.nodes_created, &counters.dyn_nodes_created),
+                            "relationshipsCreated" => sum_expr(counters.rels_created, &counters.dyn_rels_created),
+                            _ => continue,
+                        };
+                        info.push((i.key.clone(), e));
+                    }
+                    parts.push((s.key.clone(), map_literal(&info)));
+                }
+                name if name == n.plural => {
+                    let (proj, sh) = self.project_node(n, &x, &s.selection)?;
+                    parts.push((s.key.clone(), format!("[{x} IN [{}] | {proj}]", created.join(", "))));
+                    if !matches!(sh, Shape::Plain) {
+                        shape = Shape::Object(vec![(s.key.clone(), sh)]);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let _ = write!(q, "RETURN {} AS {column}", map_literal(&parts));
+        Ok((q, shape))
+    }
+
+    /// Appends `CREATE (v:Label) SET …` and the nested creates/connects of one create input;
+    /// returns the new node's variable.
+    fn create_node(&mut self, n: &'a NodeType, item: &Value, parent: Option<(&str, &Relationship, Option<&Value>)>, q: &mut String, counters: &mut Counters) -> Result<String, CompileError> {
+        let obj = item.as_object().ok_or_else(|| invalid("input", format!("each {} input must be an object", n.name)))?;
+        let v = self.var("new");
+        let labels: String = n.labels.iter().map(|l| format!(":{}", quote(l))).collect();
+        match parent {
+            None => {
+                let _ = writeln!(q, "CREATE ({v}{labels})");
+            }
+            Some((from, r, edge)) => {
+                let e = self.var("edge");
+                let t = quote(&r.rel_type);
+                let arrow = match r.direction {
+                    crate::model::Direction::Out => format!("({from})-[{e}:{t}]->({v}{labels})"),
+                    crate::model::Direction::In => format!("({from})<-[{e}:{t}]-({v}{labels})"),
+                };
+                let _ = writeln!(q, "CREATE {arrow}");
+                counters.rels_created += 1;
+                if let Some(edge) = edge {
+                    self.set_edge_props(r, &e, edge, q)?;
+                }
+            }
+        }
+        counters.nodes_created += 1;
+        let mut sets = Vec::new();
+        for p in n.properties() {
+            if p.autogenerate {
+                sets.push(format!("{v}.{} = randomUUID()", quote(&p.db_name)));
+                continue;
+            }
+            match obj.get(&p.name) {
+                Some(Value::Null) | None => {
+                    if p.required {
+                        return Err(invalid(&p.name, format!("{}.{} is required", n.name, p.name)));
+                    }
+                }
+                Some(val) => {
+                    let x = self.value_for(p, val.clone());
+                    sets.push(format!("{v}.{} = {x}", quote(&p.db_name)));
+                }
+            }
+        }
+        if !sets.is_empty() {
+            let _ = writeln!(q, "SET {}", sets.join(", "));
+        }
+        for r in n.relationships() {
+            let Some(field_input) = obj.get(&r.name).filter(|x| !x.is_null()) else { continue };
+            let fi = field_input.as_object().ok_or_else(|| invalid(&r.name, "must be an object with connect/create"))?;
+            if let Some(creates) = fi.get("create") {
+                for c in as_list(creates) {
+                    let node_input = c.get("node").ok_or_else(|| invalid(&r.name, "create needs `node`"))?;
+                    let target = self.node(&r.target)?;
+                    self.create_node(target, node_input, Some((&v, r, c.get("edge"))), q, counters)?;
+                }
+            }
+            if let Some(connects) = fi.get("connect") {
+                for c in as_list(connects) {
+                    let k = self.connect(&v, r, c, q)?;
+                    counters.dyn_rels_created.push(k);
+                }
+            }
+        }
+        Ok(v)
+    }
+
+    /// `CALL (v) { MATCH (t:Label) WHERE … MERGE (v)-[e:T]->(t) SET … RETURN count(*) AS k }`.
+    fn connect(&mut self, v: &str, r: &Relationship, c: &Value, q: &mut String) -> Result<String, CompileError> {
+        let target = self.node(&r.target)?;
+        let t = self.var("target");
+        let e = self.var("edge");
+        let k = self.var("connected");
+        let labels: String = target.labels.iter().map(|l| format!(":{}", quote(l))).collect();
+        let pred = match c.get("where").and_then(|w| w.get("node")) {
+            Some(w) if !w.is_null() => self.node_predicate(target, &t, w)?,
+            _ => None,
+        };
+        let mut body = format!("MATCH ({t}{labels})");
+        if let Some(p) = pred {
+            let _ = write!(body, " WHERE {p}");
+        }
+        let rt = quote(&r.rel_type);
+        let arrow = match r.direction {
+            crate::model::Direction::Out => format!("({v})-[{e}:{rt}]->({t})"),
+            crate::model::Direction::In => format!("({v})<-[{e}:{rt}]-({t})"),
+        };
+        let _ = write!(body, " MERGE {arrow}");
+        let mut edge_sets = String::new();
+        if let Some(edge) = c.get("edge").filter(|x| !x.is_null()) {
+            self.set_edge_props(r, &e, edge, &mut edge_sets)?;
+        }
+        let _ = writeln!(q, "WITH *\nCALL ({v}) {{ {body} {} RETURN count(*) AS {k} }}", edge_sets.trim());
+        Ok(k)
+    }
+
+    fn set_edge_props(&mut self, r: &Relationship, e: &str, edge: &Value, q: &mut String) -> Result<(), CompileError> {
+        let Some(rp_name) = &r.properties else {
+            return Err(invalid(&r.name, "this relationship has no properties"));
+        };
+        let rp = self.o.relationship_properties(rp_name).ok_or_else(|| invalid(&r.name, "unknown relationship properties"))?;
+        let obj = edge.as_object().ok_or_else(|| invalid("edge", "must be an object"))?;
+        let mut sets = Vec::new();
+        for p in &rp.properties {
+            match obj.get(&p.name) {
+                Some(Value::Null) | None => {
+                    if p.required {
+                        return Err(invalid(&p.name, format!("{rp_name}.{} is required", p.name)));
+                    }
+                }
+                Some(val) => {
+                    let x = self.value_for(p, val.clone());
+                    sets.push(format!("{e}.{} = {x}", quote(&p.db_name)));
+                }
+            }
+        }
+        if !sets.is_empty() {
+            let _ = writeln!(q, "SET {}", sets.join(", "));
+        }
+        Ok(())
+    }
+
+    fn value_for(&mut self, p: &Property, v: Value) -> String {
+        if p.list {
+            self.typed_list(&p.scalar, v)
+        } else {
+            self.typed(&p.scalar, v)
+        }
+    }
+
+    fn update(&mut self, n: &'a NodeType, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
+        let u = self.var("this");
+        let labels: String = n.labels.iter().map(|l| format!(":{}", quote(l))).collect();
+        let mut q = format!("MATCH ({u}{labels})\n");
+        if let Some(w) = f.arg("where") {
+            if let Some(p) = self.node_predicate(n, &u, w)? {
+                let _ = writeln!(q, "WHERE {p}");
+            }
+        }
+        let mut counters = Counters::default();
+        let mut per_node_nodes_created = 0u64;
+        let mut per_node_rels_created = 0u64;
+        if let Some(update) = f.arg("update") {
+            let obj = update.as_object().ok_or_else(|| invalid("update", "must be an object"))?;
+            let mut sets = Vec::new();
+            for (k, ops) in obj {
+                if ops.is_null() {
+                    continue;
+                }
+                if let Some(p) = n.property(k) {
+                    sets.extend(self.scalar_update(n, p, &u, ops)?);
+                    continue;
+                }
+                let Some(r) = n.relationship(k) else {
+                    return Err(CompileError::UnknownField { owner: format!("{}UpdateInput", n.name), field: k.clone() });
+                };
+                // Relationship operations come after the scalar SETs; collect them first.
+                let _ = r;
+            }
+            if !sets.is_empty() {
+                let _ = writeln!(q, "SET {}", sets.join(", "));
+            }
+            for (k, ops) in obj {
+                let Some(r) = n.relationship(k) else { continue };
+                for op in as_list(ops) {
+                    let op = op.as_object().ok_or_else(|| invalid(k, "must be an object with connect/disconnect/create/delete"))?;
+                    if let Some(ds) = op.get("disconnect") {
+                        for d in as_list(ds) {
+                            let c = self.disconnect(&u, r, d.get("where"), &mut q)?;
+                            counters.dyn_rels_deleted.push(c);
+                        }
+                    }
+                    if let Some(ds) = op.get("delete") {
+                        for d in as_list(ds) {
+                            let (nd, rd) = self.delete_related(&u, r, d.get("where"), &mut q)?;
+                            counters.dyn_nodes_deleted.push(nd);
+                            counters.dyn_rels_deleted.push(rd);
+                        }
+                    }
+                    if let Some(cs) = op.get("connect") {
+                        for c in as_list(cs) {
+                            if !r.list {
+                                let d = self.disconnect(&u, r, None, &mut q)?;
+                                counters.dyn_rels_deleted.push(d);
+                            }
+                            let k = self.connect(&u, r, c, &mut q)?;
+                            counters.dyn_rels_created.push(k);
+                        }
+                    }
+                    if let Some(cs) = op.get("create") {
+                        for c in as_list(cs) {
+                            let node_input = c.get("node").ok_or_else(|| invalid(k, "create needs `node`"))?;
+                            let target = self.node(&r.target)?;
+                            let mut inner = Counters::default();
+                            let mut body = String::new();
+                            self.create_node(target, node_input, Some((&u, r, c.get("edge"))), &mut body, &mut inner)?;
+                            if !inner.dyn_rels_created.is_empty() {
+                                // Nested connects inside a nested create are counted per node.
+                                counters.dyn_rels_created.extend(inner.dyn_rels_created.iter().cloned());
+                            }
+                            let _ = writeln!(q, "WITH *\nCALL ({u}) {{\n{body}}}");
+                            per_node_nodes_created += inner.nodes_created;
+                            per_node_rels_created += inner.rels_created;
+                        }
+                    }
+                }
+            }
+        }
+        // Aggregate everything into one row, even when nothing matched.
+        let x = u.clone();
+        let mut parts = Vec::new();
+        let mut shape = Shape::Plain;
+        let mut aggregates = vec![format!("count({u}) AS updated")];
+        let mut sums = |vars: &[String], name: &str| -> String {
+            if vars.is_empty() {
+                return "0".to_string();
+            }
+            aggregates.push(format!("sum({}) AS {name}", vars.join(" + ")));
+            name.to_string()
+        };
+        let rc = sums(&counters.dyn_rels_created, "relsConnected");
+        let rd = sums(&counters.dyn_rels_deleted, "relsDeleted");
+        let nd = sums(&counters.dyn_nodes_deleted, "nodesDeleted");
+        let mut projection = None;
+        for s in &f.selection {
+            if s.name == n.plural {
+                let (proj, sh) = self.project_node(n, &x, &s.selection)?;
+                projection = Some((s.key.clone(), proj));
+                if !matches!(sh, Shape::Plain) {
+                    shape = Shape::Object(vec![(s.key.clone(), sh)]);
+                }
+            }
+        }
+        if let Some((key, proj)) = &projection {
+            aggregates.push(format!("collect({proj}) AS {}", quote(key)));
+        }
+        let _ = writeln!(q, "WITH {}", aggregates.join(", "));
+        for s in &f.selection {
+            match s.name.as_str() {
+                "info" => {
+                    let mut info = Vec::new();
+                    for i in &s.selection {
+                        let e = match i.name.as_str() {
+                            "nodesCreated" => format!("updated * {per_node_nodes_created}"),
+                            "relationshipsCreated" => format!("updated * {per_node_rels_created} + {rc}"),
+                            "nodesDeleted" => nd.clone(),
+                            "relationshipsDeleted" => rd.clone(),
+                            _ => continue,
+                        };
+                        info.push((i.key.clone(), e));
+                    }
+                    parts.push((s.key.clone(), map_literal(&info)));
+                }
+                name if name == n.plural => {
+                    parts.push((s.key.clone(), quote(&s.key)));
+                }
+                _ => {}
+            }
+        }
+        let _ = write!(q, "RETURN {} AS {column}", map_literal(&parts));
+        Ok((q, shape))
+    }
+
+    fn scalar_update(&mut self, n: &NodeType, p: &Property, u: &str, ops: &Value) -> Result<Vec<String>, CompileError> {
+        let obj = ops.as_object().ok_or_else(|| invalid(&p.name, "must be an object like { set: … }"))?;
+        let target = format!("{u}.{}", quote(&p.db_name));
+        let mut sets = Vec::new();
+        for (op, val) in obj {
+            if op != "set" && val.is_null() {
+                continue;
+            }
+            let expr = match op.as_str() {
+                "set" => {
+                    if val.is_null() {
+                        if p.required {
+                            return Err(invalid(&p.name, format!("{}.{} is required and cannot be set to null", n.name, p.name)));
+                        }
+                        "null".to_string()
+                    } else {
+                        self.value_for(p, val.clone())
+                    }
+                }
+                "add" => format!("{target} + {}", self.typed(&p.scalar, val.clone())),
+                "subtract" => format!("{target} - {}", self.typed(&p.scalar, val.clone())),
+                "multiply" => format!("{target} * {}", self.param(val.clone())),
+                "divide" => {
+                    if val.as_f64() == Some(0.0) {
+                        return Err(invalid(&p.name, "cannot divide by zero"));
+                    }
+                    format!("{target} / {}", self.param(val.clone()))
+                }
+                "push" => format!("coalesce({target}, []) + {}", self.typed_list(&p.scalar, val.clone())),
+                "pop" => {
+                    let k = self.param(val.clone());
+                    format!("{target}[..size({target}) - {k}]")
+                }
+                other => return Err(invalid(&p.name, format!("unknown update operation `{other}`"))),
+            };
+            sets.push(format!("{target} = {expr}"));
+        }
+        if sets.len() > 1 {
+            return Err(invalid(&p.name, "give one operation per field (set, add, subtract, …)"));
+        }
+        Ok(sets)
+    }
+
+    /// Deletes the relationships of `r` from `u` matching a connection `where`; returns the
+    /// variable holding how many were deleted.
+    fn disconnect(&mut self, u: &str, r: &Relationship, w: Option<&Value>, q: &mut String) -> Result<String, CompileError> {
+        let e = self.var("edge");
+        let t = self.var("other");
+        let k = self.var("disconnected");
+        let pattern = self.pattern(u, r, &e, &t, true)?;
+        let pred = self.connection_predicate(r, &e, &t, w)?;
+        let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
+        let _ = writeln!(q, "WITH *\nCALL ({u}) {{ OPTIONAL MATCH {pattern}{where_} DELETE {e} RETURN count({e}) AS {k} }}");
+        Ok(k)
+    }
+
+    /// Detach-deletes the related nodes of `r` matching a connection `where`.
+    fn delete_related(&mut self, u: &str, r: &Relationship, w: Option<&Value>, q: &mut String) -> Result<(String, String), CompileError> {
+        let e = self.var("edge");
+        let t = self.var("other");
+        let ts = self.var("doomed");
+        let nd = self.var("deletedNodes");
+        let rd = self.var("deletedRels");
+        let pattern = self.pattern(u, r, &e, &t, true)?;
+        let pred = self.connection_predicate(r, &e, &t, w)?;
+        let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
+        let _ = writeln!(
+            q,
+            "WITH *\nCALL ({u}) {{ OPTIONAL MATCH {pattern}{where_} WITH collect(DISTINCT {t}) AS {ts} \
+CALL ({ts}) {{ UNWIND {ts} AS x OPTIONAL MATCH (x)-[rel]-() RETURN count(DISTINCT rel) AS {rd} }} \
+CALL ({ts}) {{ UNWIND {ts} AS x DETACH DELETE x }} RETURN size({ts}) AS {nd}, {rd} }}"
+        );
+        Ok((nd, rd))
+    }
+
+    fn delete(&mut self, n: &'a NodeType, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
+        let d = self.var("this");
+        let ds = self.var("doomed");
+        let rels = self.var("rels");
+        let labels: String = n.labels.iter().map(|l| format!(":{}", quote(l))).collect();
+        let mut q = format!("MATCH ({d}{labels})\n");
+        if let Some(w) = f.arg("where") {
+            if let Some(p) = self.node_predicate(n, &d, w)? {
+                let _ = writeln!(q, "WHERE {p}");
+            }
+        }
+        let _ = writeln!(
+            q,
+            "WITH collect({d}) AS {ds}\n\
+CALL ({ds}) {{ UNWIND {ds} AS x OPTIONAL MATCH (x)-[rel]-() RETURN count(DISTINCT rel) AS {rels} }}\n\
+CALL ({ds}) {{ UNWIND {ds} AS x DETACH DELETE x }}"
+        );
+        let mut parts = Vec::new();
+        for s in &f.selection {
+            let e = match s.name.as_str() {
+                "nodesDeleted" => format!("size({ds})"),
+                "relationshipsDeleted" => rels.clone(),
+                _ => continue,
+            };
+            parts.push((s.key.clone(), e));
+        }
+        let _ = write!(q, "RETURN {} AS {column}", map_literal(&parts));
+        Ok((q, Shape::Plain))
+    }
+}

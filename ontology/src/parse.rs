@@ -1,0 +1,646 @@
+//! Parsing and validation of ontology files (GraphQL SDL in the @neo4j/graphql v7 vocabulary)
+//! into an [`Ontology`], with line/column diagnostics that say plainly what is wrong.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use async_graphql_parser::types::{
+    BaseType, ConstDirective, FieldDefinition, ServiceDocument, Type, TypeDefinition, TypeKind,
+    TypeSystemDefinition,
+};
+use async_graphql_parser::{Pos, Positioned};
+use async_graphql_value::ConstValue;
+use indexmap::IndexMap;
+
+use crate::model::{
+    plural_of, Direction, EnumType, Field, IndexKind, InterfaceType, NodeType, Ontology, Property,
+    Relationship, RelationshipPropertiesType, Scalar,
+};
+
+/// One problem found in an ontology file, at a line and column (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Why an ontology file was rejected: every problem found, in source order.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct OntologyError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for OntologyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.diagnostics.len();
+        write!(f, "invalid ontology ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        for d in &self.diagnostics {
+            write!(f, "\n  {d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl OntologyError {
+    /// Renders each diagnostic as `file:line:column: message`.
+    pub fn render(&self, file: &str) -> String {
+        self.diagnostics
+            .iter()
+            .map(|d| format!("{file}:{}:{}: {}", d.line, d.column, d.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Directives understood on types.
+const TYPE_DIRECTIVES: &[&str] = &["node", "relationshipProperties", "plural"];
+/// Directives understood on fields.
+const FIELD_DIRECTIVES: &[&str] = &["relationship", "id", "unique", "index", "alias"];
+/// Field names that would collide with generated filter operators.
+const RESERVED_FIELDS: &[&str] = &["AND", "OR", "NOT"];
+
+/// Parses and validates an ontology.
+pub fn parse_ontology(source: &str) -> Result<Ontology, OntologyError> {
+    let doc = async_graphql_parser::parse_schema(source).map_err(|e| {
+        let pos = e.positions().next().unwrap_or(Pos { line: 1, column: 1 });
+        OntologyError {
+            diagnostics: vec![Diagnostic {
+                line: pos.line,
+                column: pos.column,
+                message: format!("syntax error: {}", syntax_message(&e)),
+            }],
+        }
+    })?;
+    let mut v = Validator::default();
+    let ontology = v.build(&doc, source);
+    if v.diagnostics.is_empty() {
+        Ok(ontology)
+    } else {
+        v.diagnostics.sort_by_key(|d| (d.line, d.column));
+        Err(OntologyError {
+            diagnostics: v.diagnostics,
+        })
+    }
+}
+
+fn syntax_message(e: &async_graphql_parser::Error) -> String {
+    match e {
+        async_graphql_parser::Error::Syntax { message, .. } => {
+            message.lines().last().unwrap_or(message).trim().to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+#[derive(Default)]
+struct Validator {
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// What kind of type a name refers to, for field type checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Node,
+    RelProps,
+    Interface,
+    Enum,
+    Other,
+}
+
+impl Validator {
+    fn error(&mut self, pos: Pos, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic {
+            line: pos.line,
+            column: pos.column,
+            message: message.into(),
+        });
+    }
+
+    fn build(&mut self, doc: &ServiceDocument, source: &str) -> Ontology {
+        let mut kinds: HashMap<String, Kind> = HashMap::new();
+        let mut seen: HashMap<String, Pos> = HashMap::new();
+        let mut types: Vec<&Positioned<TypeDefinition>> = Vec::new();
+
+        for def in &doc.definitions {
+            match def {
+                TypeSystemDefinition::Type(t) => {
+                    let name = t.node.name.node.to_string();
+                    if let Some(first) = seen.get(&name) {
+                        let line = first.line;
+                        self.error(
+                            t.node.name.pos,
+                            format!("type `{name}` is declared twice (first at line {line})"),
+                        );
+                        continue;
+                    }
+                    seen.insert(name.clone(), t.node.name.pos);
+                    if t.node.extend {
+                        self.error(t.pos, format!("`extend type {name}` is not supported: declare all fields in one type"));
+                        continue;
+                    }
+                    let kind = match &t.node.kind {
+                        TypeKind::Object(_) => {
+                            if has_directive(&t.node.directives, "node") {
+                                Kind::Node
+                            } else if has_directive(&t.node.directives, "relationshipProperties") {
+                                Kind::RelProps
+                            } else {
+                                self.error(
+                                    t.node.name.pos,
+                                    format!("type `{name}` has neither @node nor @relationshipProperties: mark node types with @node (required by @neo4j/graphql v7)"),
+                                );
+                                Kind::Other
+                            }
+                        }
+                        TypeKind::Interface(_) => Kind::Interface,
+                        TypeKind::Enum(_) => Kind::Enum,
+                        TypeKind::Union(_) => {
+                            self.error(t.node.name.pos, format!("union `{name}` is not supported yet: use an interface"));
+                            Kind::Other
+                        }
+                        TypeKind::InputObject(_) => {
+                            self.error(t.node.name.pos, format!("input type `{name}` does not belong in an ontology: inputs are generated"));
+                            Kind::Other
+                        }
+                        TypeKind::Scalar => {
+                            self.error(t.node.name.pos, format!("custom scalar `{name}` is not supported: use ID, String, Int, Float, Boolean, DateTime or BigInt"));
+                            Kind::Other
+                        }
+                    };
+                    kinds.insert(name, kind);
+                    types.push(t);
+                }
+                TypeSystemDefinition::Schema(s) => {
+                    self.error(s.pos, "a `schema` definition is not allowed: the API schema is generated");
+                }
+                TypeSystemDefinition::Directive(d) => {
+                    self.error(d.pos, format!("directive definition `@{}` is not allowed: Ontograph knows its directives", d.node.name.node));
+                }
+            }
+        }
+
+        // Enums first: property types may use them.
+        let mut enums = IndexMap::new();
+        for t in &types {
+            if let TypeKind::Enum(e) = &t.node.kind {
+                let name = t.node.name.node.to_string();
+                enums.insert(
+                    name.clone(),
+                    EnumType {
+                        name,
+                        description: desc(&t.node.description),
+                        values: e.values.iter().map(|v| v.node.value.node.to_string()).collect(),
+                    },
+                );
+            }
+        }
+
+        let mut interfaces: IndexMap<String, (Pos, InterfaceType)> = IndexMap::new();
+        for t in &types {
+            if let TypeKind::Interface(i) = &t.node.kind {
+                let name = t.node.name.node.to_string();
+                self.no_unknown_directives(&t.node.directives, &[], &format!("interface `{name}`"));
+                let mut properties = Vec::new();
+                let mut field_names = HashSet::new();
+                for f in &i.fields {
+                    if !field_names.insert(f.node.name.node.to_string()) {
+                        self.error(f.node.name.pos, format!("field `{}` is declared twice in interface `{name}`", f.node.name.node));
+                        continue;
+                    }
+                    let target = named_type(&f.node.ty.node);
+                    if matches!(kinds.get(target), Some(Kind::Node | Kind::Interface)) {
+                        self.error(f.pos, format!("relationship field `{name}.{}` on an interface is not supported yet: declare it on each implementing type", f.node.name.node));
+                        continue;
+                    }
+                    if let Some(p) = self.property(f, &enums, &format!("interface `{name}`"), false) {
+                        properties.push(p);
+                    }
+                }
+                interfaces.insert(
+                    name.clone(),
+                    (
+                        t.node.name.pos,
+                        InterfaceType {
+                            name,
+                            description: desc(&t.node.description),
+                            properties,
+                            implementors: Vec::new(),
+                        },
+                    ),
+                );
+            }
+        }
+
+        let mut rel_props = IndexMap::new();
+        for t in &types {
+            if kinds.get(t.node.name.node.as_str()) != Some(&Kind::RelProps) {
+                continue;
+            }
+            let TypeKind::Object(o) = &t.node.kind else { continue };
+            let name = t.node.name.node.to_string();
+            self.no_unknown_directives(&t.node.directives, &["relationshipProperties"], &format!("type `{name}`"));
+            let mut properties = Vec::new();
+            let mut field_names = HashSet::new();
+            for f in &o.fields {
+                if !field_names.insert(f.node.name.node.to_string()) {
+                    self.error(f.node.name.pos, format!("field `{}` is declared twice in type `{name}`", f.node.name.node));
+                    continue;
+                }
+                if let Some(p) = self.property(f, &enums, &format!("relationship properties `{name}`"), false) {
+                    properties.push(p);
+                }
+            }
+            rel_props.insert(
+                name.clone(),
+                RelationshipPropertiesType {
+                    name,
+                    description: desc(&t.node.description),
+                    properties,
+                },
+            );
+        }
+
+        let mut nodes = IndexMap::new();
+        let mut plurals: HashMap<String, String> = HashMap::new();
+        for t in &types {
+            if kinds.get(t.node.name.node.as_str()) != Some(&Kind::Node) {
+                continue;
+            }
+            let TypeKind::Object(o) = &t.node.kind else { continue };
+            let name = t.node.name.node.to_string();
+            self.no_unknown_directives(&t.node.directives, TYPE_DIRECTIVES, &format!("type `{name}`"));
+            let labels = self.labels(&t.node, &name);
+            let plural = self.plural(&t.node, &name);
+            if let Some(other) = plurals.insert(plural.clone(), name.clone()) {
+                self.error(t.node.name.pos, format!("types `{other}` and `{name}` share the plural `{plural}`: set @plural(value: \"…\") on one of them"));
+            }
+            let mut implements = Vec::new();
+            for i in &o.implements {
+                let iname = i.node.to_string();
+                match interfaces.get_mut(&iname) {
+                    Some((_, iface)) => {
+                        iface.implementors.push(name.clone());
+                        implements.push(iname);
+                    }
+                    None => self.error(i.pos, format!("type `{name}` implements `{iname}`, which is not a declared interface")),
+                }
+            }
+            let mut fields = Vec::new();
+            let mut field_names = HashSet::new();
+            for f in &o.fields {
+                let fname = f.node.name.node.to_string();
+                if !field_names.insert(fname.clone()) {
+                    self.error(f.node.name.pos, format!("field `{fname}` is declared twice in type `{name}`"));
+                    continue;
+                }
+                if RESERVED_FIELDS.contains(&fname.as_str()) || fname.starts_with("__") {
+                    self.error(f.node.name.pos, format!("field name `{fname}` is reserved"));
+                    continue;
+                }
+                if !f.node.arguments.is_empty() {
+                    self.error(f.pos, format!("field `{name}.{fname}` declares arguments: arguments are generated"));
+                }
+                let target = named_type(&f.node.ty.node);
+                match kinds.get(target) {
+                    Some(Kind::Node) => {
+                        if let Some(r) = self.relationship(f, &name, &kinds) {
+                            fields.push(Field::Relationship(r));
+                        }
+                    }
+                    Some(Kind::Interface) => self.error(f.node.ty.pos, format!("relationship `{name}.{fname}` targets interface `{target}`: relationships to interfaces are not supported yet, target a @node type")),
+                    Some(Kind::RelProps) => self.error(f.node.ty.pos, format!("field `{name}.{fname}` has type `{target}`, which is a @relationshipProperties type: name it in @relationship(properties: \"{target}\") instead")),
+                    _ => {
+                        if let Some(p) = self.property(f, &enums, &format!("type `{name}`"), true) {
+                            fields.push(Field::Property(p));
+                        }
+                    }
+                }
+            }
+            // Generated field names must not collide with declared ones.
+            for r in fields.iter().filter_map(|f| match f {
+                Field::Relationship(r) => Some(r),
+                Field::Property(_) => None,
+            }) {
+                let generated = format!("{}Connection", r.name);
+                if field_names.contains(&generated) {
+                    let pos = o.fields.iter().find(|f| f.node.name.node == generated.as_str()).map(|f| f.pos).unwrap_or(t.pos);
+                    self.error(pos, format!("field `{name}.{generated}` collides with the connection field generated for relationship `{}`", r.name));
+                }
+            }
+            if fields.is_empty() {
+                self.error(t.node.name.pos, format!("node type `{name}` has no fields"));
+            }
+            nodes.insert(
+                name.clone(),
+                NodeType {
+                    name,
+                    description: desc(&t.node.description),
+                    labels,
+                    plural,
+                    implements,
+                    fields,
+                },
+            );
+        }
+
+        // Implementing types must declare every interface field with the same type.
+        for (iname, (ipos, iface)) in &interfaces {
+            if iface.implementors.is_empty() {
+                self.error(*ipos, format!("interface `{iname}` is implemented by no @node type"));
+            }
+            for impl_name in &iface.implementors {
+                let Some(node) = nodes.get(impl_name) else { continue };
+                for ip in &iface.properties {
+                    match node.property(&ip.name) {
+                        Some(p) if p.scalar == ip.scalar && p.list == ip.list && (p.required || !ip.required) => {}
+                        Some(_) => self.error(*ipos, format!("type `{impl_name}` declares `{}` with a type that differs from interface `{iname}`", ip.name)),
+                        None => self.error(*ipos, format!("type `{impl_name}` implements `{iname}` but lacks its field `{}`", ip.name)),
+                    }
+                }
+            }
+        }
+
+        // Node types declared as relationship targets must exist (checked above by kind); the
+        // relationship properties named must exist and be @relationshipProperties types.
+        for t in &types {
+            let TypeKind::Object(o) = &t.node.kind else { continue };
+            for f in &o.fields {
+                if let Some(d) = directive(&f.node.directives, "relationship") {
+                    if let Some((props, pos)) = string_arg(&d.node, "properties") {
+                        if !rel_props.contains_key(&props) {
+                            self.error(pos, format!("@relationship(properties: \"{props}\") names no @relationshipProperties type"));
+                        }
+                    }
+                }
+            }
+        }
+
+        if nodes.is_empty() && self.diagnostics.is_empty() {
+            self.error(Pos { line: 1, column: 1 }, "the ontology declares no @node type");
+        }
+
+        Ontology {
+            nodes,
+            interfaces: interfaces.into_iter().map(|(k, (_, v))| (k, v)).collect(),
+            relationship_properties: rel_props,
+            enums,
+            version: fingerprint(source),
+        }
+    }
+
+    fn no_unknown_directives(&mut self, directives: &[Positioned<ConstDirective>], allowed: &[&str], what: &str) {
+        for d in directives {
+            let name = d.node.name.node.as_str();
+            if !allowed.contains(&name) {
+                let hint = if allowed.is_empty() {
+                    "no directives are allowed here".to_string()
+                } else {
+                    format!("allowed here: {}", allowed.iter().map(|a| format!("@{a}")).collect::<Vec<_>>().join(", "))
+                };
+                self.error(d.pos, format!("unknown directive @{name} on {what} ({hint})"));
+            }
+        }
+    }
+
+    fn labels(&mut self, t: &TypeDefinition, name: &str) -> Vec<String> {
+        let Some(d) = directive(&t.directives, "node") else {
+            return vec![name.to_string()];
+        };
+        let mut labels = Vec::new();
+        for (arg, value) in &d.node.arguments {
+            if arg.node.as_str() != "labels" {
+                self.error(arg.pos, format!("@node has no argument `{}` (it takes `labels: [String!]`)", arg.node));
+                continue;
+            }
+            match &value.node {
+                ConstValue::List(items) if !items.is_empty() => {
+                    for item in items {
+                        match item {
+                            ConstValue::String(s) if valid_identifier(s) => labels.push(s.clone()),
+                            ConstValue::String(s) => self.error(value.pos, format!("label `{s}` is not a valid label: use letters, digits and underscores")),
+                            _ => self.error(value.pos, "@node(labels:) takes a list of strings"),
+                        }
+                    }
+                }
+                _ => self.error(value.pos, "@node(labels:) takes a non-empty list of strings, e.g. [\"Person\"]"),
+            }
+        }
+        if labels.is_empty() {
+            labels.push(name.to_string());
+        }
+        labels
+    }
+
+    fn plural(&mut self, t: &TypeDefinition, name: &str) -> String {
+        match directive(&t.directives, "plural") {
+            Some(d) => match string_arg(&d.node, "value") {
+                Some((v, pos)) if valid_identifier(&v) => {
+                    let p = crate::model::lower_first(&v);
+                    if p == crate::model::lower_first(name) {
+                        self.error(pos, format!("@plural(value: \"{v}\") equals the singular: root fields would collide"));
+                    }
+                    p
+                }
+                Some((v, pos)) => {
+                    self.error(pos, format!("@plural(value: \"{v}\") is not a valid GraphQL name"));
+                    plural_of(name)
+                }
+                None => {
+                    self.error(d.pos, "@plural needs `value: String!`");
+                    plural_of(name)
+                }
+            },
+            None => plural_of(name),
+        }
+    }
+
+    fn relationship(&mut self, f: &Positioned<FieldDefinition>, owner: &str, kinds: &HashMap<String, Kind>) -> Option<Relationship> {
+        let fname = f.node.name.node.to_string();
+        self.no_unknown_directives(&f.node.directives, &["relationship"], &format!("relationship field `{owner}.{fname}`"));
+        let Some(d) = directive(&f.node.directives, "relationship") else {
+            self.error(f.pos, format!("field `{owner}.{fname}` refers to node type `{}` but has no @relationship(type:, direction:) directive", named_type(&f.node.ty.node)));
+            return None;
+        };
+        for (arg, _) in &d.node.arguments {
+            if !["type", "direction", "properties", "queryDirection", "nestedOperations", "aggregate"].contains(&arg.node.as_str()) {
+                self.error(arg.pos, format!("@relationship has no argument `{}` (it takes type, direction, properties)", arg.node));
+            }
+        }
+        let rel_type = match string_arg(&d.node, "type") {
+            Some((t, _)) if valid_identifier(&t) => Some(t),
+            Some((t, pos)) => {
+                self.error(pos, format!("relationship type `{t}` is not valid: use letters, digits and underscores"));
+                None
+            }
+            None => {
+                self.error(d.pos, format!("@relationship on `{owner}.{fname}` needs `type: \"REL_TYPE\"`"));
+                None
+            }
+        };
+        let direction = match d.node.get_argument("direction").map(|v| &v.node) {
+            Some(ConstValue::Enum(e)) if e.as_str() == "IN" => Some(Direction::In),
+            Some(ConstValue::Enum(e)) if e.as_str() == "OUT" => Some(Direction::Out),
+            Some(_) => {
+                let pos = d.node.get_argument("direction").map(|v| v.pos).unwrap_or(d.pos);
+                self.error(pos, "@relationship(direction:) must be IN or OUT (unquoted)");
+                None
+            }
+            None => {
+                self.error(d.pos, format!("@relationship on `{owner}.{fname}` needs `direction: IN` or `direction: OUT`"));
+                None
+            }
+        };
+        let properties = string_arg(&d.node, "properties").map(|(p, _)| p);
+        let ty = &f.node.ty.node;
+        let (list, required) = match &ty.base {
+            BaseType::Named(_) => (false, !ty.nullable),
+            BaseType::List(inner) => {
+                if inner.nullable || matches!(inner.base, BaseType::List(_)) {
+                    self.error(f.node.ty.pos, format!("relationship `{owner}.{fname}` must have type `[{0}!]!` or `{0}`", named_type(ty)));
+                }
+                (true, !ty.nullable)
+            }
+        };
+        let target = named_type(ty).to_string();
+        debug_assert_eq!(kinds.get(&target), Some(&Kind::Node));
+        Some(Relationship {
+            name: fname,
+            description: desc(&f.node.description),
+            rel_type: rel_type?,
+            direction: direction?,
+            target,
+            list,
+            required,
+            properties,
+        })
+    }
+
+    fn property(&mut self, f: &Positioned<FieldDefinition>, enums: &IndexMap<String, EnumType>, owner: &str, on_node: bool) -> Option<Property> {
+        let fname = f.node.name.node.to_string();
+        let allowed: &[&str] = if on_node { FIELD_DIRECTIVES } else { &["alias", "id"] };
+        let allowed: Vec<&str> = allowed.iter().copied().filter(|d| *d != "relationship").collect();
+        self.no_unknown_directives(&f.node.directives, &allowed, &format!("field `{fname}` of {owner}"));
+        let ty = &f.node.ty.node;
+        let tname = named_type(ty);
+        let Some(scalar) = Scalar::from_graphql_name(tname, enums) else {
+            self.error(f.node.ty.pos, format!("unknown type `{tname}` for field `{fname}` of {owner} (expected a @node type, an enum, or one of ID, String, Int, Float, Boolean, DateTime, BigInt)"));
+            return None;
+        };
+        let (list, required) = match &ty.base {
+            BaseType::Named(_) => (false, !ty.nullable),
+            BaseType::List(inner) => {
+                if matches!(inner.base, BaseType::List(_)) {
+                    self.error(f.node.ty.pos, format!("field `{fname}` of {owner}: lists of lists cannot be stored in Neo4j"));
+                }
+                (true, !ty.nullable)
+            }
+        };
+        let autogenerate = has_directive(&f.node.directives, "id");
+        if autogenerate && (scalar != Scalar::Id || list) {
+            self.error(f.pos, format!("@id on `{fname}` of {owner}: only a field of type `ID` can be autogenerated"));
+        }
+        let unique = has_directive(&f.node.directives, "unique");
+        if unique && list {
+            self.error(f.pos, format!("@unique on list field `{fname}` of {owner}: uniqueness needs a single value"));
+        }
+        let index = directive(&f.node.directives, "index").and_then(|d| {
+            match d.node.get_argument("kind").map(|v| &v.node) {
+                None => Some(IndexKind::Range),
+                Some(ConstValue::Enum(e)) if e.as_str() == "RANGE" => Some(IndexKind::Range),
+                Some(ConstValue::Enum(e)) if e.as_str() == "TEXT" => {
+                    if scalar != Scalar::String && scalar != Scalar::Id {
+                        self.error(d.pos, format!("@index(kind: TEXT) on `{fname}` of {owner}: text indexes need a String or ID field"));
+                    }
+                    Some(IndexKind::Text)
+                }
+                Some(_) => {
+                    self.error(d.pos, format!("@index(kind:) on `{fname}` of {owner} must be RANGE or TEXT"));
+                    None
+                }
+            }
+        });
+        if let Some(d) = directive(&f.node.directives, "index") {
+            for (arg, _) in &d.node.arguments {
+                if arg.node.as_str() != "kind" {
+                    self.error(arg.pos, format!("@index has no argument `{}` (it takes `kind: RANGE | TEXT`)", arg.node));
+                }
+            }
+        }
+        let db_name = match directive(&f.node.directives, "alias") {
+            Some(d) => match string_arg(&d.node, "property") {
+                Some((p, _)) if valid_identifier(&p) => p,
+                Some((p, pos)) => {
+                    self.error(pos, format!("@alias(property: \"{p}\") is not a valid property name"));
+                    fname.clone()
+                }
+                None => {
+                    self.error(d.pos, "@alias needs `property: String!`");
+                    fname.clone()
+                }
+            },
+            None => fname.clone(),
+        };
+        Some(Property {
+            name: fname,
+            db_name,
+            description: desc(&f.node.description),
+            scalar,
+            list,
+            required,
+            autogenerate,
+            unique,
+            index,
+        })
+    }
+}
+
+fn desc(d: &Option<Positioned<String>>) -> Option<String> {
+    d.as_ref().map(|d| d.node.trim().to_string())
+}
+
+fn named_type(ty: &Type) -> &str {
+    match &ty.base {
+        BaseType::Named(n) => n.as_str(),
+        BaseType::List(inner) => named_type(inner),
+    }
+}
+
+fn directive<'a>(ds: &'a [Positioned<ConstDirective>], name: &str) -> Option<&'a Positioned<ConstDirective>> {
+    ds.iter().find(|d| d.node.name.node.as_str() == name)
+}
+
+fn has_directive(ds: &[Positioned<ConstDirective>], name: &str) -> bool {
+    directive(ds, name).is_some()
+}
+
+fn string_arg(d: &ConstDirective, name: &str) -> Option<(String, Pos)> {
+    match d.get_argument(name) {
+        Some(Positioned { node: ConstValue::String(s), pos }) => Some((s.clone(), *pos)),
+        _ => None,
+    }
+}
+
+/// Labels, relationship types and property names: letters, digits, underscores, not starting
+/// with a digit. Generated Cypher quotes them anyway; this keeps them portable.
+fn valid_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// FNV-1a 64-bit over the source text, as 16 hex digits.
+fn fingerprint(source: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in source.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}

@@ -1,0 +1,171 @@
+//! Shaping Neo4j's single result row into the GraphQL `data` object: connections come back as
+//! raw rows and counts and are turned into `edges` (with cursors), `pageInfo`, `totalCount` and
+//! `aggregate` here, following @neo4j/graphql's offset cursors (`arrayconnection:N`, base64).
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use crate::compile::CompiledOperation;
+use crate::ir::FieldSel;
+
+/// What post-processing a projected value needs.
+#[derive(Debug, Clone)]
+pub enum Shape {
+    /// Already in its final form.
+    Plain,
+    /// A map (or each map of a list) whose listed keys need shaping.
+    Object(Vec<(String, Shape)>),
+    /// A connection value `{rows, total, nodes}`.
+    Connection(Box<ConnectionShape>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ConnectionShape {
+    /// The connection field as selected (for its sub-selection and aliases).
+    pub field: FieldSel,
+    /// The offset of the first row (from `after`).
+    pub offset: u64,
+    /// The page size; one more row than this was fetched to learn `hasNextPage`.
+    pub first: Option<u64>,
+    /// Shapes of `node` selections inside `edges`, by response key.
+    pub node_shapes: Vec<(String, Shape)>,
+}
+
+/// The opaque cursor for a position.
+pub fn offset_to_cursor(offset: u64) -> String {
+    STANDARD.encode(format!("arrayconnection:{offset}"))
+}
+
+/// The position a cursor stands for, if it is one of ours.
+pub fn cursor_to_offset(cursor: &str) -> Option<u64> {
+    let bytes = STANDARD.decode(cursor).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    text.strip_prefix("arrayconnection:")?.parse().ok()
+}
+
+/// Builds the GraphQL `data` object from the statement's row.
+pub fn shape_row(compiled: &CompiledOperation, mut row: Map<String, Value>) -> Map<String, Value> {
+    let mut data = Map::new();
+    for root in &compiled.roots {
+        let v = row.remove(&root.column).unwrap_or(Value::Null);
+        data.insert(root.key.clone(), apply(&root.shape, v));
+    }
+    data
+}
+
+fn apply(shape: &Shape, v: Value) -> Value {
+    match (shape, v) {
+        (Shape::Plain, v) => v,
+        (_, Value::Array(items)) => Value::Array(items.into_iter().map(|i| apply(shape, i)).collect()),
+        (Shape::Object(children), Value::Object(mut m)) => {
+            for (k, s) in children {
+                if let Some(x) = m.get_mut(k) {
+                    *x = apply(s, x.take());
+                }
+            }
+            Value::Object(m)
+        }
+        (Shape::Connection(c), Value::Object(m)) => connection(c, m),
+        (_, v) => v,
+    }
+}
+
+fn connection(c: &ConnectionShape, mut raw: Map<String, Value>) -> Value {
+    let mut rows = match raw.remove("rows") {
+        Some(Value::Array(rows)) => rows,
+        _ => Vec::new(),
+    };
+    let total = raw.remove("total").unwrap_or(Value::Null);
+    let nodes = raw.remove("nodes").unwrap_or(Value::Null);
+    let has_next = match c.first {
+        Some(first) if rows.len() as u64 > first => {
+            rows.truncate(first as usize);
+            true
+        }
+        _ => false,
+    };
+    let len = rows.len() as u64;
+    let mut out = Map::new();
+    for sel in &c.field.selection {
+        let value = match sel.name.as_str() {
+            "edges" => Value::Array(
+                rows.iter()
+                    .enumerate()
+                    .map(|(i, row)| edge(c, &sel.selection, row, c.offset + i as u64))
+                    .collect(),
+            ),
+            "totalCount" => total.clone(),
+            "pageInfo" => {
+                let mut p = Map::new();
+                for s in &sel.selection {
+                    let v = match s.name.as_str() {
+                        "hasNextPage" => Value::Bool(has_next),
+                        "hasPreviousPage" => Value::Bool(c.offset > 0),
+                        "startCursor" if len > 0 => Value::String(offset_to_cursor(c.offset)),
+                        "endCursor" if len > 0 => Value::String(offset_to_cursor(c.offset + len - 1)),
+                        _ => Value::Null,
+                    };
+                    p.insert(s.key.clone(), v);
+                }
+                Value::Object(p)
+            }
+            "aggregate" => {
+                let mut a = Map::new();
+                for s in &sel.selection {
+                    if s.name == "count" {
+                        let mut count = Map::new();
+                        for cs in &s.selection {
+                            let v = match cs.name.as_str() {
+                                // Root connections count nodes only; relationship connections
+                                // count distinct nodes and edges.
+                                "nodes" if !nodes.is_null() => nodes.clone(),
+                                "nodes" | "edges" => total.clone(),
+                                _ => Value::Null,
+                            };
+                            count.insert(cs.key.clone(), v);
+                        }
+                        a.insert(s.key.clone(), Value::Object(count));
+                    }
+                }
+                Value::Object(a)
+            }
+            _ => continue,
+        };
+        out.insert(sel.key.clone(), value);
+    }
+    Value::Object(out)
+}
+
+fn edge(c: &ConnectionShape, selection: &[FieldSel], row: &Value, position: u64) -> Value {
+    let mut e = Map::new();
+    for s in selection {
+        match s.name.as_str() {
+            "cursor" => {
+                e.insert(s.key.clone(), Value::String(offset_to_cursor(position)));
+            }
+            "node" | "properties" => {
+                let v = row.get(&s.key).cloned().unwrap_or(Value::Null);
+                let v = match c.node_shapes.iter().find(|(k, _)| *k == s.key) {
+                    Some((_, shape)) if s.name == "node" => apply(shape, v),
+                    _ => v,
+                };
+                e.insert(s.key.clone(), v);
+            }
+            _ => {}
+        }
+    }
+    Value::Object(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_match_relay_offsets() {
+        assert_eq!(offset_to_cursor(0), "YXJyYXljb25uZWN0aW9uOjA=");
+        assert_eq!(cursor_to_offset(&offset_to_cursor(41)), Some(41));
+        assert_eq!(cursor_to_offset("not a cursor"), None);
+    }
+}

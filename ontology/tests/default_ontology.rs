@@ -1,0 +1,27 @@
+//! The shipped default ontology parses, validates and generates a valid API.
+
+use std::path::PathBuf;
+
+fn default_source() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schema/ontology.graphql");
+    std::fs::read_to_string(path).expect("schema/ontology.graphql is readable")
+}
+
+#[test]
+fn default_ontology_is_valid() {
+    let o = ontology::parse_ontology(&default_source()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(o.nodes.contains_key("Person"));
+    assert_eq!(o.nodes["Person"].plural, "people");
+    assert_eq!(o.nodes["PullRequest"].plural, "pullRequests");
+    assert_eq!(o.interfaces["WorkItem"].implementors, vec!["Issue", "PullRequest"]);
+}
+
+#[test]
+fn generated_api_sdl_parses() {
+    let o = ontology::parse_ontology(&default_source()).unwrap_or_else(|e| panic!("{e}"));
+    let sdl = ontology::api::api_sdl(&o);
+    if let Ok(dir) = std::env::var("ONTOGRAPH_DUMP_SDL") {
+        std::fs::write(dir, &sdl).expect("dump");
+    }
+    async_graphql_parser::parse_schema(&sdl).unwrap_or_else(|e| panic!("{e}\n{sdl}"));
+}

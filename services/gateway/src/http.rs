@@ -1,0 +1,199 @@
+//! The HTTP surface: `/graphql` (POST JSON, GET for queries, the GraphQL IDE for browsers),
+//! `/graphql/schema.graphql` (the generated SDL), `/livez`, `/readyz` and `/metrics`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_graphql::dynamic::Schema;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{Response, ServerError};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::trace::TraceLayer;
+use tracing::Instrument;
+
+use crate::operation::{coded_error, Engine, OperationSlot};
+
+/// HTTP-level limits.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Wall-clock limit for one GraphQL request.
+    pub request_timeout: Duration,
+}
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: Schema,
+    pub engine: Arc<Engine>,
+    pub sdl: Arc<String>,
+    pub metrics: Option<PrometheusHandle>,
+    pub limits: HttpLimits,
+}
+
+/// The router, separate from `main` so tests can drive it with `oneshot`.
+pub fn app(state: AppState) -> Router {
+    let max_body = state.limits.max_body_bytes;
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/schema.graphql", get(sdl))
+        .route("/livez", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn json_response(status: StatusCode, resp: &Response) -> axum::response::Response {
+    match serde_json::to_vec(resp) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "response serialization failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn error_response(status: StatusCode, err: ServerError) -> axum::response::Response {
+    json_response(status, &Response::from_errors(vec![err]))
+}
+
+async fn graphql_post(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> axum::response::Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status();
+            let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("request body too large: the limit is {} bytes", state.limits.max_body_bytes)
+            } else {
+                format!("could not read the request body: {rejection}")
+            };
+            return error_response(status, coded_error(msg, "BAD_REQUEST"));
+        }
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                coded_error(format!("the body must be JSON {{\"query\", \"variables\", \"operationName\"}}: {e}"), "BAD_REQUEST"),
+            )
+        }
+    };
+    execute(state, request, false).await
+}
+
+async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> axum::response::Response {
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let query = query.unwrap_or_default();
+    if query.is_empty() {
+        if wants_html {
+            return Html(graphiql()).into_response();
+        }
+        return error_response(StatusCode::BAD_REQUEST, coded_error("GET /graphql needs a `query` parameter", "BAD_REQUEST"));
+    }
+    match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => execute(state, request, true).await,
+        Err(e) => error_response(StatusCode::BAD_REQUEST, coded_error(format!("bad query string: {e}"), "BAD_REQUEST")),
+    }
+}
+
+async fn execute(state: AppState, mut request: async_graphql::Request, via_get: bool) -> axum::response::Response {
+    let started = Instant::now();
+    let doc = match request.parsed_query() {
+        Ok(doc) => doc.clone(),
+        Err(e) => {
+            metrics::counter!("ontograph_graphql_requests_total", "type" => "unknown", "outcome" => "parse_error").increment(1);
+            return json_response(StatusCode::OK, &Response::from_errors(vec![e]));
+        }
+    };
+    let op_type = operation_type(&doc, request.operation_name.as_deref());
+    if via_get && op_type == Some(OperationType::Mutation) {
+        return error_response(StatusCode::METHOD_NOT_ALLOWED, coded_error("mutations must be sent with POST", "BAD_REQUEST"));
+    }
+    let type_label = match op_type {
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        _ => "query",
+    };
+    let slot = Arc::new(OperationSlot::new(doc, request.variables.clone()));
+    let request = request.data(slot);
+    let span = tracing::info_span!(
+        "graphql",
+        operation = request.operation_name.as_deref().unwrap_or(""),
+        r#type = type_label,
+        cypher_ms = tracing::field::Empty,
+    );
+    let response = tokio::time::timeout(state.limits.request_timeout, state.schema.execute(request).instrument(span)).await;
+    let elapsed = started.elapsed();
+    metrics::histogram!("ontograph_graphql_request_seconds", "type" => type_label).record(elapsed.as_secs_f64());
+    match response {
+        Ok(resp) => {
+            let outcome = if resp.errors.is_empty() { "ok" } else { "error" };
+            metrics::counter!("ontograph_graphql_requests_total", "type" => type_label, "outcome" => outcome).increment(1);
+            json_response(StatusCode::OK, &resp)
+        }
+        Err(_) => {
+            metrics::counter!("ontograph_graphql_requests_total", "type" => type_label, "outcome" => "timeout").increment(1);
+            error_response(
+                StatusCode::GATEWAY_TIMEOUT,
+                coded_error(
+                    format!("the request took longer than {} ms", state.limits.request_timeout.as_millis()),
+                    "TIMEOUT",
+                ),
+            )
+        }
+    }
+}
+
+fn operation_type(doc: &async_graphql::parser::types::ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(n)) => ops.get(n).map(|o| o.node.ty),
+        (DocumentOperations::Multiple(ops), None) => ops.values().next().map(|o| o.node.ty),
+    }
+}
+
+async fn sdl(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "application/graphql; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"schema.graphql\""),
+        ],
+        state.sdl.as_str().to_owned(),
+    )
+}
+
+async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    match tokio::time::timeout(Duration::from_secs(2), state.engine.neo4j.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("neo4j: {e}")).into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "neo4j: ping timed out").into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    match &state.metrics {
+        Some(h) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics are disabled").into_response(),
+    }
+}
+
+fn graphiql() -> String {
+    async_graphql::http::GraphiQLSource::build()
+        .endpoint("/graphql")
+        .title("Ontograph")
+        .finish()
+}

@@ -1,0 +1,90 @@
+//! Ontograph's HTTP surface: the GraphQL API generated from the ontology, served from Neo4j,
+//! with health checks and Prometheus metrics.
+
+pub mod http;
+pub mod operation;
+pub mod schema;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use ontology::compile::CompileOptions;
+use ontology::Ontology;
+
+pub use http::{app, AppState, HttpLimits};
+pub use operation::Engine;
+pub use schema::SchemaLimits;
+
+/// Everything `ontograph serve` needs besides the Neo4j client.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub compile: CompileOptions,
+    pub schema: SchemaLimits,
+    pub http: HttpLimits,
+    /// Timeout of one Cypher statement.
+    pub statement_timeout: Duration,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            compile: CompileOptions::default(),
+            schema: SchemaLimits {
+                max_depth: 12,
+                max_complexity: 5_000,
+            },
+            http: HttpLimits {
+                max_body_bytes: 256 * 1024,
+                request_timeout: Duration::from_secs(30),
+            },
+            statement_timeout: Duration::from_secs(25),
+        }
+    }
+}
+
+/// Why the gateway could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Schema(#[from] schema::SchemaBuildError),
+    #[error("schema assembly failed: {0}")]
+    Finish(String),
+}
+
+/// The process-wide Prometheus recorder (installed once; later calls share it).
+pub fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics recorder not installed");
+                None
+            }
+        })
+        .clone()
+}
+
+/// Assembles the application state: generated SDL, executable schema, engine, metrics.
+pub fn build_state(ontology: Ontology, neo4j: graph::Neo4jClient, config: &GatewayConfig) -> Result<AppState, BuildError> {
+    let ontology = Arc::new(ontology);
+    let sdl = ontology::api::api_sdl(&ontology);
+    let engine = Arc::new(Engine {
+        ontology: ontology.clone(),
+        options: config.compile.clone(),
+        neo4j,
+        timeout: config.statement_timeout,
+    });
+    let schema = schema::schema_from_sdl(&sdl, &config.schema)?
+        .extension(operation::OneStatement { engine: engine.clone() })
+        .finish()
+        .map_err(|e| BuildError::Finish(e.to_string()))?;
+    Ok(AppState {
+        schema,
+        engine,
+        sdl: Arc::new(sdl),
+        metrics: metrics_handle(),
+        limits: config.http.clone(),
+    })
+}

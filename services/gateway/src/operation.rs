@@ -1,0 +1,167 @@
+//! Runs a validated GraphQL operation as ONE Cypher statement.
+//!
+//! The HTTP handler parses the document once and puts it, with the variables, in an
+//! [`OperationSlot`] attached to the request. After async-graphql has validated the operation,
+//! the [`OneStatement`] extension builds the query IR (fragments flattened, variables
+//! substituted, `@skip`/`@include` applied), compiles it, runs it on Neo4j (reads on the read
+//! path, mutations on the leader), shapes the row and fills the slot; the resolvers then only
+//! read from it (see [`crate::schema`]).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{ErrorExtensions, Response, ServerError, Variables};
+use graph::{AccessMode, Neo4jClient, Statement};
+use ontology::compile::{compile, CompileOptions};
+use ontology::ir::{Operation, OperationKind};
+use ontology::Ontology;
+use serde_json::Map;
+
+/// The per-request state shared by the handler, the extension and the root resolvers.
+pub struct OperationSlot {
+    doc: ExecutableDocument,
+    variables: Variables,
+    data: Mutex<Map<String, serde_json::Value>>,
+}
+
+impl OperationSlot {
+    pub fn new(doc: ExecutableDocument, variables: Variables) -> Self {
+        OperationSlot {
+            doc,
+            variables,
+            data: Mutex::new(Map::new()),
+        }
+    }
+
+    /// Takes the value computed for a root field (by response key).
+    pub fn take_root(&self, key: &str) -> Option<serde_json::Value> {
+        self.data.lock().ok()?.remove(key)
+    }
+}
+
+/// Compiles and runs operations: the ontology, limits, and the Neo4j client.
+pub struct Engine {
+    pub ontology: Arc<Ontology>,
+    pub options: CompileOptions,
+    pub neo4j: Neo4jClient,
+    /// Per-statement timeout.
+    pub timeout: Duration,
+}
+
+/// A GraphQL error with a machine-readable `extensions.code`.
+pub fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
+    let err = async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code));
+    err.into_server_error(async_graphql::Pos::default())
+}
+
+impl Engine {
+    /// Compiles the operation, runs its statement and returns the shaped `data` object.
+    pub async fn run(&self, op: &Operation) -> Result<Map<String, serde_json::Value>, ServerError> {
+        let compiled = compile(&self.ontology, op, &self.options)
+            .map_err(|e| coded_error(e.to_string(), "BAD_USER_INPUT"))?;
+        let access = match compiled.kind {
+            OperationKind::Query => AccessMode::Read,
+            OperationKind::Mutation => AccessMode::Write,
+        };
+        let statement = Statement {
+            cypher: compiled.cypher.clone(),
+            params: compiled.params.clone(),
+            timeout: Some(self.timeout),
+        };
+        let started = Instant::now();
+        let result = self.neo4j.run(&statement, access).await;
+        let elapsed = started.elapsed();
+        tracing::debug!(
+            cypher = %compiled.cypher,
+            access = access.as_str(),
+            cypher_ms = elapsed.as_secs_f64() * 1000.0,
+            "statement ran"
+        );
+        tracing::Span::current().record("cypher_ms", elapsed.as_secs_f64() * 1000.0);
+        let result = result.map_err(|e| graph_error(&e))?;
+        let row = result.rows.into_iter().next().unwrap_or_default();
+        Ok(ontology::shape::shape_row(&compiled, row))
+    }
+}
+
+/// Maps a Neo4j failure to what the client should see; internals go to the log only.
+fn graph_error(e: &graph::Error) -> ServerError {
+    use graph::ErrorKind as K;
+    match e.kind() {
+        K::Unavailable => {
+            tracing::warn!(error = %e, "neo4j unavailable");
+            coded_error("the graph database is unavailable; retry later", "SERVICE_UNAVAILABLE")
+        }
+        K::Timeout => coded_error(
+            "the query took longer than the per-request timeout; narrow it with where/limit",
+            "TIMEOUT",
+        ),
+        _ if e.is_constraint_violation() => {
+            coded_error(format!("constraint violation: {}", neo4j_message(e)), "CONSTRAINT_VIOLATION")
+        }
+        K::Cypher => {
+            tracing::error!(error = %e, "generated Cypher was rejected");
+            coded_error(format!("the graph database rejected the query: {}", neo4j_message(e)), "BAD_USER_INPUT")
+        }
+        _ => {
+            tracing::error!(error = %e, "statement failed");
+            coded_error("internal error while running the query", "INTERNAL_SERVER_ERROR")
+        }
+    }
+}
+
+fn neo4j_message(e: &graph::Error) -> String {
+    match e {
+        graph::Error::Cypher { message, .. } | graph::Error::Server { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The extension that executes the whole operation in one statement before resolvers run.
+pub struct OneStatement {
+    pub engine: Arc<Engine>,
+}
+
+impl ExtensionFactory for OneStatement {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(OneStatementExt {
+            engine: self.engine.clone(),
+        })
+    }
+}
+
+struct OneStatementExt {
+    engine: Arc<Engine>,
+}
+
+#[async_trait::async_trait]
+impl Extension for OneStatementExt {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let Some(slot) = ctx.data_opt::<Arc<OperationSlot>>() else {
+            return next.run(ctx, operation_name).await;
+        };
+        match ontology::ir::from_document(&slot.doc, operation_name, &slot.variables)
+            .map_err(|e| coded_error(e.to_string(), "BAD_USER_INPUT"))
+        {
+            Ok(Some(op)) => match self.engine.run(&op).await {
+                Ok(data) => {
+                    if let Ok(mut d) = slot.data.lock() {
+                        *d = data;
+                    }
+                }
+                Err(e) => return Response::from_errors(vec![e]),
+            },
+            Ok(None) => {}
+            Err(e) => return Response::from_errors(vec![e]),
+        }
+        next.run(ctx, operation_name).await
+    }
+}
+
