@@ -64,7 +64,10 @@ impl Sdl {
     fn description(&mut self, d: &Option<String>, indent: &str) {
         if let Some(d) = d {
             let escaped = d.replace("\"\"\"", "\\\"\"\"");
-            let _ = writeln!(self.out, "{indent}\"\"\"\n{indent}{escaped}\n{indent}\"\"\"");
+            let _ = writeln!(
+                self.out,
+                "{indent}\"\"\"\n{indent}{escaped}\n{indent}\"\"\""
+            );
         }
     }
 
@@ -74,7 +77,10 @@ impl Sdl {
             let p = &n.plural;
             let pt = n.plural_type_name();
             let t = &n.name;
-            let _ = writeln!(self.out, "  {p}(where: {t}Where, limit: Int, offset: Int, sort: [{t}Sort!]): [{t}!]!");
+            let _ = writeln!(
+                self.out,
+                "  {p}(where: {t}Where, limit: Int, offset: Int, sort: [{t}Sort!]): [{t}!]!"
+            );
             let _ = writeln!(self.out, "  {p}Connection(first: Int, after: String, where: {t}Where, sort: [{t}Sort!]): {pt}Connection!");
         }
         self.out.push_str("}\n\n");
@@ -82,7 +88,10 @@ impl Sdl {
         for n in o.nodes.values() {
             let pt = n.plural_type_name();
             let t = &n.name;
-            let _ = writeln!(self.out, "  create{pt}(input: [{t}CreateInput!]!): Create{pt}MutationResponse!");
+            let _ = writeln!(
+                self.out,
+                "  create{pt}(input: [{t}CreateInput!]!): Create{pt}MutationResponse!"
+            );
             let _ = writeln!(self.out, "  update{pt}(where: {t}Where, update: {t}UpdateInput): Update{pt}MutationResponse!");
             let _ = writeln!(self.out, "  delete{pt}(where: {t}Where): DeleteInfo!");
         }
@@ -91,14 +100,20 @@ impl Sdl {
 
     fn shared_types(&mut self, o: &Ontology) {
         let uses = |s: Scalar| {
-            o.nodes.values().any(|n| n.properties().any(|p| p.scalar == s))
-                || o.relationship_properties.values().any(|r| r.properties.iter().any(|p| p.scalar == s))
+            o.nodes
+                .values()
+                .any(|n| n.properties().any(|p| p.scalar == s))
+                || o.relationship_properties
+                    .values()
+                    .any(|r| r.properties.iter().any(|p| p.scalar == s))
         };
         if uses(Scalar::DateTime) {
             self.out.push_str("\"\"\"\nA date and time, as an ISO-8601 string in UTC: `2024-05-01T08:20:30.500Z`.\n\"\"\"\nscalar DateTime\n\n");
         }
         if uses(Scalar::BigInt) {
-            self.out.push_str("\"\"\"\nA 64-bit integer, as a string or number.\n\"\"\"\nscalar BigInt\n\n");
+            self.out.push_str(
+                "\"\"\"\nA 64-bit integer, as a string or number.\n\"\"\"\nscalar BigInt\n\n",
+            );
         }
         self.out.push_str(
             "enum SortDirection {\n  ASC\n  DESC\n}\n\n\
@@ -147,11 +162,22 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         self.out.push_str("}\n\n");
 
         // Root connection.
-        let _ = writeln!(self.out, "type {t}Edge {{\n  cursor: String!\n  node: {t}!\n}}\n");
+        let _ = writeln!(
+            self.out,
+            "type {t}Edge {{\n  cursor: String!\n  node: {t}!\n}}\n"
+        );
         let _ = writeln!(self.out, "type {t}Aggregate {{\n  count: Count!\n}}\n");
         let _ = writeln!(self.out, "type {pt}Connection {{\n  edges: [{t}Edge!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n  aggregate: {t}Aggregate!\n}}\n");
-        let _ = writeln!(self.out, "type Create{pt}MutationResponse {{\n  info: CreateInfo!\n  {}: [{t}!]!\n}}\n", n.plural);
-        let _ = writeln!(self.out, "type Update{pt}MutationResponse {{\n  info: UpdateInfo!\n  {}: [{t}!]!\n}}\n", n.plural);
+        let _ = writeln!(
+            self.out,
+            "type Create{pt}MutationResponse {{\n  info: CreateInfo!\n  {}: [{t}!]!\n}}\n",
+            n.plural
+        );
+        let _ = writeln!(
+            self.out,
+            "type Update{pt}MutationResponse {{\n  info: UpdateInfo!\n  {}: [{t}!]!\n}}\n",
+            n.plural
+        );
 
         // Relationship connections.
         for r in n.relationships() {
@@ -165,7 +191,11 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                 .as_ref()
                 .map(|p| format!("\n  properties: {p}!"))
                 .unwrap_or_default();
-            let _ = writeln!(self.out, "type {t}{}Relationship {{\n  cursor: String!\n  node: {target}!{props}\n}}\n", upper_first(&r.name));
+            let _ = writeln!(
+                self.out,
+                "type {t}{}Relationship {{\n  cursor: String!\n  node: {target}!{props}\n}}\n",
+                upper_first(&r.name)
+            );
             // Connection where / filters / sort.
             let mut w = format!("input {conn}Where {{\n  AND: [{conn}Where!]\n  OR: [{conn}Where!]\n  NOT: {conn}Where\n  node: {target}Where\n");
             if let Some(p) = &r.properties {
@@ -190,12 +220,29 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
             let edge = r
                 .properties
                 .as_ref()
-                .map(|p| format!("\n  edge: {p}CreateInput{}", if edge_req { "!" } else { "" }))
+                .map(|p| {
+                    format!(
+                        "\n  edge: {p}CreateInput{}",
+                        if edge_req { "!" } else { "" }
+                    )
+                })
                 .unwrap_or_default();
-            let _ = writeln!(self.out, "input {fi}ConnectFieldInput {{\n  where: {target}ConnectWhere!{edge}\n}}\n");
-            let _ = writeln!(self.out, "input {fi}CreateFieldInput {{\n  node: {target}CreateInput!{edge}\n}}\n");
-            let _ = writeln!(self.out, "input {fi}DisconnectFieldInput {{\n  where: {conn}Where\n}}\n");
-            let _ = writeln!(self.out, "input {fi}DeleteFieldInput {{\n  where: {conn}Where\n}}\n");
+            let _ = writeln!(
+                self.out,
+                "input {fi}ConnectFieldInput {{\n  where: {target}ConnectWhere!{edge}\n}}\n"
+            );
+            let _ = writeln!(
+                self.out,
+                "input {fi}CreateFieldInput {{\n  node: {target}CreateInput!{edge}\n}}\n"
+            );
+            let _ = writeln!(
+                self.out,
+                "input {fi}DisconnectFieldInput {{\n  where: {conn}Where\n}}\n"
+            );
+            let _ = writeln!(
+                self.out,
+                "input {fi}DeleteFieldInput {{\n  where: {conn}Where\n}}\n"
+            );
             let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
             let _ = writeln!(self.out, "input {fi}FieldInput {{\n  connect: {l}{fi}ConnectFieldInput{r_}\n  create: {l}{fi}CreateFieldInput{r_}\n}}\n");
             let _ = writeln!(self.out, "input {fi}UpdateFieldInput {{\n  connect: {l}{fi}ConnectFieldInput{r_}\n  disconnect: {l}{fi}DisconnectFieldInput{r_}\n  create: {l}{fi}CreateFieldInput{r_}\n  delete: {l}{fi}DeleteFieldInput{r_}\n}}\n");
@@ -296,7 +343,12 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         if let Some(n) = node {
             for r in n.relationships() {
                 let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
-                let _ = writeln!(s, "  {}: {l}{t}{}UpdateFieldInput{r_}", r.name, upper_first(&r.name));
+                let _ = writeln!(
+                    s,
+                    "  {}: {l}{t}{}UpdateFieldInput{r_}",
+                    r.name,
+                    upper_first(&r.name)
+                );
                 any = true;
             }
         }
@@ -366,9 +418,15 @@ fn scalar_input_body(name: &str) -> String {
         (b.to_string(), "list_filters")
     } else if let Some(b) = name.strip_suffix("EnumScalarMutations") {
         (b.to_string(), "set")
-    } else if let Some(b) = name.strip_prefix("List").and_then(|n| n.strip_suffix("EnumMutations")) {
+    } else if let Some(b) = name
+        .strip_prefix("List")
+        .and_then(|n| n.strip_suffix("EnumMutations"))
+    {
         (b.to_string(), "list_mutations")
-    } else if let Some(b) = name.strip_prefix("List").and_then(|n| n.strip_suffix("Mutations")) {
+    } else if let Some(b) = name
+        .strip_prefix("List")
+        .and_then(|n| n.strip_suffix("Mutations"))
+    {
         (b.to_string(), "list_mutations")
     } else if let Some(b) = name.strip_suffix("ScalarMutations") {
         (b.to_string(), "mutations")
@@ -378,7 +436,9 @@ fn scalar_input_body(name: &str) -> String {
     let b = &base;
     match kind {
         "filters" => match b.as_str() {
-            "String" | "ID" => format!("  eq: {b}\n  in: [{b}!]\n  contains: {b}\n  endsWith: {b}\n  startsWith: {b}\n"),
+            "String" | "ID" => format!(
+                "  eq: {b}\n  in: [{b}!]\n  contains: {b}\n  endsWith: {b}\n  startsWith: {b}\n"
+            ),
             "Boolean" => format!("  eq: {b}\n"),
             _ => format!("  eq: {b}\n  gt: {b}\n  gte: {b}\n  in: [{b}!]\n  lt: {b}\n  lte: {b}\n"),
         },
@@ -386,7 +446,9 @@ fn scalar_input_body(name: &str) -> String {
         "list_filters" => format!("  eq: [{b}!]\n  includes: {b}\n"),
         "mutations" => match b.as_str() {
             "Int" | "BigInt" => format!("  set: {b}\n  add: {b}\n  subtract: {b}\n"),
-            "Float" => format!("  set: {b}\n  add: {b}\n  subtract: {b}\n  multiply: {b}\n  divide: {b}\n"),
+            "Float" => {
+                format!("  set: {b}\n  add: {b}\n  subtract: {b}\n  multiply: {b}\n  divide: {b}\n")
+            }
             _ => format!("  set: {b}\n"),
         },
         "list_mutations" => format!("  set: [{b}!]\n  push: [{b}!]\n  pop: Int\n"),

@@ -72,7 +72,11 @@ fn invalid(arg: &str, reason: impl Into<String>) -> CompileError {
 }
 
 /// Compiles an operation against an ontology.
-pub fn compile(o: &Ontology, op: &Operation, opts: &CompileOptions) -> Result<CompiledOperation, CompileError> {
+pub fn compile(
+    o: &Ontology,
+    op: &Operation,
+    opts: &CompileOptions,
+) -> Result<CompiledOperation, CompileError> {
     let mut c = Compiler {
         o,
         opts,
@@ -135,6 +139,15 @@ impl<'a> Owner<'a> {
             Owner::Edge(name, _) => name,
         }
     }
+    /// Declaration position of a property (for ordering multi-key sorts).
+    fn position(&self, name: &str) -> usize {
+        match self {
+            Owner::Node(n) => n.properties().position(|p| p.name == name),
+            Owner::Edge(_, props) => props.iter().position(|p| p.name == name),
+        }
+        .unwrap_or(usize::MAX)
+    }
+
     fn property(&self, name: &str) -> Option<&'a Property> {
         match self {
             Owner::Node(n) => n.property(name),
@@ -196,7 +209,12 @@ impl<'a> Compiler<'a> {
         Err(CompileError::UnknownRootField(f.name.clone()))
     }
 
-    fn root_connection(&mut self, n: &'a NodeType, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
+    fn root_connection(
+        &mut self,
+        n: &'a NodeType,
+        f: &FieldSel,
+        column: &str,
+    ) -> Result<(String, Shape), CompileError> {
         let offset = after_offset(f)?;
         let first = self.limit(f, "first", true)?;
         let v = self.var("this");
@@ -206,7 +224,11 @@ impl<'a> Compiler<'a> {
         let mut node_shapes = Vec::new();
         for edges in f.selection.iter().filter(|s| s.name == "edges") {
             for sub in &edges.selection {
-                if sub.name == "node" && !edge_parts.iter().any(|(k, _): &(String, String)| *k == sub.key) {
+                if sub.name == "node"
+                    && !edge_parts
+                        .iter()
+                        .any(|(k, _): &(String, String)| *k == sub.key)
+                {
                     let (proj, shape) = self.project_node(n, &v, &sub.selection)?;
                     edge_parts.push((sub.key.clone(), proj));
                     node_shapes.push((sub.key.clone(), shape));
@@ -220,7 +242,11 @@ impl<'a> Compiler<'a> {
         if let Some(w) = &where_ {
             let _ = write!(q, "\nWHERE {w}");
         }
-        let _ = write!(q, "\nWITH {v}{order}{}\nRETURN collect({row}) AS {rows}\n}}", self.skip_limit(offset, fetch));
+        let _ = write!(
+            q,
+            "\nWITH {v}{order}{}\nRETURN collect({row}) AS {rows}\n}}",
+            self.skip_limit(offset, fetch)
+        );
         let needs_total = needs_total(f);
         let total = self.var("total");
         if needs_total {
@@ -232,8 +258,15 @@ impl<'a> Compiler<'a> {
             }
             let _ = write!(q, "\nRETURN count({v2}) AS {total}\n}}");
         }
-        let total_expr = if needs_total { total } else { "null".to_string() };
-        let _ = write!(q, "\nRETURN {{rows: {rows}, total: {total_expr}}} AS {column}");
+        let total_expr = if needs_total {
+            total
+        } else {
+            "null".to_string()
+        };
+        let _ = write!(
+            q,
+            "\nRETURN {{rows: {rows}, total: {total_expr}}} AS {column}"
+        );
         let shape = Shape::Connection(Box::new(ConnectionShape {
             field: f.clone(),
             offset,
@@ -244,7 +277,12 @@ impl<'a> Compiler<'a> {
     }
 
     /// `{key: v.prop, rel: COLLECT { … }, …}` for a node's selection set.
-    pub(crate) fn project_node(&mut self, n: &'a NodeType, v: &str, sel: &[FieldSel]) -> Result<(String, Shape), CompileError> {
+    pub(crate) fn project_node(
+        &mut self,
+        n: &'a NodeType,
+        v: &str,
+        sel: &[FieldSel],
+    ) -> Result<(String, Shape), CompileError> {
         let mut parts: Vec<(String, String)> = Vec::new();
         let mut shapes = Vec::new();
         for f in sel {
@@ -268,7 +306,11 @@ impl<'a> Compiler<'a> {
                 }
                 continue;
             }
-            if let Some(r) = f.name.strip_suffix("Connection").and_then(|rn| n.relationship(rn)) {
+            if let Some(r) = f
+                .name
+                .strip_suffix("Connection")
+                .and_then(|rn| n.relationship(rn))
+            {
                 let (expr, shape) = self.rel_connection(n, r, v, f)?;
                 parts.push((f.key.clone(), expr));
                 shapes.push((f.key.clone(), shape));
@@ -279,20 +321,32 @@ impl<'a> Compiler<'a> {
                 field: f.name.clone(),
             });
         }
-        let shape = if shapes.is_empty() { Shape::Plain } else { Shape::Object(shapes) };
+        let shape = if shapes.is_empty() {
+            Shape::Plain
+        } else {
+            Shape::Object(shapes)
+        };
         Ok((map_literal(&parts), shape))
     }
 
-    fn project_edge(&mut self, props: &[Property], owner: &str, e: &str, sel: &[FieldSel]) -> Result<String, CompileError> {
+    fn project_edge(
+        &mut self,
+        props: &[Property],
+        owner: &str,
+        e: &str,
+        sel: &[FieldSel],
+    ) -> Result<String, CompileError> {
         let mut parts = Vec::new();
         for f in sel {
             if f.name == "__typename" {
                 parts.push((f.key.clone(), format!("'{owner}'")));
                 continue;
             }
-            let p = props.iter().find(|p| p.name == f.name).ok_or_else(|| CompileError::UnknownField {
-                owner: owner.to_string(),
-                field: f.name.clone(),
+            let p = props.iter().find(|p| p.name == f.name).ok_or_else(|| {
+                CompileError::UnknownField {
+                    owner: owner.to_string(),
+                    field: f.name.clone(),
+                }
             })?;
             parts.push((f.key.clone(), format!("{e}.{}", quote(&p.db_name))));
         }
@@ -300,9 +354,20 @@ impl<'a> Compiler<'a> {
     }
 
     /// `(from)-[e:TYPE]->(to:Label)` for a relationship field.
-    pub(crate) fn pattern(&self, from: &str, r: &Relationship, e: &str, to: &str, to_labels: bool) -> Result<String, CompileError> {
+    pub(crate) fn pattern(
+        &self,
+        from: &str,
+        r: &Relationship,
+        e: &str,
+        to: &str,
+        to_labels: bool,
+    ) -> Result<String, CompileError> {
         let target = self.node(&r.target)?;
-        let labels = if to_labels { labels_of(target) } else { String::new() };
+        let labels = if to_labels {
+            labels_of(target)
+        } else {
+            String::new()
+        };
         let t = quote(&r.rel_type);
         Ok(match r.direction {
             Direction::Out => format!("({from})-[{e}:{t}]->({to}{labels})"),
@@ -310,7 +375,13 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    fn rel_list(&mut self, _n: &NodeType, r: &Relationship, v: &str, f: &FieldSel) -> Result<(String, Shape), CompileError> {
+    fn rel_list(
+        &mut self,
+        _n: &NodeType,
+        r: &Relationship,
+        v: &str,
+        f: &FieldSel,
+    ) -> Result<(String, Shape), CompileError> {
         let target = self.node(&r.target)?;
         let t = self.var("this");
         let mut q = format!("MATCH {}", self.pattern(v, r, "", &t, true)?);
@@ -320,27 +391,48 @@ impl<'a> Compiler<'a> {
         let order = self.order_by(Owner::Node(target), &t, f.arg("sort"))?;
         let offset = self.non_negative(f, "offset")?.unwrap_or(0);
         let limit = self.limit(f, "limit", false)?;
-        if !order.is_empty() || offset > 0 || limit.is_some() {
-            let _ = write!(q, " WITH {t}{order}{}", self.skip_limit(offset, limit));
-        }
+        // Parallel relationships must not repeat a node (as @neo4j/graphql does).
+        let _ = write!(
+            q,
+            " WITH DISTINCT {t}{order}{}",
+            self.skip_limit(offset, limit)
+        );
         let (proj, shape) = self.project_node(target, &t, &f.selection)?;
         let _ = write!(q, " RETURN {proj}");
         // Shapes apply element-wise to lists, so the list keeps its element's shape.
         Ok((format!("COLLECT {{ {q} }}"), shape))
     }
 
-    fn rel_single(&mut self, r: &Relationship, v: &str, f: &FieldSel) -> Result<(String, Shape), CompileError> {
+    fn rel_single(
+        &mut self,
+        r: &Relationship,
+        v: &str,
+        f: &FieldSel,
+    ) -> Result<(String, Shape), CompileError> {
         let target = self.node(&r.target)?;
         let t = self.var("this");
         let pattern = self.pattern(v, r, "", &t, true)?;
         let (proj, shape) = self.project_node(target, &t, &f.selection)?;
-        Ok((format!("head(COLLECT {{ MATCH {pattern} RETURN {proj} LIMIT 1 }})"), shape))
+        Ok((
+            format!("head(COLLECT {{ MATCH {pattern} RETURN {proj} LIMIT 1 }})"),
+            shape,
+        ))
     }
 
-    fn rel_connection(&mut self, n: &NodeType, r: &Relationship, v: &str, f: &FieldSel) -> Result<(String, Shape), CompileError> {
+    fn rel_connection(
+        &mut self,
+        n: &NodeType,
+        r: &Relationship,
+        v: &str,
+        f: &FieldSel,
+    ) -> Result<(String, Shape), CompileError> {
         let target = self.node(&r.target)?;
         let props: &'a [Property] = match &r.properties {
-            Some(p) => &self.o.relationship_properties(p).map(|rp| rp.properties.as_slice()).unwrap_or(&[]),
+            Some(p) => self
+                .o
+                .relationship_properties(p)
+                .map(|rp| rp.properties.as_slice())
+                .unwrap_or(&[]),
             None => &[],
         };
         let edge_owner = r.properties.clone().unwrap_or_default();
@@ -356,18 +448,31 @@ impl<'a> Compiler<'a> {
         let mut order = Vec::new();
         if let Some(sorts) = f.arg("sort") {
             for s in as_list(sorts) {
-                let obj = s.as_object().ok_or_else(|| invalid("sort", "each sort entry must be an object"))?;
+                let obj = s
+                    .as_object()
+                    .ok_or_else(|| invalid("sort", "each sort entry must be an object"))?;
                 for (k, val) in obj {
                     match k.as_str() {
                         "node" => order.push(self.sort_keys(Owner::Node(target), &t, val)?),
-                        "edge" => order.push(self.sort_keys(Owner::Edge(&edge_owner, props), &e, val)?),
-                        other => return Err(invalid("sort", format!("unknown key `{other}` (expected node or edge)"))),
+                        "edge" => {
+                            order.push(self.sort_keys(Owner::Edge(&edge_owner, props), &e, val)?)
+                        }
+                        other => {
+                            return Err(invalid(
+                                "sort",
+                                format!("unknown key `{other}` (expected node or edge)"),
+                            ))
+                        }
                     }
                 }
             }
         }
         let order: Vec<String> = order.into_iter().flatten().collect();
-        let order = if order.is_empty() { String::new() } else { format!(" ORDER BY {}", order.join(", ")) };
+        let order = if order.is_empty() {
+            String::new()
+        } else {
+            format!(" ORDER BY {}", order.join(", "))
+        };
         let mut row_parts: Vec<(String, String)> = Vec::new();
         let mut node_shapes = Vec::new();
         for edges in f.selection.iter().filter(|s| s.name == "edges") {
@@ -389,11 +494,18 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
-        let where_clause = where_.as_ref().map(|w| format!(" WHERE {w}")).unwrap_or_default();
+        let where_clause = where_
+            .as_ref()
+            .map(|w| format!(" WHERE {w}"))
+            .unwrap_or_default();
         let fetch = first.map(|f| f + 1);
         let mut rows = format!("COLLECT {{ MATCH {pattern}{where_clause}");
         if !order.is_empty() || offset > 0 || fetch.is_some() {
-            let _ = write!(rows, " WITH {e}, {t}{order}{}", self.skip_limit(offset, fetch));
+            let _ = write!(
+                rows,
+                " WITH {e}, {t}{order}{}",
+                self.skip_limit(offset, fetch)
+            );
         }
         let _ = write!(rows, " RETURN {} }}", map_literal(&row_parts));
         let total = if needs_total(f) {
@@ -418,8 +530,18 @@ impl<'a> Compiler<'a> {
     }
 
     /// The predicate of a connection `where`: `{node: …, edge: …, AND, OR, NOT}`.
-    fn connection_where(&mut self, target: &'a NodeType, edge_owner: &str, props: &'a [Property], e: &str, t: &str, w: &Value) -> Result<Option<String>, CompileError> {
-        let obj = w.as_object().ok_or_else(|| invalid("where", "must be an object"))?;
+    fn connection_where(
+        &mut self,
+        target: &'a NodeType,
+        edge_owner: &str,
+        props: &'a [Property],
+        e: &str,
+        t: &str,
+        w: &Value,
+    ) -> Result<Option<String>, CompileError> {
+        let obj = w
+            .as_object()
+            .ok_or_else(|| invalid("where", "must be an object"))?;
         let mut parts = Vec::new();
         for (k, val) in obj {
             if val.is_null() {
@@ -449,10 +571,19 @@ impl<'a> Compiler<'a> {
         Ok(and_all(parts))
     }
 
-    fn where_edge(&mut self, owner: Owner<'_>, e: &str, w: &Value) -> Result<Option<String>, CompileError> {
+    fn where_edge(
+        &mut self,
+        owner: Owner<'_>,
+        e: &str,
+        w: &Value,
+    ) -> Result<Option<String>, CompileError> {
         // Edge owners have no relationships: reuse the node path with a borrowed owner.
-        let Owner::Edge(name, props) = owner else { return Ok(None) };
-        let obj = w.as_object().ok_or_else(|| invalid("where", "must be an object"))?;
+        let Owner::Edge(name, props) = owner else {
+            return Ok(None);
+        };
+        let obj = w
+            .as_object()
+            .ok_or_else(|| invalid("where", "must be an object"))?;
         let mut parts = Vec::new();
         for (k, val) in obj {
             if val.is_null() && !matches!(k.as_str(), "AND" | "OR" | "NOT") {
@@ -476,33 +607,61 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 field => {
-                    let p = props.iter().find(|p| p.name == field).ok_or_else(|| CompileError::UnknownField {
-                        owner: name.to_string(),
-                        field: field.to_string(),
+                    let p = props.iter().find(|p| p.name == field).ok_or_else(|| {
+                        CompileError::UnknownField {
+                            owner: name.to_string(),
+                            field: field.to_string(),
+                        }
                     })?;
-                    parts.extend(self.property_filter(p, &format!("{e}.{}", quote(&p.db_name)), val)?);
+                    parts.extend(self.property_filter(
+                        p,
+                        &format!("{e}.{}", quote(&p.db_name)),
+                        val,
+                    )?);
                 }
             }
         }
         Ok(and_all(parts))
     }
 
-    pub(crate) fn node_predicate(&mut self, n: &'a NodeType, v: &str, w: &Value) -> Result<Option<String>, CompileError> {
+    pub(crate) fn node_predicate(
+        &mut self,
+        n: &'a NodeType,
+        v: &str,
+        w: &Value,
+    ) -> Result<Option<String>, CompileError> {
         self.where_(Owner::Node(n), v, w)
     }
 
-    pub(crate) fn connection_predicate(&mut self, r: &Relationship, e: &str, t: &str, w: Option<&Value>) -> Result<Option<String>, CompileError> {
-        let Some(w) = w.filter(|w| !w.is_null()) else { return Ok(None) };
+    pub(crate) fn connection_predicate(
+        &mut self,
+        r: &Relationship,
+        e: &str,
+        t: &str,
+        w: Option<&Value>,
+    ) -> Result<Option<String>, CompileError> {
+        let Some(w) = w.filter(|w| !w.is_null()) else {
+            return Ok(None);
+        };
         let target = self.node(&r.target)?;
         let props: &'a [Property] = match &r.properties {
-            Some(p) => self.o.relationship_properties(p).map(|rp| rp.properties.as_slice()).unwrap_or(&[]),
+            Some(p) => self
+                .o
+                .relationship_properties(p)
+                .map(|rp| rp.properties.as_slice())
+                .unwrap_or(&[]),
             None => &[],
         };
         let owner = r.properties.clone().unwrap_or_default();
         self.connection_where(target, &owner, props, e, t, w)
     }
 
-    fn where_arg(&mut self, owner: Owner<'a>, v: &str, w: Option<&Value>) -> Result<Option<String>, CompileError> {
+    fn where_arg(
+        &mut self,
+        owner: Owner<'a>,
+        v: &str,
+        w: Option<&Value>,
+    ) -> Result<Option<String>, CompileError> {
         match w {
             Some(w) => self.where_(owner, v, w),
             None => Ok(None),
@@ -510,11 +669,18 @@ impl<'a> Compiler<'a> {
     }
 
     /// The predicate of a `where` input over variable `v`.
-    fn where_(&mut self, owner: Owner<'a>, v: &str, w: &Value) -> Result<Option<String>, CompileError> {
+    fn where_(
+        &mut self,
+        owner: Owner<'a>,
+        v: &str,
+        w: &Value,
+    ) -> Result<Option<String>, CompileError> {
         let Owner::Node(n) = owner else {
             return self.where_edge(owner, v, w);
         };
-        let obj = w.as_object().ok_or_else(|| invalid("where", "must be an object"))?;
+        let obj = w
+            .as_object()
+            .ok_or_else(|| invalid("where", "must be an object"))?;
         let mut parts = Vec::new();
         for (k, val) in obj {
             match k.as_str() {
@@ -537,11 +703,18 @@ impl<'a> Compiler<'a> {
                 field => {
                     if let Some(p) = n.property(field) {
                         if !val.is_null() {
-                            parts.extend(self.property_filter(p, &format!("{v}.{}", quote(&p.db_name)), val)?);
+                            parts.extend(self.property_filter(
+                                p,
+                                &format!("{v}.{}", quote(&p.db_name)),
+                                val,
+                            )?);
                         }
                     } else if let Some(r) = n.relationship(field) {
                         parts.extend(self.relationship_filter(r, v, val)?);
-                    } else if let Some(r) = field.strip_suffix("Connection").and_then(|rn| n.relationship(rn)) {
+                    } else if let Some(r) = field
+                        .strip_suffix("Connection")
+                        .and_then(|rn| n.relationship(rn))
+                    {
                         parts.extend(self.connection_filter(r, v, val)?);
                     } else {
                         return Err(CompileError::UnknownField {
@@ -556,8 +729,15 @@ impl<'a> Compiler<'a> {
     }
 
     /// `{eq: …, in: …, contains: …}` on one property expression.
-    fn property_filter(&mut self, p: &Property, expr: &str, ops: &Value) -> Result<Vec<String>, CompileError> {
-        let obj = ops.as_object().ok_or_else(|| invalid(&p.name, "a filter must be an object like { eq: … }"))?;
+    fn property_filter(
+        &mut self,
+        p: &Property,
+        expr: &str,
+        ops: &Value,
+    ) -> Result<Vec<String>, CompileError> {
+        let obj = ops
+            .as_object()
+            .ok_or_else(|| invalid(&p.name, "a filter must be an object like { eq: … }"))?;
         let mut parts = Vec::new();
         for (op, val) in obj {
             if val.is_null() {
@@ -596,7 +776,12 @@ impl<'a> Compiler<'a> {
                     let x = self.typed(&p.scalar, val.clone());
                     format!("{expr} {sym} {x}")
                 }
-                (other, _) => return Err(invalid(&p.name, format!("unknown filter operator `{other}`"))),
+                (other, _) => {
+                    return Err(invalid(
+                        &p.name,
+                        format!("unknown filter operator `{other}`"),
+                    ))
+                }
             };
             parts.push(part);
         }
@@ -623,7 +808,12 @@ impl<'a> Compiler<'a> {
     }
 
     /// `rel: { some | all | none | single: TargetWhere }` (list) or `rel: TargetWhere` (single).
-    fn relationship_filter(&mut self, r: &Relationship, v: &str, val: &Value) -> Result<Vec<String>, CompileError> {
+    fn relationship_filter(
+        &mut self,
+        r: &Relationship,
+        v: &str,
+        val: &Value,
+    ) -> Result<Vec<String>, CompileError> {
         let target = self.node(&r.target)?;
         let t = self.var("this");
         let pattern = self.pattern(v, r, "", &t, true)?;
@@ -634,7 +824,9 @@ impl<'a> Compiler<'a> {
             let pred = self.where_(Owner::Node(target), &t, val)?;
             return Ok(vec![exists(&pattern, pred.as_deref())]);
         }
-        let obj = val.as_object().ok_or_else(|| invalid(&r.name, "must be an object like { some: … }"))?;
+        let obj = val
+            .as_object()
+            .ok_or_else(|| invalid(&r.name, "must be an object like { some: … }"))?;
         let mut parts = Vec::new();
         for (q, inner) in obj {
             if inner.is_null() {
@@ -648,10 +840,19 @@ impl<'a> Compiler<'a> {
 
     /// `relConnection: { some | all | none | single: ConnectionWhere }` or a single
     /// relationship's `relConnection: ConnectionWhere`.
-    fn connection_filter(&mut self, r: &Relationship, v: &str, val: &Value) -> Result<Vec<String>, CompileError> {
+    fn connection_filter(
+        &mut self,
+        r: &Relationship,
+        v: &str,
+        val: &Value,
+    ) -> Result<Vec<String>, CompileError> {
         let target = self.node(&r.target)?;
         let props: &'a [Property] = match &r.properties {
-            Some(p) => self.o.relationship_properties(p).map(|rp| rp.properties.as_slice()).unwrap_or(&[]),
+            Some(p) => self
+                .o
+                .relationship_properties(p)
+                .map(|rp| rp.properties.as_slice())
+                .unwrap_or(&[]),
             None => &[],
         };
         let owner = r.properties.clone().unwrap_or_default();
@@ -665,7 +866,12 @@ impl<'a> Compiler<'a> {
             let pred = self.connection_where(target, &owner, props, &e, &t, val)?;
             return Ok(vec![exists(&pattern, pred.as_deref())]);
         }
-        let obj = val.as_object().ok_or_else(|| invalid(&format!("{}Connection", r.name), "must be an object like { some: … }"))?;
+        let obj = val.as_object().ok_or_else(|| {
+            invalid(
+                &format!("{}Connection", r.name),
+                "must be an object like { some: … }",
+            )
+        })?;
         let mut parts = Vec::new();
         for (q, inner) in obj {
             if inner.is_null() {
@@ -677,42 +883,82 @@ impl<'a> Compiler<'a> {
         Ok(parts)
     }
 
-    fn order_by(&mut self, owner: Owner<'a>, v: &str, sort: Option<&Value>) -> Result<String, CompileError> {
-        let Some(sort) = sort else { return Ok(String::new()) };
+    fn order_by(
+        &mut self,
+        owner: Owner<'a>,
+        v: &str,
+        sort: Option<&Value>,
+    ) -> Result<String, CompileError> {
+        let Some(sort) = sort else {
+            return Ok(String::new());
+        };
         let mut keys = Vec::new();
         for s in as_list(sort) {
             keys.extend(self.sort_keys(owner, v, s)?);
         }
-        Ok(if keys.is_empty() { String::new() } else { format!(" ORDER BY {}", keys.join(", ")) })
+        Ok(if keys.is_empty() {
+            String::new()
+        } else {
+            format!(" ORDER BY {}", keys.join(", "))
+        })
     }
 
-    fn sort_keys(&mut self, owner: Owner<'_>, v: &str, s: &Value) -> Result<Vec<String>, CompileError> {
-        let obj = s.as_object().ok_or_else(|| invalid("sort", "each sort entry must be an object like { name: ASC }"))?;
+    fn sort_keys(
+        &mut self,
+        owner: Owner<'_>,
+        v: &str,
+        s: &Value,
+    ) -> Result<Vec<String>, CompileError> {
+        let obj = s.as_object().ok_or_else(|| {
+            invalid(
+                "sort",
+                "each sort entry must be an object like { name: ASC }",
+            )
+        })?;
+        // Several keys in one object apply in the type's field order, as @neo4j/graphql does.
         let mut keys = Vec::new();
         for (k, dir) in obj {
             if dir.is_null() {
                 continue;
             }
-            let p = owner.property(k).ok_or_else(|| CompileError::UnknownField {
-                owner: format!("{}Sort", owner.name()),
-                field: k.clone(),
-            })?;
+            let position = owner.position(k);
+            let p = owner
+                .property(k)
+                .ok_or_else(|| CompileError::UnknownField {
+                    owner: format!("{}Sort", owner.name()),
+                    field: k.clone(),
+                })?;
             let dir = match dir.as_str() {
                 Some("ASC") => "ASC",
                 Some("DESC") => "DESC",
-                _ => return Err(invalid("sort", format!("direction of `{k}` must be ASC or DESC"))),
+                _ => {
+                    return Err(invalid(
+                        "sort",
+                        format!("direction of `{k}` must be ASC or DESC"),
+                    ))
+                }
             };
-            keys.push(format!("{v}.{} {dir}", quote(&p.db_name)));
+            keys.push((position, format!("{v}.{} {dir}", quote(&p.db_name))));
         }
-        Ok(keys)
+        keys.sort_by_key(|(position, _)| *position);
+        Ok(keys.into_iter().map(|(_, k)| k).collect())
     }
 
-    pub(crate) fn non_negative(&self, f: &FieldSel, arg: &str) -> Result<Option<u64>, CompileError> {
+    pub(crate) fn non_negative(
+        &self,
+        f: &FieldSel,
+        arg: &str,
+    ) -> Result<Option<u64>, CompileError> {
         match f.arg(arg) {
             None => Ok(None),
             Some(v) => match v.as_i64() {
-                Some(n) if n >= 0 => Ok(Some(n as u64)),
-                _ => Err(invalid(arg, format!("must be a non-negative integer, got {v}"))),
+                // 0 means "not given", as in @neo4j/graphql.
+                Some(0) => Ok(None),
+                Some(n) if n > 0 => Ok(Some(n as u64)),
+                _ => Err(invalid(
+                    arg,
+                    format!("must be a non-negative integer, got {v}"),
+                )),
             },
         }
     }
@@ -747,16 +993,29 @@ fn exists(pattern: &str, pred: Option<&str>) -> String {
     }
 }
 
-fn quantified(q: &str, pattern: &str, pred: Option<&str>, field: &str) -> Result<Option<String>, CompileError> {
+fn quantified(
+    q: &str,
+    pattern: &str,
+    pred: Option<&str>,
+    field: &str,
+) -> Result<Option<String>, CompileError> {
     Ok(match (q, pred) {
-        ("some", p) => Some(exists(pattern, p)),
-        ("none", p) => Some(format!("NOT {}", exists(pattern, p))),
+        // An empty filter (`some: {}`) filters nothing, as in @neo4j/graphql.
+        ("some" | "none" | "single" | "all", None) => None,
+        ("some", Some(p)) => Some(exists(pattern, Some(p))),
+        ("none", Some(p)) => Some(format!("NOT {}", exists(pattern, Some(p)))),
         ("single", Some(p)) => Some(format!("COUNT {{ MATCH {pattern} WHERE {p} }} = 1")),
-        ("single", None) => Some(format!("COUNT {{ MATCH {pattern} }} = 1")),
         // Every related node matches, and there is at least one (as @neo4j/graphql does).
-        ("all", Some(p)) => Some(format!("({} AND NOT EXISTS {{ MATCH {pattern} WHERE NOT ({p}) }})", exists(pattern, Some(p)))),
-        ("all", None) => None,
-        (other, _) => return Err(invalid(field, format!("unknown quantifier `{other}` (expected some, all, none, single)"))),
+        ("all", Some(p)) => Some(format!(
+            "({} AND NOT EXISTS {{ MATCH {pattern} WHERE NOT ({p}) }})",
+            exists(pattern, Some(p))
+        )),
+        (other, _) => {
+            return Err(invalid(
+                field,
+                format!("unknown quantifier `{other}` (expected some, all, none, single)"),
+            ))
+        }
     })
 }
 
@@ -764,7 +1023,10 @@ fn combine(op: &str, subs: Vec<String>) -> Option<String> {
     match subs.len() {
         0 => None,
         1 => subs.into_iter().next(),
-        _ => Some(format!("({})", subs.join(if op == "OR" { " OR " } else { " AND " }))),
+        _ => Some(format!(
+            "({})",
+            subs.join(if op == "OR" { " OR " } else { " AND " })
+        )),
     }
 }
 
@@ -786,7 +1048,10 @@ pub(crate) fn as_list(v: &Value) -> Vec<&Value> {
 }
 
 pub(crate) fn map_literal(parts: &[(String, String)]) -> String {
-    let inner: Vec<String> = parts.iter().map(|(k, e)| format!("{}: {e}", quote(k))).collect();
+    let inner: Vec<String> = parts
+        .iter()
+        .map(|(k, e)| format!("{}: {e}", quote(k)))
+        .collect();
     format!("{{{}}}", inner.join(", "))
 }
 
@@ -802,7 +1067,9 @@ fn after_offset(f: &FieldSel) -> Result<u64, CompileError> {
 }
 
 fn needs_total(f: &FieldSel) -> bool {
-    f.selection.iter().any(|s| s.name == "totalCount" || s.name == "aggregate")
+    f.selection
+        .iter()
+        .any(|s| s.name == "totalCount" || s.name == "aggregate")
 }
 
 fn needs_distinct_nodes(f: &FieldSel) -> bool {

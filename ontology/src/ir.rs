@@ -66,9 +66,10 @@ pub fn from_document(
         (DocumentOperations::Multiple(ops), Some(name)) => ops
             .get(name)
             .ok_or_else(|| IrError(format!("unknown operation `{name}`")))?,
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().ok_or_else(|| IrError("no operation".into()))?
-        }
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .values()
+            .next()
+            .ok_or_else(|| IrError("no operation".into()))?,
         (DocumentOperations::Multiple(_), None) => {
             return Err(IrError("operation name required".into()))
         }
@@ -112,7 +113,11 @@ fn collect_fields(
                     continue;
                 }
                 let name = f.name.node.to_string();
-                let key = f.alias.as_ref().map(|a| a.node.to_string()).unwrap_or_else(|| name.clone());
+                let key = f
+                    .alias
+                    .as_ref()
+                    .map(|a| a.node.to_string())
+                    .unwrap_or_else(|| name.clone());
                 let mut args = Map::new();
                 for (arg, value) in &f.arguments {
                     let v = value
@@ -133,16 +138,24 @@ fn collect_fields(
                         merge_into(&mut existing.selection, s);
                     }
                 } else {
-                    out.push(FieldSel { name, key, args, selection });
+                    out.push(FieldSel {
+                        name,
+                        key,
+                        args,
+                        selection,
+                    });
                 }
             }
             Selection::FragmentSpread(s) => {
                 if skipped(&s.node.directives, vars) {
                     continue;
                 }
-                let frag = doc.fragments.get(&s.node.fragment_name.node).ok_or_else(|| {
-                    IrError(format!("unknown fragment `{}`", s.node.fragment_name.node))
-                })?;
+                let frag = doc
+                    .fragments
+                    .get(&s.node.fragment_name.node)
+                    .ok_or_else(|| {
+                        IrError(format!("unknown fragment `{}`", s.node.fragment_name.node))
+                    })?;
                 let mut inner = Vec::new();
                 collect_fields(doc, &frag.node.selection_set.node, vars, &mut inner)?;
                 for s in inner {
@@ -177,14 +190,18 @@ fn merge_into(out: &mut Vec<FieldSel>, f: FieldSel) {
 /// `@skip(if: true)` or `@include(if: false)`.
 fn skipped(directives: &[Positioned<Directive>], vars: &Variables) -> bool {
     directives.iter().any(|d| {
-        let cond = d
-            .node
-            .get_argument("if")
-            .and_then(|v| v.node.clone().into_const_with(|var: Name| Ok::<_, ()>(vars.get(&var).cloned().unwrap_or(ConstValue::Null))).ok());
-        match (d.node.name.node.as_str(), cond) {
-            ("skip", Some(ConstValue::Boolean(true))) => true,
-            ("include", Some(ConstValue::Boolean(false))) => true,
-            _ => false,
-        }
+        let cond = d.node.get_argument("if").and_then(|v| {
+            v.node
+                .clone()
+                .into_const_with(|var: Name| {
+                    Ok::<_, ()>(vars.get(&var).cloned().unwrap_or(ConstValue::Null))
+                })
+                .ok()
+        });
+        matches!(
+            (d.node.name.node.as_str(), cond),
+            ("skip", Some(ConstValue::Boolean(true)))
+                | ("include", Some(ConstValue::Boolean(false)))
+        )
     })
 }

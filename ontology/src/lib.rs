@@ -9,6 +9,7 @@ pub use model::Ontology;
 pub use parse::{parse_ontology, Diagnostic, OntologyError};
 pub mod api;
 pub mod compile;
-mod mutate;
 pub mod ir;
+mod mutate;
+pub mod seed;
 pub mod shape;

@@ -200,7 +200,10 @@ impl Ontology {
 impl NodeType {
     pub fn main_label(&self) -> &str {
         // Validation guarantees at least one label.
-        self.labels.first().map(String::as_str).unwrap_or(&self.name)
+        self.labels
+            .first()
+            .map(String::as_str)
+            .unwrap_or(&self.name)
     }
 
     pub fn properties(&self) -> impl Iterator<Item = &Property> {
@@ -262,9 +265,8 @@ pub fn plural_of(type_name: &str) -> String {
     // Split off the last camel-case word: only it is pluralized.
     let split = type_name
         .char_indices()
-        .filter(|(i, c)| *i > 0 && c.is_uppercase())
+        .rfind(|(i, c)| *i > 0 && c.is_uppercase())
         .map(|(i, _)| i)
-        .last()
         .unwrap_or(0);
     let (head, word) = type_name.split_at(split);
     let lower = word.to_lowercase();

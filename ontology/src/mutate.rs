@@ -40,7 +40,11 @@ fn sum_expr(constant: u64, vars: &[String]) -> String {
 }
 
 impl<'a> Compiler<'a> {
-    pub(crate) fn root_mutation(&mut self, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
+    pub(crate) fn root_mutation(
+        &mut self,
+        f: &FieldSel,
+        column: &str,
+    ) -> Result<(String, Shape), CompileError> {
         let find = |prefix: &str| {
             f.name
                 .strip_prefix(prefix)
@@ -58,8 +62,15 @@ impl<'a> Compiler<'a> {
         Err(CompileError::UnknownRootField(f.name.clone()))
     }
 
-    fn create(&mut self, n: &'a NodeType, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
-        let input = f.arg("input").ok_or_else(|| invalid("input", "is required"))?;
+    fn create(
+        &mut self,
+        n: &'a NodeType,
+        f: &FieldSel,
+        column: &str,
+    ) -> Result<(String, Shape), CompileError> {
+        let input = f
+            .arg("input")
+            .ok_or_else(|| invalid("input", "is required"))?;
         let mut q = String::new();
         let mut counters = Counters::default();
         let mut created = Vec::new();
@@ -76,8 +87,12 @@ impl<'a> Compiler<'a> {
                     let mut info = Vec::new();
                     for i in &s.selection {
                         let e = match i.name.as_str() {
-                            "nodesCreated" => sum_expr(counters.nodes_created, &counters.dyn_nodes_created),
-                            "relationshipsCreated" => sum_expr(counters.rels_created, &counters.dyn_rels_created),
+                            "nodesCreated" => {
+                                sum_expr(counters.nodes_created, &counters.dyn_nodes_created)
+                            }
+                            "relationshipsCreated" => {
+                                sum_expr(counters.rels_created, &counters.dyn_rels_created)
+                            }
                             _ => continue,
                         };
                         info.push((i.key.clone(), e));
@@ -86,7 +101,10 @@ impl<'a> Compiler<'a> {
                 }
                 name if name == n.plural => {
                     let (proj, sh) = self.project_node(n, &x, &s.selection)?;
-                    parts.push((s.key.clone(), format!("[{x} IN [{}] | {proj}]", created.join(", "))));
+                    parts.push((
+                        s.key.clone(),
+                        format!("[{x} IN [{}] | {proj}]", created.join(", ")),
+                    ));
                     if !matches!(sh, Shape::Plain) {
                         shape = Shape::Object(vec![(s.key.clone(), sh)]);
                     }
@@ -100,8 +118,17 @@ impl<'a> Compiler<'a> {
 
     /// Appends `CREATE (v:Label) SET …` and the nested creates/connects of one create input;
     /// returns the new node's variable.
-    fn create_node(&mut self, n: &'a NodeType, item: &Value, parent: Option<(&str, &Relationship, Option<&Value>)>, q: &mut String, counters: &mut Counters) -> Result<String, CompileError> {
-        let obj = item.as_object().ok_or_else(|| invalid("input", format!("each {} input must be an object", n.name)))?;
+    fn create_node(
+        &mut self,
+        n: &'a NodeType,
+        item: &Value,
+        parent: Option<(&str, &Relationship, Option<&Value>)>,
+        q: &mut String,
+        counters: &mut Counters,
+    ) -> Result<String, CompileError> {
+        let obj = item
+            .as_object()
+            .ok_or_else(|| invalid("input", format!("each {} input must be an object", n.name)))?;
         let v = self.var("new");
         let labels: String = n.labels.iter().map(|l| format!(":{}", quote(l))).collect();
         match parent {
@@ -132,7 +159,10 @@ impl<'a> Compiler<'a> {
             match obj.get(&p.name) {
                 Some(Value::Null) | None => {
                     if p.required {
-                        return Err(invalid(&p.name, format!("{}.{} is required", n.name, p.name)));
+                        return Err(invalid(
+                            &p.name,
+                            format!("{}.{} is required", n.name, p.name),
+                        ));
                     }
                 }
                 Some(val) => {
@@ -145,13 +175,25 @@ impl<'a> Compiler<'a> {
             let _ = writeln!(q, "SET {}", sets.join(", "));
         }
         for r in n.relationships() {
-            let Some(field_input) = obj.get(&r.name).filter(|x| !x.is_null()) else { continue };
-            let fi = field_input.as_object().ok_or_else(|| invalid(&r.name, "must be an object with connect/create"))?;
+            let Some(field_input) = obj.get(&r.name).filter(|x| !x.is_null()) else {
+                continue;
+            };
+            let fi = field_input
+                .as_object()
+                .ok_or_else(|| invalid(&r.name, "must be an object with connect/create"))?;
             if let Some(creates) = fi.get("create") {
                 for c in as_list(creates) {
-                    let node_input = c.get("node").ok_or_else(|| invalid(&r.name, "create needs `node`"))?;
+                    let node_input = c
+                        .get("node")
+                        .ok_or_else(|| invalid(&r.name, "create needs `node`"))?;
                     let target = self.node(&r.target)?;
-                    self.create_node(target, node_input, Some((&v, r, c.get("edge"))), q, counters)?;
+                    self.create_node(
+                        target,
+                        node_input,
+                        Some((&v, r, c.get("edge"))),
+                        q,
+                        counters,
+                    )?;
                 }
             }
             if let Some(connects) = fi.get("connect") {
@@ -165,12 +207,22 @@ impl<'a> Compiler<'a> {
     }
 
     /// `CALL (v) { MATCH (t:Label) WHERE … MERGE (v)-[e:T]->(t) SET … RETURN count(*) AS k }`.
-    fn connect(&mut self, v: &str, r: &Relationship, c: &Value, q: &mut String) -> Result<String, CompileError> {
+    fn connect(
+        &mut self,
+        v: &str,
+        r: &Relationship,
+        c: &Value,
+        q: &mut String,
+    ) -> Result<String, CompileError> {
         let target = self.node(&r.target)?;
         let t = self.var("target");
         let e = self.var("edge");
         let k = self.var("connected");
-        let labels: String = target.labels.iter().map(|l| format!(":{}", quote(l))).collect();
+        let labels: String = target
+            .labels
+            .iter()
+            .map(|l| format!(":{}", quote(l)))
+            .collect();
         let pred = match c.get("where").and_then(|w| w.get("node")) {
             Some(w) if !w.is_null() => self.node_predicate(target, &t, w)?,
             _ => None,
@@ -189,22 +241,40 @@ impl<'a> Compiler<'a> {
         if let Some(edge) = c.get("edge").filter(|x| !x.is_null()) {
             self.set_edge_props(r, &e, edge, &mut edge_sets)?;
         }
-        let _ = writeln!(q, "WITH *\nCALL ({v}) {{ {body} {} RETURN count(*) AS {k} }}", edge_sets.trim());
+        let _ = writeln!(
+            q,
+            "WITH *\nCALL ({v}) {{ {body} {} RETURN count(*) AS {k} }}",
+            edge_sets.trim()
+        );
         Ok(k)
     }
 
-    fn set_edge_props(&mut self, r: &Relationship, e: &str, edge: &Value, q: &mut String) -> Result<(), CompileError> {
+    fn set_edge_props(
+        &mut self,
+        r: &Relationship,
+        e: &str,
+        edge: &Value,
+        q: &mut String,
+    ) -> Result<(), CompileError> {
         let Some(rp_name) = &r.properties else {
             return Err(invalid(&r.name, "this relationship has no properties"));
         };
-        let rp = self.o.relationship_properties(rp_name).ok_or_else(|| invalid(&r.name, "unknown relationship properties"))?;
-        let obj = edge.as_object().ok_or_else(|| invalid("edge", "must be an object"))?;
+        let rp = self
+            .o
+            .relationship_properties(rp_name)
+            .ok_or_else(|| invalid(&r.name, "unknown relationship properties"))?;
+        let obj = edge
+            .as_object()
+            .ok_or_else(|| invalid("edge", "must be an object"))?;
         let mut sets = Vec::new();
         for p in &rp.properties {
             match obj.get(&p.name) {
                 Some(Value::Null) | None => {
                     if p.required {
-                        return Err(invalid(&p.name, format!("{rp_name}.{} is required", p.name)));
+                        return Err(invalid(
+                            &p.name,
+                            format!("{rp_name}.{} is required", p.name),
+                        ));
                     }
                 }
                 Some(val) => {
@@ -227,7 +297,12 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn update(&mut self, n: &'a NodeType, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
+    fn update(
+        &mut self,
+        n: &'a NodeType,
+        f: &FieldSel,
+        column: &str,
+    ) -> Result<(String, Shape), CompileError> {
         let u = self.var("this");
         let labels: String = n.labels.iter().map(|l| format!(":{}", quote(l))).collect();
         let mut q = format!("MATCH ({u}{labels})\n");
@@ -240,7 +315,9 @@ impl<'a> Compiler<'a> {
         let mut per_node_nodes_created = 0u64;
         let mut per_node_rels_created = 0u64;
         if let Some(update) = f.arg("update") {
-            let obj = update.as_object().ok_or_else(|| invalid("update", "must be an object"))?;
+            let obj = update
+                .as_object()
+                .ok_or_else(|| invalid("update", "must be an object"))?;
             let mut sets = Vec::new();
             for (k, ops) in obj {
                 if ops.is_null() {
@@ -251,7 +328,10 @@ impl<'a> Compiler<'a> {
                     continue;
                 }
                 let Some(r) = n.relationship(k) else {
-                    return Err(CompileError::UnknownField { owner: format!("{}UpdateInput", n.name), field: k.clone() });
+                    return Err(CompileError::UnknownField {
+                        owner: format!("{}UpdateInput", n.name),
+                        field: k.clone(),
+                    });
                 };
                 // Relationship operations come after the scalar SETs; collect them first.
                 let _ = r;
@@ -262,7 +342,9 @@ impl<'a> Compiler<'a> {
             for (k, ops) in obj {
                 let Some(r) = n.relationship(k) else { continue };
                 for op in as_list(ops) {
-                    let op = op.as_object().ok_or_else(|| invalid(k, "must be an object with connect/disconnect/create/delete"))?;
+                    let op = op.as_object().ok_or_else(|| {
+                        invalid(k, "must be an object with connect/disconnect/create/delete")
+                    })?;
                     if let Some(ds) = op.get("disconnect") {
                         for d in as_list(ds) {
                             let c = self.disconnect(&u, r, d.get("where"), &mut q)?;
@@ -288,14 +370,24 @@ impl<'a> Compiler<'a> {
                     }
                     if let Some(cs) = op.get("create") {
                         for c in as_list(cs) {
-                            let node_input = c.get("node").ok_or_else(|| invalid(k, "create needs `node`"))?;
+                            let node_input = c
+                                .get("node")
+                                .ok_or_else(|| invalid(k, "create needs `node`"))?;
                             let target = self.node(&r.target)?;
                             let mut inner = Counters::default();
                             let mut body = String::new();
-                            self.create_node(target, node_input, Some((&u, r, c.get("edge"))), &mut body, &mut inner)?;
+                            self.create_node(
+                                target,
+                                node_input,
+                                Some((&u, r, c.get("edge"))),
+                                &mut body,
+                                &mut inner,
+                            )?;
                             if !inner.dyn_rels_created.is_empty() {
                                 // Nested connects inside a nested create are counted per node.
-                                counters.dyn_rels_created.extend(inner.dyn_rels_created.iter().cloned());
+                                counters
+                                    .dyn_rels_created
+                                    .extend(inner.dyn_rels_created.iter().cloned());
                             }
                             let _ = writeln!(q, "WITH *\nCALL ({u}) {{\n{body}}}");
                             per_node_nodes_created += inner.nodes_created;
@@ -341,7 +433,9 @@ impl<'a> Compiler<'a> {
                     for i in &s.selection {
                         let e = match i.name.as_str() {
                             "nodesCreated" => format!("updated * {per_node_nodes_created}"),
-                            "relationshipsCreated" => format!("updated * {per_node_rels_created} + {rc}"),
+                            "relationshipsCreated" => {
+                                format!("updated * {per_node_rels_created} + {rc}")
+                            }
                             "nodesDeleted" => nd.clone(),
                             "relationshipsDeleted" => rd.clone(),
                             _ => continue,
@@ -360,8 +454,16 @@ impl<'a> Compiler<'a> {
         Ok((q, shape))
     }
 
-    fn scalar_update(&mut self, n: &NodeType, p: &Property, u: &str, ops: &Value) -> Result<Vec<String>, CompileError> {
-        let obj = ops.as_object().ok_or_else(|| invalid(&p.name, "must be an object like { set: … }"))?;
+    fn scalar_update(
+        &mut self,
+        n: &NodeType,
+        p: &Property,
+        u: &str,
+        ops: &Value,
+    ) -> Result<Vec<String>, CompileError> {
+        let obj = ops
+            .as_object()
+            .ok_or_else(|| invalid(&p.name, "must be an object like { set: … }"))?;
         let target = format!("{u}.{}", quote(&p.db_name));
         let mut sets = Vec::new();
         for (op, val) in obj {
@@ -372,7 +474,13 @@ impl<'a> Compiler<'a> {
                 "set" => {
                     if val.is_null() {
                         if p.required {
-                            return Err(invalid(&p.name, format!("{}.{} is required and cannot be set to null", n.name, p.name)));
+                            return Err(invalid(
+                                &p.name,
+                                format!(
+                                    "{}.{} is required and cannot be set to null",
+                                    n.name, p.name
+                                ),
+                            ));
                         }
                         "null".to_string()
                     } else {
@@ -388,24 +496,41 @@ impl<'a> Compiler<'a> {
                     }
                     format!("{target} / {}", self.param(val.clone()))
                 }
-                "push" => format!("coalesce({target}, []) + {}", self.typed_list(&p.scalar, val.clone())),
+                "push" => format!(
+                    "coalesce({target}, []) + {}",
+                    self.typed_list(&p.scalar, val.clone())
+                ),
                 "pop" => {
                     let k = self.param(val.clone());
                     format!("{target}[..size({target}) - {k}]")
                 }
-                other => return Err(invalid(&p.name, format!("unknown update operation `{other}`"))),
+                other => {
+                    return Err(invalid(
+                        &p.name,
+                        format!("unknown update operation `{other}`"),
+                    ))
+                }
             };
             sets.push(format!("{target} = {expr}"));
         }
         if sets.len() > 1 {
-            return Err(invalid(&p.name, "give one operation per field (set, add, subtract, …)"));
+            return Err(invalid(
+                &p.name,
+                "give one operation per field (set, add, subtract, …)",
+            ));
         }
         Ok(sets)
     }
 
     /// Deletes the relationships of `r` from `u` matching a connection `where`; returns the
     /// variable holding how many were deleted.
-    fn disconnect(&mut self, u: &str, r: &Relationship, w: Option<&Value>, q: &mut String) -> Result<String, CompileError> {
+    fn disconnect(
+        &mut self,
+        u: &str,
+        r: &Relationship,
+        w: Option<&Value>,
+        q: &mut String,
+    ) -> Result<String, CompileError> {
         let e = self.var("edge");
         let t = self.var("other");
         let k = self.var("disconnected");
@@ -417,7 +542,13 @@ impl<'a> Compiler<'a> {
     }
 
     /// Detach-deletes the related nodes of `r` matching a connection `where`.
-    fn delete_related(&mut self, u: &str, r: &Relationship, w: Option<&Value>, q: &mut String) -> Result<(String, String), CompileError> {
+    fn delete_related(
+        &mut self,
+        u: &str,
+        r: &Relationship,
+        w: Option<&Value>,
+        q: &mut String,
+    ) -> Result<(String, String), CompileError> {
         let e = self.var("edge");
         let t = self.var("other");
         let ts = self.var("doomed");
@@ -435,7 +566,12 @@ CALL ({ts}) {{ UNWIND {ts} AS x DETACH DELETE x }} RETURN size({ts}) AS {nd}, {r
         Ok((nd, rd))
     }
 
-    fn delete(&mut self, n: &'a NodeType, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
+    fn delete(
+        &mut self,
+        n: &'a NodeType,
+        f: &FieldSel,
+        column: &str,
+    ) -> Result<(String, Shape), CompileError> {
         let d = self.var("this");
         let ds = self.var("doomed");
         let rels = self.var("rels");

@@ -40,7 +40,11 @@ pub struct OntologyError {
 impl fmt::Display for OntologyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.diagnostics.len();
-        write!(f, "invalid ontology ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "invalid ontology ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
         for d in &self.diagnostics {
             write!(f, "\n  {d}")?;
         }
@@ -162,7 +166,10 @@ impl Validator {
                         TypeKind::Interface(_) => Kind::Interface,
                         TypeKind::Enum(_) => Kind::Enum,
                         TypeKind::Union(_) => {
-                            self.error(t.node.name.pos, format!("union `{name}` is not supported yet: use an interface"));
+                            self.error(
+                                t.node.name.pos,
+                                format!("union `{name}` is not supported yet: use an interface"),
+                            );
                             Kind::Other
                         }
                         TypeKind::InputObject(_) => {
@@ -178,7 +185,10 @@ impl Validator {
                     types.push(t);
                 }
                 TypeSystemDefinition::Schema(s) => {
-                    self.error(s.pos, "a `schema` definition is not allowed: the API schema is generated");
+                    self.error(
+                        s.pos,
+                        "a `schema` definition is not allowed: the API schema is generated",
+                    );
                 }
                 TypeSystemDefinition::Directive(d) => {
                     self.error(d.pos, format!("directive definition `@{}` is not allowed: Ontograph knows its directives", d.node.name.node));
@@ -196,7 +206,11 @@ impl Validator {
                     EnumType {
                         name,
                         description: desc(&t.node.description),
-                        values: e.values.iter().map(|v| v.node.value.node.to_string()).collect(),
+                        values: e
+                            .values
+                            .iter()
+                            .map(|v| v.node.value.node.to_string())
+                            .collect(),
                     },
                 );
             }
@@ -211,7 +225,13 @@ impl Validator {
                 let mut field_names = HashSet::new();
                 for f in &i.fields {
                     if !field_names.insert(f.node.name.node.to_string()) {
-                        self.error(f.node.name.pos, format!("field `{}` is declared twice in interface `{name}`", f.node.name.node));
+                        self.error(
+                            f.node.name.pos,
+                            format!(
+                                "field `{}` is declared twice in interface `{name}`",
+                                f.node.name.node
+                            ),
+                        );
                         continue;
                     }
                     let target = named_type(&f.node.ty.node);
@@ -219,7 +239,8 @@ impl Validator {
                         self.error(f.pos, format!("relationship field `{name}.{}` on an interface is not supported yet: declare it on each implementing type", f.node.name.node));
                         continue;
                     }
-                    if let Some(p) = self.property(f, &enums, &format!("interface `{name}`"), false) {
+                    if let Some(p) = self.property(f, &enums, &format!("interface `{name}`"), false)
+                    {
                         properties.push(p);
                     }
                 }
@@ -243,17 +264,34 @@ impl Validator {
             if kinds.get(t.node.name.node.as_str()) != Some(&Kind::RelProps) {
                 continue;
             }
-            let TypeKind::Object(o) = &t.node.kind else { continue };
+            let TypeKind::Object(o) = &t.node.kind else {
+                continue;
+            };
             let name = t.node.name.node.to_string();
-            self.no_unknown_directives(&t.node.directives, &["relationshipProperties"], &format!("type `{name}`"));
+            self.no_unknown_directives(
+                &t.node.directives,
+                &["relationshipProperties"],
+                &format!("type `{name}`"),
+            );
             let mut properties = Vec::new();
             let mut field_names = HashSet::new();
             for f in &o.fields {
                 if !field_names.insert(f.node.name.node.to_string()) {
-                    self.error(f.node.name.pos, format!("field `{}` is declared twice in type `{name}`", f.node.name.node));
+                    self.error(
+                        f.node.name.pos,
+                        format!(
+                            "field `{}` is declared twice in type `{name}`",
+                            f.node.name.node
+                        ),
+                    );
                     continue;
                 }
-                if let Some(p) = self.property(f, &enums, &format!("relationship properties `{name}`"), false) {
+                if let Some(p) = self.property(
+                    f,
+                    &enums,
+                    &format!("relationship properties `{name}`"),
+                    false,
+                ) {
                     properties.push(p);
                 }
             }
@@ -273,9 +311,15 @@ impl Validator {
             if kinds.get(t.node.name.node.as_str()) != Some(&Kind::Node) {
                 continue;
             }
-            let TypeKind::Object(o) = &t.node.kind else { continue };
+            let TypeKind::Object(o) = &t.node.kind else {
+                continue;
+            };
             let name = t.node.name.node.to_string();
-            self.no_unknown_directives(&t.node.directives, TYPE_DIRECTIVES, &format!("type `{name}`"));
+            self.no_unknown_directives(
+                &t.node.directives,
+                TYPE_DIRECTIVES,
+                &format!("type `{name}`"),
+            );
             let labels = self.labels(&t.node, &name);
             let plural = self.plural(&t.node, &name);
             if let Some(other) = plurals.insert(plural.clone(), name.clone()) {
@@ -289,7 +333,12 @@ impl Validator {
                         iface.implementors.push(name.clone());
                         implements.push(iname);
                     }
-                    None => self.error(i.pos, format!("type `{name}` implements `{iname}`, which is not a declared interface")),
+                    None => self.error(
+                        i.pos,
+                        format!(
+                            "type `{name}` implements `{iname}`, which is not a declared interface"
+                        ),
+                    ),
                 }
             }
             let mut fields = Vec::new();
@@ -297,7 +346,10 @@ impl Validator {
             for f in &o.fields {
                 let fname = f.node.name.node.to_string();
                 if !field_names.insert(fname.clone()) {
-                    self.error(f.node.name.pos, format!("field `{fname}` is declared twice in type `{name}`"));
+                    self.error(
+                        f.node.name.pos,
+                        format!("field `{fname}` is declared twice in type `{name}`"),
+                    );
                     continue;
                 }
                 if RESERVED_FIELDS.contains(&fname.as_str()) || fname.starts_with("__") {
@@ -305,7 +357,12 @@ impl Validator {
                     continue;
                 }
                 if !f.node.arguments.is_empty() {
-                    self.error(f.pos, format!("field `{name}.{fname}` declares arguments: arguments are generated"));
+                    self.error(
+                        f.pos,
+                        format!(
+                            "field `{name}.{fname}` declares arguments: arguments are generated"
+                        ),
+                    );
                 }
                 let target = named_type(&f.node.ty.node);
                 match kinds.get(target) {
@@ -330,11 +387,16 @@ impl Validator {
             }) {
                 let generated = format!("{}Connection", r.name);
                 if field_names.contains(&generated) {
-                    let pos = o.fields.iter().find(|f| f.node.name.node == generated.as_str()).map(|f| f.pos).unwrap_or(t.pos);
+                    let pos = o
+                        .fields
+                        .iter()
+                        .find(|f| f.node.name.node == generated.as_str())
+                        .map(|f| f.pos)
+                        .unwrap_or(t.pos);
                     self.error(pos, format!("field `{name}.{generated}` collides with the connection field generated for relationship `{}`", r.name));
                 }
             }
-            if fields.is_empty() {
+            if o.fields.is_empty() {
                 self.error(t.node.name.pos, format!("node type `{name}` has no fields"));
             }
             nodes.insert(
@@ -353,10 +415,15 @@ impl Validator {
         // Implementing types must declare every interface field with the same type.
         for (iname, (ipos, iface)) in &interfaces {
             if iface.implementors.is_empty() {
-                self.error(*ipos, format!("interface `{iname}` is implemented by no @node type"));
+                self.error(
+                    *ipos,
+                    format!("interface `{iname}` is implemented by no @node type"),
+                );
             }
             for impl_name in &iface.implementors {
-                let Some(node) = nodes.get(impl_name) else { continue };
+                let Some(node) = nodes.get(impl_name) else {
+                    continue;
+                };
                 for ip in &iface.properties {
                     match node.property(&ip.name) {
                         Some(p) if p.scalar == ip.scalar && p.list == ip.list && (p.required || !ip.required) => {}
@@ -370,7 +437,9 @@ impl Validator {
         // Node types declared as relationship targets must exist (checked above by kind); the
         // relationship properties named must exist and be @relationshipProperties types.
         for t in &types {
-            let TypeKind::Object(o) = &t.node.kind else { continue };
+            let TypeKind::Object(o) = &t.node.kind else {
+                continue;
+            };
             for f in &o.fields {
                 if let Some(d) = directive(&f.node.directives, "relationship") {
                     if let Some((props, pos)) = string_arg(&d.node, "properties") {
@@ -383,7 +452,10 @@ impl Validator {
         }
 
         if nodes.is_empty() && self.diagnostics.is_empty() {
-            self.error(Pos { line: 1, column: 1 }, "the ontology declares no @node type");
+            self.error(
+                Pos { line: 1, column: 1 },
+                "the ontology declares no @node type",
+            );
         }
 
         Ontology {
@@ -395,16 +467,31 @@ impl Validator {
         }
     }
 
-    fn no_unknown_directives(&mut self, directives: &[Positioned<ConstDirective>], allowed: &[&str], what: &str) {
+    fn no_unknown_directives(
+        &mut self,
+        directives: &[Positioned<ConstDirective>],
+        allowed: &[&str],
+        what: &str,
+    ) {
         for d in directives {
             let name = d.node.name.node.as_str();
             if !allowed.contains(&name) {
                 let hint = if allowed.is_empty() {
                     "no directives are allowed here".to_string()
                 } else {
-                    format!("allowed here: {}", allowed.iter().map(|a| format!("@{a}")).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "allowed here: {}",
+                        allowed
+                            .iter()
+                            .map(|a| format!("@{a}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 };
-                self.error(d.pos, format!("unknown directive @{name} on {what} ({hint})"));
+                self.error(
+                    d.pos,
+                    format!("unknown directive @{name} on {what} ({hint})"),
+                );
             }
         }
     }
@@ -416,7 +503,13 @@ impl Validator {
         let mut labels = Vec::new();
         for (arg, value) in &d.node.arguments {
             if arg.node.as_str() != "labels" {
-                self.error(arg.pos, format!("@node has no argument `{}` (it takes `labels: [String!]`)", arg.node));
+                self.error(
+                    arg.pos,
+                    format!(
+                        "@node has no argument `{}` (it takes `labels: [String!]`)",
+                        arg.node
+                    ),
+                );
                 continue;
             }
             match &value.node {
@@ -429,7 +522,10 @@ impl Validator {
                         }
                     }
                 }
-                _ => self.error(value.pos, "@node(labels:) takes a non-empty list of strings, e.g. [\"Person\"]"),
+                _ => self.error(
+                    value.pos,
+                    "@node(labels:) takes a non-empty list of strings, e.g. [\"Person\"]",
+                ),
             }
         }
         if labels.is_empty() {
@@ -449,7 +545,10 @@ impl Validator {
                     p
                 }
                 Some((v, pos)) => {
-                    self.error(pos, format!("@plural(value: \"{v}\") is not a valid GraphQL name"));
+                    self.error(
+                        pos,
+                        format!("@plural(value: \"{v}\") is not a valid GraphQL name"),
+                    );
                     plural_of(name)
                 }
                 None => {
@@ -461,26 +560,58 @@ impl Validator {
         }
     }
 
-    fn relationship(&mut self, f: &Positioned<FieldDefinition>, owner: &str, kinds: &HashMap<String, Kind>) -> Option<Relationship> {
+    fn relationship(
+        &mut self,
+        f: &Positioned<FieldDefinition>,
+        owner: &str,
+        kinds: &HashMap<String, Kind>,
+    ) -> Option<Relationship> {
         let fname = f.node.name.node.to_string();
-        self.no_unknown_directives(&f.node.directives, &["relationship"], &format!("relationship field `{owner}.{fname}`"));
+        self.no_unknown_directives(
+            &f.node.directives,
+            &["relationship"],
+            &format!("relationship field `{owner}.{fname}`"),
+        );
         let Some(d) = directive(&f.node.directives, "relationship") else {
             self.error(f.pos, format!("field `{owner}.{fname}` refers to node type `{}` but has no @relationship(type:, direction:) directive", named_type(&f.node.ty.node)));
             return None;
         };
         for (arg, _) in &d.node.arguments {
-            if !["type", "direction", "properties", "queryDirection", "nestedOperations", "aggregate"].contains(&arg.node.as_str()) {
-                self.error(arg.pos, format!("@relationship has no argument `{}` (it takes type, direction, properties)", arg.node));
+            if ![
+                "type",
+                "direction",
+                "properties",
+                "queryDirection",
+                "nestedOperations",
+                "aggregate",
+            ]
+            .contains(&arg.node.as_str())
+            {
+                self.error(
+                    arg.pos,
+                    format!(
+                        "@relationship has no argument `{}` (it takes type, direction, properties)",
+                        arg.node
+                    ),
+                );
             }
         }
         let rel_type = match string_arg(&d.node, "type") {
             Some((t, _)) if valid_identifier(&t) => Some(t),
             Some((t, pos)) => {
-                self.error(pos, format!("relationship type `{t}` is not valid: use letters, digits and underscores"));
+                self.error(
+                    pos,
+                    format!(
+                        "relationship type `{t}` is not valid: use letters, digits and underscores"
+                    ),
+                );
                 None
             }
             None => {
-                self.error(d.pos, format!("@relationship on `{owner}.{fname}` needs `type: \"REL_TYPE\"`"));
+                self.error(
+                    d.pos,
+                    format!("@relationship on `{owner}.{fname}` needs `type: \"REL_TYPE\"`"),
+                );
                 None
             }
         };
@@ -488,8 +619,15 @@ impl Validator {
             Some(ConstValue::Enum(e)) if e.as_str() == "IN" => Some(Direction::In),
             Some(ConstValue::Enum(e)) if e.as_str() == "OUT" => Some(Direction::Out),
             Some(_) => {
-                let pos = d.node.get_argument("direction").map(|v| v.pos).unwrap_or(d.pos);
-                self.error(pos, "@relationship(direction:) must be IN or OUT (unquoted)");
+                let pos = d
+                    .node
+                    .get_argument("direction")
+                    .map(|v| v.pos)
+                    .unwrap_or(d.pos);
+                self.error(
+                    pos,
+                    "@relationship(direction:) must be IN or OUT (unquoted)",
+                );
                 None
             }
             None => {
@@ -503,7 +641,13 @@ impl Validator {
             BaseType::Named(_) => (false, !ty.nullable),
             BaseType::List(inner) => {
                 if inner.nullable || matches!(inner.base, BaseType::List(_)) {
-                    self.error(f.node.ty.pos, format!("relationship `{owner}.{fname}` must have type `[{0}!]!` or `{0}`", named_type(ty)));
+                    self.error(
+                        f.node.ty.pos,
+                        format!(
+                            "relationship `{owner}.{fname}` must have type `[{0}!]!` or `{0}`",
+                            named_type(ty)
+                        ),
+                    );
                 }
                 (true, !ty.nullable)
             }
@@ -522,11 +666,29 @@ impl Validator {
         })
     }
 
-    fn property(&mut self, f: &Positioned<FieldDefinition>, enums: &IndexMap<String, EnumType>, owner: &str, on_node: bool) -> Option<Property> {
+    fn property(
+        &mut self,
+        f: &Positioned<FieldDefinition>,
+        enums: &IndexMap<String, EnumType>,
+        owner: &str,
+        on_node: bool,
+    ) -> Option<Property> {
         let fname = f.node.name.node.to_string();
-        let allowed: &[&str] = if on_node { FIELD_DIRECTIVES } else { &["alias", "id"] };
-        let allowed: Vec<&str> = allowed.iter().copied().filter(|d| *d != "relationship").collect();
-        self.no_unknown_directives(&f.node.directives, &allowed, &format!("field `{fname}` of {owner}"));
+        let allowed: &[&str] = if on_node {
+            FIELD_DIRECTIVES
+        } else {
+            &["alias", "id"]
+        };
+        let allowed: Vec<&str> = allowed
+            .iter()
+            .copied()
+            .filter(|d| *d != "relationship")
+            .collect();
+        self.no_unknown_directives(
+            &f.node.directives,
+            &allowed,
+            &format!("field `{fname}` of {owner}"),
+        );
         let ty = &f.node.ty.node;
         let tname = named_type(ty);
         let Some(scalar) = Scalar::from_graphql_name(tname, enums) else {
@@ -537,18 +699,33 @@ impl Validator {
             BaseType::Named(_) => (false, !ty.nullable),
             BaseType::List(inner) => {
                 if matches!(inner.base, BaseType::List(_)) {
-                    self.error(f.node.ty.pos, format!("field `{fname}` of {owner}: lists of lists cannot be stored in Neo4j"));
+                    self.error(
+                        f.node.ty.pos,
+                        format!(
+                            "field `{fname}` of {owner}: lists of lists cannot be stored in Neo4j"
+                        ),
+                    );
                 }
                 (true, !ty.nullable)
             }
         };
         let autogenerate = has_directive(&f.node.directives, "id");
         if autogenerate && (scalar != Scalar::Id || list) {
-            self.error(f.pos, format!("@id on `{fname}` of {owner}: only a field of type `ID` can be autogenerated"));
+            self.error(
+                f.pos,
+                format!(
+                    "@id on `{fname}` of {owner}: only a field of type `ID` can be autogenerated"
+                ),
+            );
         }
         let unique = has_directive(&f.node.directives, "unique");
         if unique && list {
-            self.error(f.pos, format!("@unique on list field `{fname}` of {owner}: uniqueness needs a single value"));
+            self.error(
+                f.pos,
+                format!(
+                    "@unique on list field `{fname}` of {owner}: uniqueness needs a single value"
+                ),
+            );
         }
         let index = directive(&f.node.directives, "index").and_then(|d| {
             match d.node.get_argument("kind").map(|v| &v.node) {
@@ -569,7 +746,13 @@ impl Validator {
         if let Some(d) = directive(&f.node.directives, "index") {
             for (arg, _) in &d.node.arguments {
                 if arg.node.as_str() != "kind" {
-                    self.error(arg.pos, format!("@index has no argument `{}` (it takes `kind: RANGE | TEXT`)", arg.node));
+                    self.error(
+                        arg.pos,
+                        format!(
+                            "@index has no argument `{}` (it takes `kind: RANGE | TEXT`)",
+                            arg.node
+                        ),
+                    );
                 }
             }
         }
@@ -577,7 +760,10 @@ impl Validator {
             Some(d) => match string_arg(&d.node, "property") {
                 Some((p, _)) if valid_identifier(&p) => p,
                 Some((p, pos)) => {
-                    self.error(pos, format!("@alias(property: \"{p}\") is not a valid property name"));
+                    self.error(
+                        pos,
+                        format!("@alias(property: \"{p}\") is not a valid property name"),
+                    );
                     fname.clone()
                 }
                 None => {
@@ -612,7 +798,10 @@ fn named_type(ty: &Type) -> &str {
     }
 }
 
-fn directive<'a>(ds: &'a [Positioned<ConstDirective>], name: &str) -> Option<&'a Positioned<ConstDirective>> {
+fn directive<'a>(
+    ds: &'a [Positioned<ConstDirective>],
+    name: &str,
+) -> Option<&'a Positioned<ConstDirective>> {
     ds.iter().find(|d| d.node.name.node.as_str() == name)
 }
 
@@ -622,7 +811,10 @@ fn has_directive(ds: &[Positioned<ConstDirective>], name: &str) -> bool {
 
 fn string_arg(d: &ConstDirective, name: &str) -> Option<(String, Pos)> {
     match d.get_argument(name) {
-        Some(Positioned { node: ConstValue::String(s), pos }) => Some((s.clone(), *pos)),
+        Some(Positioned {
+            node: ConstValue::String(s),
+            pos,
+        }) => Some((s.clone(), *pos)),
         _ => None,
     }
 }

@@ -57,7 +57,9 @@ pub fn shape_row(compiled: &CompiledOperation, mut row: Map<String, Value>) -> M
 fn apply(shape: &Shape, v: Value) -> Value {
     match (shape, v) {
         (Shape::Plain, v) => v,
-        (_, Value::Array(items)) => Value::Array(items.into_iter().map(|i| apply(shape, i)).collect()),
+        (_, Value::Array(items)) => {
+            Value::Array(items.into_iter().map(|i| apply(shape, i)).collect())
+        }
         (Shape::Object(children), Value::Object(mut m)) => {
             for (k, s) in children {
                 if let Some(x) = m.get_mut(k) {
@@ -103,7 +105,9 @@ fn connection(c: &ConnectionShape, mut raw: Map<String, Value>) -> Value {
                         "hasNextPage" => Value::Bool(has_next),
                         "hasPreviousPage" => Value::Bool(c.offset > 0),
                         "startCursor" if len > 0 => Value::String(offset_to_cursor(c.offset)),
-                        "endCursor" if len > 0 => Value::String(offset_to_cursor(c.offset + len - 1)),
+                        "endCursor" if len > 0 => {
+                            Value::String(offset_to_cursor(c.offset + len - 1))
+                        }
                         _ => Value::Null,
                     };
                     p.insert(s.key.clone(), v);

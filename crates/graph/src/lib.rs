@@ -4,7 +4,7 @@
 //!   [`Statement`] as a read or a write and returns every row as a JSON object.
 //! - [`value`] converts JSON parameters to Bolt and Bolt results to JSON (temporal values as
 //!   ISO-8601 strings, DateTime in `@neo4j/graphql`'s UTC-millisecond form).
-//! - [`migrate`] brings uniqueness constraints and indexes in line with a desired set.
+//! - [`mod@migrate`] brings uniqueness constraints and indexes in line with a desired set.
 //! - [`Error`] classifies failures (unavailable, Cypher, timeout, ...) for the gateway.
 //!
 //! This crate knows nothing about GraphQL or the ontology.

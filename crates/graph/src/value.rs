@@ -24,6 +24,9 @@
 //! sees it (a month counts as 2 629 800 s, a day as 86 400 s), so months and days cannot be
 //! recovered. Return `toString(d)` from Cypher when the exact calendar form matters.
 //!
+//! Small negative integers: neo4rs 0.8.0 decodes the one-byte Bolt integers -16..=-1 as
+//! 240..=255; the workspace patches it (see `third_party/neo4rs/PATCHED.md`).
+//!
 //! DateTime with a zone id: Bolt 4.4 sends local wall-clock time plus the zone name; the instant
 //! is resolved with the tz database (the earlier instant in a DST overlap).
 
@@ -748,6 +751,32 @@ mod tests {
                 "nodes": [{"name": "a"}, {"name": "b"}, {"name": "c"}],
                 "relationships": [{"id": 10}, {"id": 20}]
             })
+        );
+    }
+
+    #[test]
+    fn paths_repair_misread_backward_steps() {
+        let node = |id: i64| {
+            BoltType::Node(BoltNode::new(
+                BoltInteger::new(id),
+                BoltList::new(),
+                props(&[("id", BoltType::from(id))]),
+            ))
+        };
+        let rel = BoltType::UnboundedRelation(BoltUnboundedRelation::new(
+            BoltInteger::new(7),
+            BoltString::from("R"),
+            BoltMap::new(),
+        ));
+        // b <-[r]- a, as neo4rs 0.8 hands it over: the index -1 arrives as 255.
+        let path = BoltPath {
+            nodes: BoltList::from(vec![node(2), node(1)]),
+            rels: BoltList::from(vec![rel]),
+            indices: BoltList::from(vec![BoltType::from(255_i64), BoltType::from(1_i64)]),
+        };
+        assert_eq!(
+            to_json(BoltType::Path(path)),
+            json!({"nodes": [{"id": 2}, {"id": 1}], "relationships": [{}]})
         );
     }
 

@@ -473,10 +473,11 @@ async fn running_with_tag(client: &Neo4jClient, tag: &str) -> bool {
     let rows = read(
         client,
         Statement::new(
+            // Not `$tag`: this SHOW statement's own parameters would match.
             "SHOW TRANSACTIONS YIELD transactionId, parameters \
-             WHERE parameters.tag = $tag RETURN transactionId",
+             WHERE parameters.tag = $needle RETURN transactionId",
         )
-        .param("tag", tag),
+        .param("needle", tag),
     )
     .await;
     !rows.is_empty()
@@ -617,4 +618,18 @@ async fn index_exists(client: &Neo4jClient, name: &str) -> bool {
     )
     .await;
     !rows.is_empty()
+}
+
+#[tokio::test]
+async fn small_negative_integers_survive() {
+    let client = client().await;
+    let rows = read(
+        &client,
+        Statement::new("RETURN -1 AS a, -16 AS b, [-3, 5] AS l, date('1969-12-31') AS d"),
+    )
+    .await;
+    assert_eq!(
+        Value::Object(rows[0].clone()),
+        json!({"a": -1, "b": -16, "l": [-3, 5], "d": "1969-12-31"})
+    );
 }

@@ -67,13 +67,19 @@ fn error_response(status: StatusCode, err: ServerError) -> axum::response::Respo
     json_response(status, &Response::from_errors(vec![err]))
 }
 
-async fn graphql_post(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> axum::response::Response {
+async fn graphql_post(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> axum::response::Response {
     let body = match body {
         Ok(b) => b,
         Err(rejection) => {
             let status = rejection.status();
             let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                format!("request body too large: the limit is {} bytes", state.limits.max_body_bytes)
+                format!(
+                    "request body too large: the limit is {} bytes",
+                    state.limits.max_body_bytes
+                )
             } else {
                 format!("could not read the request body: {rejection}")
             };
@@ -85,14 +91,23 @@ async fn graphql_post(State(state): State<AppState>, body: Result<Bytes, BytesRe
         Err(e) => {
             return error_response(
                 StatusCode::BAD_REQUEST,
-                coded_error(format!("the body must be JSON {{\"query\", \"variables\", \"operationName\"}}: {e}"), "BAD_REQUEST"),
+                coded_error(
+                    format!(
+                    "the body must be JSON {{\"query\", \"variables\", \"operationName\"}}: {e}"
+                ),
+                    "BAD_REQUEST",
+                ),
             )
         }
     };
     execute(state, request, false).await
 }
 
-async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> axum::response::Response {
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> axum::response::Response {
     let wants_html = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -102,15 +117,25 @@ async fn graphql_get(State(state): State<AppState>, headers: HeaderMap, RawQuery
         if wants_html {
             return Html(graphiql()).into_response();
         }
-        return error_response(StatusCode::BAD_REQUEST, coded_error("GET /graphql needs a `query` parameter", "BAD_REQUEST"));
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            coded_error("GET /graphql needs a `query` parameter", "BAD_REQUEST"),
+        );
     }
     match async_graphql::http::parse_query_string(&query) {
         Ok(request) => execute(state, request, true).await,
-        Err(e) => error_response(StatusCode::BAD_REQUEST, coded_error(format!("bad query string: {e}"), "BAD_REQUEST")),
+        Err(e) => error_response(
+            StatusCode::BAD_REQUEST,
+            coded_error(format!("bad query string: {e}"), "BAD_REQUEST"),
+        ),
     }
 }
 
-async fn execute(state: AppState, mut request: async_graphql::Request, via_get: bool) -> axum::response::Response {
+async fn execute(
+    state: AppState,
+    mut request: async_graphql::Request,
+    via_get: bool,
+) -> axum::response::Response {
     let started = Instant::now();
     let doc = match request.parsed_query() {
         Ok(doc) => doc.clone(),
@@ -121,7 +146,10 @@ async fn execute(state: AppState, mut request: async_graphql::Request, via_get: 
     };
     let op_type = operation_type(&doc, request.operation_name.as_deref());
     if via_get && op_type == Some(OperationType::Mutation) {
-        return error_response(StatusCode::METHOD_NOT_ALLOWED, coded_error("mutations must be sent with POST", "BAD_REQUEST"));
+        return error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            coded_error("mutations must be sent with POST", "BAD_REQUEST"),
+        );
     }
     let type_label = match op_type {
         Some(OperationType::Mutation) => "mutation",
@@ -136,12 +164,21 @@ async fn execute(state: AppState, mut request: async_graphql::Request, via_get: 
         r#type = type_label,
         cypher_ms = tracing::field::Empty,
     );
-    let response = tokio::time::timeout(state.limits.request_timeout, state.schema.execute(request).instrument(span)).await;
+    let response = tokio::time::timeout(
+        state.limits.request_timeout,
+        state.schema.execute(request).instrument(span),
+    )
+    .await;
     let elapsed = started.elapsed();
-    metrics::histogram!("ontograph_graphql_request_seconds", "type" => type_label).record(elapsed.as_secs_f64());
+    metrics::histogram!("ontograph_graphql_request_seconds", "type" => type_label)
+        .record(elapsed.as_secs_f64());
     match response {
         Ok(resp) => {
-            let outcome = if resp.errors.is_empty() { "ok" } else { "error" };
+            let outcome = if resp.errors.is_empty() {
+                "ok"
+            } else {
+                "error"
+            };
             metrics::counter!("ontograph_graphql_requests_total", "type" => type_label, "outcome" => outcome).increment(1);
             json_response(StatusCode::OK, &resp)
         }
@@ -150,7 +187,10 @@ async fn execute(state: AppState, mut request: async_graphql::Request, via_get: 
             error_response(
                 StatusCode::GATEWAY_TIMEOUT,
                 coded_error(
-                    format!("the request took longer than {} ms", state.limits.request_timeout.as_millis()),
+                    format!(
+                        "the request took longer than {} ms",
+                        state.limits.request_timeout.as_millis()
+                    ),
                     "TIMEOUT",
                 ),
             )
@@ -158,7 +198,10 @@ async fn execute(state: AppState, mut request: async_graphql::Request, via_get: 
     }
 }
 
-fn operation_type(doc: &async_graphql::parser::types::ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+fn operation_type(
+    doc: &async_graphql::parser::types::ExecutableDocument,
+    name: Option<&str>,
+) -> Option<OperationType> {
     match (&doc.operations, name) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(n)) => ops.get(n).map(|o| o.node.ty),
@@ -170,7 +213,10 @@ async fn sdl(State(state): State<AppState>) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "application/graphql; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"schema.graphql\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"schema.graphql\"",
+            ),
         ],
         state.sdl.as_str().to_owned(),
     )
@@ -186,7 +232,11 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
 
 async fn metrics(State(state): State<AppState>) -> axum::response::Response {
     match &state.metrics {
-        Some(h) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
         None => (StatusCode::NOT_FOUND, "metrics are disabled").into_response(),
     }
 }

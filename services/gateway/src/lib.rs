@@ -67,7 +67,11 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
 }
 
 /// Assembles the application state: generated SDL, executable schema, engine, metrics.
-pub fn build_state(ontology: Ontology, neo4j: graph::Neo4jClient, config: &GatewayConfig) -> Result<AppState, BuildError> {
+pub fn build_state(
+    ontology: Ontology,
+    neo4j: graph::Neo4jClient,
+    config: &GatewayConfig,
+) -> Result<AppState, BuildError> {
     let ontology = Arc::new(ontology);
     let sdl = ontology::api::api_sdl(&ontology);
     let engine = Arc::new(Engine {
@@ -77,7 +81,9 @@ pub fn build_state(ontology: Ontology, neo4j: graph::Neo4jClient, config: &Gatew
         timeout: config.statement_timeout,
     });
     let schema = schema::schema_from_sdl(&sdl, &config.schema)?
-        .extension(operation::OneStatement { engine: engine.clone() })
+        .extension(operation::OneStatement {
+            engine: engine.clone(),
+        })
         .finish()
         .map_err(|e| BuildError::Finish(e.to_string()))?;
     Ok(AppState {

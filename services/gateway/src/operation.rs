@@ -92,29 +92,44 @@ fn graph_error(e: &graph::Error) -> ServerError {
     match e.kind() {
         K::Unavailable => {
             tracing::warn!(error = %e, "neo4j unavailable");
-            coded_error("the graph database is unavailable; retry later", "SERVICE_UNAVAILABLE")
+            coded_error(
+                "the graph database is unavailable; retry later",
+                "SERVICE_UNAVAILABLE",
+            )
         }
         K::Timeout => coded_error(
             "the query took longer than the per-request timeout; narrow it with where/limit",
             "TIMEOUT",
         ),
-        _ if e.is_constraint_violation() => {
-            coded_error(format!("constraint violation: {}", neo4j_message(e)), "CONSTRAINT_VIOLATION")
-        }
+        _ if e.is_constraint_violation() => coded_error(
+            format!("constraint violation: {}", neo4j_message(e)),
+            "CONSTRAINT_VIOLATION",
+        ),
         K::Cypher => {
             tracing::error!(error = %e, "generated Cypher was rejected");
-            coded_error(format!("the graph database rejected the query: {}", neo4j_message(e)), "BAD_USER_INPUT")
+            coded_error(
+                format!(
+                    "the graph database rejected the query: {}",
+                    neo4j_message(e)
+                ),
+                "BAD_USER_INPUT",
+            )
         }
         _ => {
             tracing::error!(error = %e, "statement failed");
-            coded_error("internal error while running the query", "INTERNAL_SERVER_ERROR")
+            coded_error(
+                "internal error while running the query",
+                "INTERNAL_SERVER_ERROR",
+            )
         }
     }
 }
 
 fn neo4j_message(e: &graph::Error) -> String {
     match e {
-        graph::Error::Cypher { message, .. } | graph::Error::Server { message, .. } => message.clone(),
+        graph::Error::Cypher { message, .. } | graph::Error::Server { message, .. } => {
+            message.clone()
+        }
         other => other.to_string(),
     }
 }
@@ -164,4 +179,3 @@ impl Extension for OneStatementExt {
         next.run(ctx, operation_name).await
     }
 }
-

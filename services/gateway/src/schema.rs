@@ -36,8 +36,12 @@ pub struct SchemaLimits {
 }
 
 /// Builds a schema builder from SDL; the caller adds data and extensions, then finishes it.
-pub fn schema_from_sdl(sdl: &str, limits: &SchemaLimits) -> Result<SchemaBuilder, SchemaBuildError> {
-    let doc = async_graphql::parser::parse_schema(sdl).map_err(|e| SchemaBuildError::Parse(e.to_string()))?;
+pub fn schema_from_sdl(
+    sdl: &str,
+    limits: &SchemaLimits,
+) -> Result<SchemaBuilder, SchemaBuildError> {
+    let doc = async_graphql::parser::parse_schema(sdl)
+        .map_err(|e| SchemaBuildError::Parse(e.to_string()))?;
     let mut composite = Composite::default();
     for def in &doc.definitions {
         if let TypeSystemDefinition::Type(t) = def {
@@ -47,14 +51,16 @@ pub fn schema_from_sdl(sdl: &str, limits: &SchemaLimits) -> Result<SchemaBuilder
         }
     }
     let composite = Arc::new(composite);
-    let has_mutation = doc.definitions.iter().any(|d| {
-        matches!(d, TypeSystemDefinition::Type(t) if t.node.name.node.as_str() == "Mutation")
-    });
+    let has_mutation = doc.definitions.iter().any(
+        |d| matches!(d, TypeSystemDefinition::Type(t) if t.node.name.node.as_str() == "Mutation"),
+    );
     let mut builder = Schema::build("Query", has_mutation.then_some("Mutation"), None)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     for def in doc.definitions {
-        let TypeSystemDefinition::Type(t) = def else { continue };
+        let TypeSystemDefinition::Type(t) = def else {
+            continue;
+        };
         let t = t.node;
         let name = t.name.node.to_string();
         let description = t.description.map(|d| d.node);
@@ -88,7 +94,10 @@ pub fn schema_from_sdl(sdl: &str, limits: &SchemaLimits) -> Result<SchemaBuilder
                         field = field.description(d.node);
                     }
                     for a in f.arguments {
-                        field = field.argument(InputValue::new(a.node.name.node.to_string(), type_ref(&a.node.ty.node)));
+                        field = field.argument(InputValue::new(
+                            a.node.name.node.to_string(),
+                            type_ref(&a.node.ty.node),
+                        ));
                     }
                     obj = obj.field(field);
                 }
@@ -100,7 +109,10 @@ pub fn schema_from_sdl(sdl: &str, limits: &SchemaLimits) -> Result<SchemaBuilder
                     iface = iface.description(d);
                 }
                 for f in i.fields {
-                    let mut field = InterfaceField::new(f.node.name.node.to_string(), type_ref(&f.node.ty.node));
+                    let mut field = InterfaceField::new(
+                        f.node.name.node.to_string(),
+                        type_ref(&f.node.ty.node),
+                    );
                     if let Some(d) = f.node.description {
                         field = field.description(d.node);
                     }
@@ -114,7 +126,8 @@ pub fn schema_from_sdl(sdl: &str, limits: &SchemaLimits) -> Result<SchemaBuilder
                     input = input.description(d);
                 }
                 for f in io.fields {
-                    let mut v = InputValue::new(f.node.name.node.to_string(), type_ref(&f.node.ty.node));
+                    let mut v =
+                        InputValue::new(f.node.name.node.to_string(), type_ref(&f.node.ty.node));
                     if let Some(d) = f.node.description {
                         v = v.description(d.node);
                     }
@@ -148,15 +161,16 @@ pub fn schema_from_sdl(sdl: &str, limits: &SchemaLimits) -> Result<SchemaBuilder
     Ok(builder)
 }
 
-/// Accepts ISO-8601 date-times such as `2024-05-01T10:20:30Z` or `…+02:00`; Neo4j's
+/// Accepts ISO-8601 dates and date-times such as `2024-05-01`, `2024-05-01T10:20:30Z` or
+/// `…+02:00`; Neo4j's
 /// `datetime()` does the exact parsing.
 fn looks_like_datetime(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 16
+    b.len() >= 10
         && b[..4].iter().all(u8::is_ascii_digit)
         && b[4] == b'-'
         && b[7] == b'-'
-        && (b[10] == b'T' || b[10] == b't')
+        && (b.len() == 10 || b[10] == b'T' || b[10] == b't')
 }
 
 fn type_ref(ty: &Type) -> TypeRef {
@@ -176,31 +190,46 @@ fn response_key<'a>(ctx: &'a ResolverContext<'a>) -> &'a str {
     f.alias().unwrap_or_else(|| f.name())
 }
 
-fn resolve_root(ctx: &ResolverContext<'_>, ty: &Type, comp: &Composite) -> Result<Option<FieldValue<'static>>, Error> {
+fn resolve_root(
+    ctx: &ResolverContext<'_>,
+    ty: &Type,
+    comp: &Composite,
+) -> Result<Option<FieldValue<'static>>, Error> {
     let slot = ctx.ctx.data::<Arc<OperationSlot>>()?;
-    let value = slot
-        .take_root(response_key(ctx))
-        .ok_or_else(|| Error::new("internal error: the operation produced no value for this field"))?;
+    let value = slot.take_root(response_key(ctx)).ok_or_else(|| {
+        Error::new("internal error: the operation produced no value for this field")
+    })?;
     Ok(to_field_value(value, ty, comp))
 }
 
-fn resolve_nested(ctx: &ResolverContext<'_>, ty: &Type, comp: &Composite) -> Option<FieldValue<'static>> {
+fn resolve_nested(
+    ctx: &ResolverContext<'_>,
+    ty: &Type,
+    comp: &Composite,
+) -> Option<FieldValue<'static>> {
     let parent = ctx.parent_value.downcast_ref::<serde_json::Value>()?;
-    let value = parent.get(response_key(ctx)).cloned().unwrap_or(serde_json::Value::Null);
+    let value = parent
+        .get(response_key(ctx))
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
     to_field_value(value, ty, comp)
 }
 
-fn to_field_value(value: serde_json::Value, ty: &Type, comp: &Composite) -> Option<FieldValue<'static>> {
+fn to_field_value(
+    value: serde_json::Value,
+    ty: &Type,
+    comp: &Composite,
+) -> Option<FieldValue<'static>> {
     if value.is_null() {
         return None;
     }
     match &ty.base {
         BaseType::List(inner) => match value {
-            serde_json::Value::Array(items) => Some(FieldValue::list(
-                items
-                    .into_iter()
-                    .map(|i| to_field_value(i, inner, comp).unwrap_or(FieldValue::NULL)),
-            )),
+            serde_json::Value::Array(items) => {
+                Some(FieldValue::list(items.into_iter().map(|i| {
+                    to_field_value(i, inner, comp).unwrap_or(FieldValue::NULL)
+                })))
+            }
             other => to_field_value(other, inner, comp).map(|v| FieldValue::list([v])),
         },
         BaseType::Named(n) if comp.0.contains(n.as_str()) => Some(FieldValue::owned_any(value)),

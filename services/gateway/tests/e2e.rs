@@ -13,7 +13,9 @@ use tower::ServiceExt;
 
 fn neo4j_uri() -> String {
     std::env::var("NEO4J_URI").unwrap_or_else(|_| {
-        panic!("NEO4J_URI is not set: run the server tests through scripts/test, which starts Neo4j")
+        panic!(
+            "NEO4J_URI is not set: run the server tests through scripts/test, which starts Neo4j"
+        )
     })
 }
 
@@ -62,7 +64,8 @@ async fn post_raw(app: &axum::Router, body: String) -> (StatusCode, Value) {
     let resp = app.clone().oneshot(req).await.expect("response");
     let status = resp.status();
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    let v: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }));
+    let v: Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }));
     (status, v)
 }
 
@@ -75,7 +78,10 @@ async fn gql(app: &axum::Router, query: &str, variables: Value) -> Value {
 
 async fn error_of(app: &axum::Router, query: &str, variables: Value) -> (StatusCode, String) {
     let (status, v) = post(app, json!({ "query": query, "variables": variables })).await;
-    let msg = v["errors"][0]["message"].as_str().unwrap_or_else(|| panic!("expected an error, got {v}")).to_string();
+    let msg = v["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error, got {v}"))
+        .to_string();
     (status, msg)
 }
 
@@ -96,7 +102,10 @@ async fn fixture(app: &axum::Router, p: &str) {
         ] }
     }]);
     let data = gql(app, q, json!({ "input": input })).await;
-    assert_eq!(data["createOrganizations"]["info"], json!({ "nodesCreated": 6, "relationshipsCreated": 5 }));
+    assert_eq!(
+        data["createOrganizations"]["info"],
+        json!({ "nodesCreated": 6, "relationshipsCreated": 5 })
+    );
 }
 
 #[tokio::test]
@@ -106,21 +115,30 @@ async fn reads_filters_sorting_nesting_and_connections() {
     fixture(&app, &p).await;
 
     let data = gql(&app, r#"query($p: String!) { people(where: { handle: { startsWith: $p } }, sort: [{ name: DESC }]) { name teams { name } } }"#, json!({ "p": p })).await;
-    assert_eq!(data["people"], json!([
-        { "name": "Cy", "teams": [{ "name": format!("{p}docs") }] },
-        { "name": "Bob", "teams": [{ "name": format!("{p}core") }] },
-        { "name": "Ada", "teams": [{ "name": format!("{p}core") }] }
-    ]));
+    assert_eq!(
+        data["people"],
+        json!([
+            { "name": "Cy", "teams": [{ "name": format!("{p}docs") }] },
+            { "name": "Bob", "teams": [{ "name": format!("{p}core") }] },
+            { "name": "Ada", "teams": [{ "name": format!("{p}core") }] }
+        ])
+    );
 
     // Relationship filter, nested list with its own where/sort/limit, single relationship.
     let data = gql(&app, r#"query($p: String!) { teams(where: { name: { startsWith: $p }, members: { some: { title: { eq: "Writer" } } } }) { name organization { name } members(sort: [{ handle: ASC }], limit: 1) { name } } }"#, json!({ "p": p })).await;
-    assert_eq!(data["teams"], json!([{ "name": format!("{p}docs"), "organization": { "name": format!("{p}acme") }, "members": [{ "name": "Cy" }] }]));
+    assert_eq!(
+        data["teams"],
+        json!([{ "name": format!("{p}docs"), "organization": { "name": format!("{p}acme") }, "members": [{ "name": "Cy" }] }])
+    );
 
     // all / none / single, AND/OR/NOT, in, DateTime.
     let data = gql(&app, r#"query($p: String!) { teams(where: { name: { startsWith: $p }, members: { all: { title: { eq: "Engineer" } } } }) { name } }"#, json!({ "p": p })).await;
     assert_eq!(data["teams"], json!([{ "name": format!("{p}core") }]));
     let data = gql(&app, r#"query($p: String!) { people(where: { handle: { startsWith: $p }, OR: [{ name: { in: ["Ada", "Cy"] } }, { NOT: { title: { eq: "Engineer" } } }], joinedAt: { lt: "2021-01-01T00:00:00Z" } }) { handle joinedAt } }"#, json!({ "p": p })).await;
-    assert_eq!(data["people"], json!([{ "handle": format!("{p}ada"), "joinedAt": "2020-01-02T03:04:05.000Z" }]));
+    assert_eq!(
+        data["people"],
+        json!([{ "handle": format!("{p}ada"), "joinedAt": "2020-01-02T03:04:05.000Z" }])
+    );
 
     // Connection on the root with counts, cursors and paging.
     let q = r#"query($p: String!, $after: String) { peopleConnection(first: 2, after: $after, where: { handle: { startsWith: $p } }, sort: [{ handle: ASC }]) { totalCount aggregate { count { nodes } } pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { name } } } }"#;
@@ -134,29 +152,46 @@ async fn reads_filters_sorting_nesting_and_connections() {
     let after = c["pageInfo"]["endCursor"].clone();
     let page2 = gql(&app, q, json!({ "p": p, "after": after })).await;
     let c2 = &page2["peopleConnection"];
-    assert_eq!(c2["edges"], json!([{ "cursor": c2["edges"][0]["cursor"], "node": { "name": "Cy" } }]));
+    assert_eq!(
+        c2["edges"],
+        json!([{ "cursor": c2["edges"][0]["cursor"], "node": { "name": "Cy" } }])
+    );
     assert_eq!(c2["pageInfo"]["hasNextPage"], false);
     assert_eq!(c2["pageInfo"]["hasPreviousPage"], true);
 
     // Nested connection with relationship properties, edge filter and edge sort.
     let data = gql(&app, r#"query($p: String!) { teams(where: { name: { eq: $p } }) { membersConnection(sort: [{ edge: { role: ASC } }], where: { edge: { role: { in: ["lead", "member"] } } }) { totalCount edges { properties { role since } node { name } } } } }"#, json!({ "p": format!("{p}core") })).await;
-    assert_eq!(data["teams"][0]["membersConnection"], json!({
-        "totalCount": 2,
-        "edges": [
-            { "properties": { "role": "lead", "since": "2020-02-01T00:00:00.000Z" }, "node": { "name": "Ada" } },
-            { "properties": { "role": "member", "since": null }, "node": { "name": "Bob" } }
-        ]
-    }));
+    assert_eq!(
+        data["teams"][0]["membersConnection"],
+        json!({
+            "totalCount": 2,
+            "edges": [
+                { "properties": { "role": "lead", "since": "2020-02-01T00:00:00.000Z" }, "node": { "name": "Ada" } },
+                { "properties": { "role": "member", "since": null }, "node": { "name": "Bob" } }
+            ]
+        })
+    );
 
     // Connection filter on edge properties, aliases and fragments.
     let data = gql(&app, r#"query($p: String!) { leads: people(where: { handle: { startsWith: $p }, teamsConnection: { some: { edge: { role: { eq: "lead" } } } } }, sort: [{ handle: ASC }]) { ...P } } fragment P on Person { who: name }"#, json!({ "p": p })).await;
     assert_eq!(data["leads"], json!([{ "who": "Ada" }, { "who": "Cy" }]));
 
     // GET works for queries.
-    let uri = format!("/graphql?query={}", urlencode(&format!("{{ organizations(where: {{ name: {{ eq: \"{p}acme\" }} }}) {{ founded }} }}")));
-    let resp = app.clone().oneshot(Request::get(uri).body(Body::empty()).expect("req")).await.expect("resp");
+    let uri = format!(
+        "/graphql?query={}",
+        urlencode(&format!(
+            "{{ organizations(where: {{ name: {{ eq: \"{p}acme\" }} }}) {{ founded }} }}"
+        ))
+    );
+    let resp = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("req"))
+        .await
+        .expect("resp");
     assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = serde_json::from_slice(&resp.into_body().collect().await.expect("body").to_bytes()).expect("json");
+    let body: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.expect("body").to_bytes())
+            .expect("json");
     assert_eq!(body["data"]["organizations"], json!([{ "founded": 1999 }]));
 }
 
@@ -178,33 +213,74 @@ async fn mutations_create_update_connect_disconnect_delete() {
     // Update scalars (set, add) and connect/disconnect relationships with edge properties.
     let q = r#"mutation($p: String!) { updateOrganizations(where: { name: { eq: $p } }, update: { founded: { add: 1 } }) { info { nodesCreated } organizations { name founded } } }"#;
     let data = gql(&app, q, json!({ "p": format!("{p}acme") })).await;
-    assert_eq!(data["updateOrganizations"]["organizations"], json!([{ "name": format!("{p}acme"), "founded": 2000 }]));
+    assert_eq!(
+        data["updateOrganizations"]["organizations"],
+        json!([{ "name": format!("{p}acme"), "founded": 2000 }])
+    );
 
     let q = r#"mutation($team: String!, $who: String!, $bob: String!) { updateTeams(where: { name: { eq: $team } }, update: { name: { set: $team }, members: [{ connect: [{ where: { node: { handle: { eq: $who } } }, edge: { role: "guest" } }], disconnect: [{ where: { node: { handle: { eq: $bob } } } }] }] }) { info { relationshipsCreated relationshipsDeleted } teams { members(sort: [{ handle: ASC }]) { handle } } } }"#;
-    let data = gql(&app, q, json!({ "team": format!("{p}docs"), "who": format!("{p}ada"), "bob": format!("{p}bob") })).await;
-    assert_eq!(data["updateTeams"]["info"], json!({ "relationshipsCreated": 1, "relationshipsDeleted": 0 }));
-    assert_eq!(data["updateTeams"]["teams"][0]["members"], json!([{ "handle": format!("{p}ada") }, { "handle": format!("{p}cy") }]));
+    let data = gql(
+        &app,
+        q,
+        json!({ "team": format!("{p}docs"), "who": format!("{p}ada"), "bob": format!("{p}bob") }),
+    )
+    .await;
+    assert_eq!(
+        data["updateTeams"]["info"],
+        json!({ "relationshipsCreated": 1, "relationshipsDeleted": 0 })
+    );
+    assert_eq!(
+        data["updateTeams"]["teams"][0]["members"],
+        json!([{ "handle": format!("{p}ada") }, { "handle": format!("{p}cy") }])
+    );
 
     let q = r#"mutation($team: String!, $bob: String!) { updateTeams(where: { name: { eq: $team } }, update: { members: [{ disconnect: [{ where: { node: { handle: { eq: $bob } } } }] }] }) { info { relationshipsDeleted } } }"#;
-    let data = gql(&app, q, json!({ "team": format!("{p}core"), "bob": format!("{p}bob") })).await;
+    let data = gql(
+        &app,
+        q,
+        json!({ "team": format!("{p}core"), "bob": format!("{p}bob") }),
+    )
+    .await;
     assert_eq!(data["updateTeams"]["info"]["relationshipsDeleted"], 1);
 
     // Nested create inside update.
     let q = r#"mutation($team: String!, $h: String!) { updateTeams(where: { name: { eq: $team } }, update: { members: [{ create: [{ node: { handle: $h, name: "Dee" }, edge: { role: "intern" } }] }] }) { info { nodesCreated relationshipsCreated } teams { membersConnection(where: { edge: { role: { eq: "intern" } } }) { edges { node { name } } } } } }"#;
-    let data = gql(&app, q, json!({ "team": format!("{p}core"), "h": format!("{p}dee") })).await;
-    assert_eq!(data["updateTeams"]["info"], json!({ "nodesCreated": 1, "relationshipsCreated": 1 }));
-    assert_eq!(data["updateTeams"]["teams"][0]["membersConnection"]["edges"], json!([{ "node": { "name": "Dee" } }]));
+    let data = gql(
+        &app,
+        q,
+        json!({ "team": format!("{p}core"), "h": format!("{p}dee") }),
+    )
+    .await;
+    assert_eq!(
+        data["updateTeams"]["info"],
+        json!({ "nodesCreated": 1, "relationshipsCreated": 1 })
+    );
+    assert_eq!(
+        data["updateTeams"]["teams"][0]["membersConnection"]["edges"],
+        json!([{ "node": { "name": "Dee" } }])
+    );
 
     // Delete: counts nodes and relationships.
     let q = r#"mutation($p: String!) { deletePeople(where: { handle: { startsWith: $p } }) { nodesDeleted relationshipsDeleted } }"#;
     let data = gql(&app, q, json!({ "p": p })).await;
-    assert_eq!(data["deletePeople"], json!({ "nodesDeleted": 4, "relationshipsDeleted": 4 }));
-    let data = gql(&app, r#"query($p: String!) { people(where: { handle: { startsWith: $p } }) { handle } }"#, json!({ "p": p })).await;
+    assert_eq!(
+        data["deletePeople"],
+        json!({ "nodesDeleted": 4, "relationshipsDeleted": 4 })
+    );
+    let data = gql(
+        &app,
+        r#"query($p: String!) { people(where: { handle: { startsWith: $p } }) { handle } }"#,
+        json!({ "p": p }),
+    )
+    .await;
     assert_eq!(data["people"], json!([]));
     let q = r#"mutation($p: String!) { deleteTeams(where: { name: { startsWith: $p } }) { nodesDeleted } deleteOrganizations(where: { name: { startsWith: $p } }) { nodesDeleted relationshipsDeleted } }"#;
     let data = gql(&app, q, json!({ "p": p })).await;
     assert_eq!(data["deleteTeams"]["nodesDeleted"], 2);
-    assert_eq!(data["deleteOrganizations"], json!({ "nodesDeleted": 1, "relationshipsDeleted": 0 }));
+    assert_eq!(
+        data["deleteOrganizations"],
+        json!({ "nodesDeleted": 1, "relationshipsDeleted": 0 })
+    );
 }
 
 #[tokio::test]
@@ -218,8 +294,16 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
     let (_, msg) = error_of(&app, "{ people { nope } }", json!({})).await;
     assert!(msg.contains("Unknown field \"nope\""), "{msg}");
 
-    let (_, msg) = error_of(&app, "query($l: Int) { people(limit: $l) { handle } }", json!({ "l": "ten" })).await;
-    assert!(msg.contains("Invalid value for argument") || msg.contains("variable"), "{msg}");
+    let (_, msg) = error_of(
+        &app,
+        "query($l: Int) { people(limit: $l) { handle } }",
+        json!({ "l": "ten" }),
+    )
+    .await;
+    assert!(
+        msg.contains("Invalid value for argument") || msg.contains("variable"),
+        "{msg}"
+    );
 
     let deep = "{ teams { members { teams { members { teams { members { teams { members { handle } } } } } } } } }";
     let (_, msg) = error_of(&app, deep, json!({})).await;
@@ -228,10 +312,19 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
     let (_, msg) = error_of(&app, "{ people(limit: 100000) { handle } }", json!({})).await;
     assert!(msg.contains("exceeds the maximum"), "{msg}");
 
-    let big = format!("{{\"query\": \"{{ people {{ handle }} }}\", \"pad\": \"{}\"}}", "x".repeat(20_000));
+    let big = format!(
+        "{{\"query\": \"{{ people {{ handle }} }}\", \"pad\": \"{}\"}}",
+        "x".repeat(20_000)
+    );
     let (status, v) = post_raw(&app, big).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(v["errors"][0]["message"].as_str().unwrap_or("").contains("too large"), "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("too large"),
+        "{v}"
+    );
 
     let (status, v) = post_raw(&app, "not json".into()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
@@ -239,13 +332,28 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
     // A mutation that fails half-way (unique handle violated) leaves nothing behind.
     let q = r#"mutation($a: String!) { createPeople(input: [{ handle: $a, name: "One" }, { handle: $a, name: "Two" }]) { info { nodesCreated } } }"#;
     let (_, msg) = error_of(&app, q, json!({ "a": format!("{p}dup") })).await;
-    assert!(msg.contains("constraint") || msg.contains("already exists"), "{msg}");
-    let data = gql(&app, r#"query($a: String!) { people(where: { handle: { eq: $a } }) { name } }"#, json!({ "a": format!("{p}dup") })).await;
+    assert!(
+        msg.contains("constraint") || msg.contains("already exists"),
+        "{msg}"
+    );
+    let data = gql(
+        &app,
+        r#"query($a: String!) { people(where: { handle: { eq: $a } }) { name } }"#,
+        json!({ "a": format!("{p}dup") }),
+    )
+    .await;
     assert_eq!(data["people"], json!([]));
 
     // Mutations are refused over GET.
-    let uri = format!("/graphql?query={}", urlencode("mutation { deletePeople { nodesDeleted } }"));
-    let resp = app.clone().oneshot(Request::get(uri).body(Body::empty()).expect("req")).await.expect("resp");
+    let uri = format!(
+        "/graphql?query={}",
+        urlencode("mutation { deletePeople { nodesDeleted } }")
+    );
+    let resp = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).expect("req"))
+        .await
+        .expect("resp");
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
 
@@ -260,15 +368,30 @@ async fn health_sdl_ide_and_metrics() {
     ] {
         let resp = app
             .clone()
-            .oneshot(Request::get(path).header("accept", accept).body(Body::empty()).expect("req"))
+            .oneshot(
+                Request::get(path)
+                    .header("accept", accept)
+                    .body(Body::empty())
+                    .expect("req"),
+            )
             .await
             .expect("resp");
         assert_eq!(resp.status(), StatusCode::OK, "{path}");
-        let body = String::from_utf8_lossy(&resp.into_body().collect().await.expect("body").to_bytes()).to_lowercase();
+        let body =
+            String::from_utf8_lossy(&resp.into_body().collect().await.expect("body").to_bytes())
+                .to_lowercase();
         assert!(body.contains(&expect.to_lowercase()), "{path}: {body:.200}");
     }
     gql(&app, "{ people(limit: 1) { handle } }", json!({})).await;
-    let resp = app.clone().oneshot(Request::get("/metrics").body(Body::empty()).expect("req")).await.expect("resp");
-    let body = String::from_utf8_lossy(&resp.into_body().collect().await.expect("body").to_bytes()).to_string();
-    assert!(body.contains("ontograph_graphql_requests_total"), "{body:.500}");
+    let resp = app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).expect("req"))
+        .await
+        .expect("resp");
+    let body = String::from_utf8_lossy(&resp.into_body().collect().await.expect("body").to_bytes())
+        .to_string();
+    assert!(
+        body.contains("ontograph_graphql_requests_total"),
+        "{body:.500}"
+    );
 }

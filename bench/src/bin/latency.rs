@@ -1,0 +1,233 @@
+//! `latency`: Ontograph's latency for three read queries next to the latency of the same Cypher
+//! sent straight to Neo4j over Bolt in the same run, with their ratio. See `bench/README.md`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use bench::facts;
+use bench::http::{get_once, Connection, Endpoint};
+use bench::measure::{interleaved, Clients};
+use bench::queries::{discover, prepare, verify};
+use bench::report::{Level, QueryReport, Report, Settings};
+use bench::scrape::scrape;
+use clap::Parser;
+use ontology::compile::CompileOptions;
+
+/// Measures Ontograph against the same Cypher sent directly to Neo4j. Reports; never fails on a
+/// timing.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Ontograph's GraphQL endpoint.
+    #[arg(
+        long,
+        env = "BENCH_ONTOGRAPH_URL",
+        default_value = "http://127.0.0.1:8080/graphql"
+    )]
+    ontograph: String,
+    /// Bolt URI of the Neo4j server Ontograph reads from.
+    #[arg(long, env = "NEO4J_URI", default_value = "bolt://127.0.0.1:17687")]
+    neo4j: String,
+    /// Neo4j user.
+    #[arg(long, env = "NEO4J_USER", default_value = "neo4j")]
+    neo4j_user: String,
+    /// Neo4j password.
+    #[arg(
+        long,
+        env = "NEO4J_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    neo4j_password: String,
+    /// Neo4j database (default: the server's default database).
+    #[arg(long, env = "NEO4J_DATABASE")]
+    neo4j_database: Option<String>,
+    /// The ontology Ontograph serves (to compile the queries exactly as it does).
+    #[arg(
+        long,
+        env = "ONTOGRAPH_ONTOLOGY",
+        default_value = "schema/ontology.graphql"
+    )]
+    ontology: PathBuf,
+    /// `limit` Ontograph applies to root lists without one (its `--default-limit`).
+    #[arg(long, env = "ONTOGRAPH_DEFAULT_LIMIT", default_value_t = 1000)]
+    default_limit: u64,
+    /// Largest `limit`/`first` Ontograph accepts (its `--max-limit`).
+    #[arg(long, env = "ONTOGRAPH_MAX_LIMIT", default_value_t = 10_000)]
+    max_limit: u64,
+    /// Measured requests per side, per query and concurrency level.
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    /// Unmeasured warm-up requests per side, per query and concurrency level.
+    #[arg(long, default_value_t = 200)]
+    warmup: usize,
+    /// Concurrency levels (workers per side), e.g. `1` or `1,8`.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    concurrency: Vec<usize>,
+    /// Requests per side in one round; rounds alternate which side goes first.
+    #[arg(long, default_value_t = 50)]
+    round_size: usize,
+    /// Free text recorded in the report (e.g. how the data was seeded).
+    #[arg(long)]
+    note: Option<String>,
+    /// Where to write the Markdown report (stdout gets the table either way).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let started = Instant::now();
+    if args.requests == 0 {
+        bail!("--requests must be at least 1");
+    }
+    if args.concurrency.is_empty() || args.concurrency.contains(&0) {
+        bail!("--concurrency levels must be at least 1");
+    }
+    let source = std::fs::read_to_string(&args.ontology)
+        .with_context(|| format!("cannot read the ontology {}", args.ontology.display()))?;
+    let ontology = match ontology::parse_ontology(&source) {
+        Ok(o) => o,
+        Err(e) => bail!(
+            "{} is not a valid ontology:\n{}",
+            args.ontology.display(),
+            e.render(&args.ontology.display().to_string())
+        ),
+    };
+    let options = CompileOptions {
+        default_limit: Some(args.default_limit),
+        max_limit: Some(args.max_limit),
+    };
+
+    let max_concurrency = args.concurrency.iter().copied().max().unwrap_or(1);
+    let neo4j = graph::Neo4jClient::connect(graph::Neo4jConfig {
+        uri: args.neo4j.clone(),
+        user: args.neo4j_user.clone(),
+        password: args.neo4j_password.clone(),
+        database: args.neo4j_database.clone(),
+        max_connections: max_concurrency.max(2),
+        ..graph::Neo4jConfig::default()
+    })
+    .await
+    .with_context(|| format!("cannot set up a Neo4j client for {}", args.neo4j))?;
+    neo4j
+        .ping()
+        .await
+        .with_context(|| format!("Neo4j does not answer at {}", args.neo4j))?;
+
+    let endpoint = Endpoint::parse(&args.ontograph)?;
+    let ready = get_once(&endpoint.with_path("/readyz"), Duration::from_secs(5))
+        .await
+        .with_context(|| format!("Ontograph does not answer at {}", endpoint.authority))?;
+    if !ready.status.is_success() {
+        bail!(
+            "Ontograph is not ready: /readyz answered {}: {}",
+            ready.status,
+            String::from_utf8_lossy(&ready.body)
+        );
+    }
+    let metrics = endpoint.with_path("/metrics");
+
+    let machine = facts::machine();
+    let database = facts::database(&neo4j).await?;
+    eprintln!(
+        "latency: {} at {} holds {} nodes, {} relationships",
+        database.version, args.neo4j, database.nodes, database.relationships
+    );
+
+    let specs = discover(&neo4j).await?;
+    let mut reports = Vec::new();
+    {
+        let mut probe = Connection::open(&endpoint).await?;
+        for spec in specs {
+            let prepared = prepare(&ontology, spec, &options, 1000)?;
+            let check = verify(&mut probe, &neo4j, &prepared).await?;
+            if !check.identical {
+                eprintln!(
+                    "latency: WARNING: query `{}`: Ontograph's data differs from the raw row \
+                     shaped in-process; the two sides may not do the same work",
+                    prepared.spec.id
+                );
+            }
+            reports.push(QueryReport {
+                prepared,
+                check,
+                levels: Vec::new(),
+            });
+        }
+    }
+
+    for &concurrency in &args.concurrency {
+        let mut http = Vec::with_capacity(concurrency);
+        for _ in 0..concurrency {
+            http.push(Connection::open(&endpoint).await?);
+        }
+        let mut clients = Clients {
+            http,
+            neo4j: neo4j.clone(),
+        };
+        for report in &mut reports {
+            let id = report.prepared.spec.id;
+            eprintln!("latency: `{id}` at concurrency {concurrency}: warming up");
+            if args.warmup > 0 {
+                interleaved(&mut clients, &report.prepared, args.warmup, args.round_size)
+                    .await
+                    .with_context(|| format!("warm-up of `{id}` failed"))?;
+            }
+            let before = scrape(&metrics).await;
+            eprintln!("latency: `{id}` at concurrency {concurrency}: measuring");
+            let mut pair = interleaved(
+                &mut clients,
+                &report.prepared,
+                args.requests,
+                args.round_size,
+            )
+            .await
+            .with_context(|| format!("measurement of `{id}` failed"))?;
+            let after = scrape(&metrics).await;
+            let server = match (before, after) {
+                (Some(b), Some(a)) => a.since(&b),
+                _ => None,
+            };
+            report.levels.push(Level {
+                concurrency,
+                ontograph: pair.ontograph.summary(),
+                raw: pair.raw.summary(),
+                server,
+            });
+        }
+    }
+
+    let report = Report {
+        date: chrono::Utc::now()
+            .format("%Y-%m-%d %H:%M:%S UTC")
+            .to_string(),
+        revision: facts::revision(),
+        machine,
+        database,
+        settings: Settings {
+            ontograph_url: args.ontograph.clone(),
+            neo4j_uri: args.neo4j.clone(),
+            requests: args.requests,
+            warmup: args.warmup,
+            round_size: args.round_size,
+            concurrency: args.concurrency.clone(),
+            note: args.note.clone(),
+        },
+        queries: reports,
+        elapsed_secs: started.elapsed().as_secs_f64(),
+    };
+    print!("{}", report.text_table());
+    if let Some(path) = &args.out {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(path, report.markdown())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("latency: report written to {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Invalid ontology files are rejected with the line, the column and a plain explanation.
+
+use ontology::parse_ontology;
+
+/// Parses `src`, expects failure, and returns the diagnostics as `line:col: message` lines.
+fn errors(src: &str) -> Vec<String> {
+    match parse_ontology(src) {
+        Ok(_) => panic!("expected errors for:\n{src}"),
+        Err(e) => e.diagnostics.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn assert_error(src: &str, line: usize, needle: &str) {
+    let errs = errors(src);
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with(&format!("{line}:")) && e.contains(needle)),
+        "expected an error at line {line} containing {needle:?}, got {errs:#?}"
+    );
+}
+
+#[test]
+fn syntax_error_has_position() {
+    assert_error("type A @node {\n  name: String!\n", 3, "syntax error");
+}
+
+#[test]
+fn unknown_type() {
+    assert_error(
+        "type A @node {\n  name: Strin\n}",
+        2,
+        "unknown type `Strin`",
+    );
+}
+
+#[test]
+fn relationship_to_a_type_that_is_not_a_node() {
+    let src = "type A @node {\n  id: ID!\n  props: P @relationship(type: \"R\", direction: OUT)\n}\ntype P @relationshipProperties {\n  x: Int\n}";
+    assert_error(src, 3, "@relationshipProperties type");
+}
+
+#[test]
+fn node_field_without_relationship_directive() {
+    let src = "type A @node {\n  id: ID!\n  b: B\n}\ntype B @node {\n  id: ID!\n}";
+    assert_error(src, 3, "has no @relationship");
+}
+
+#[test]
+fn missing_node_directive() {
+    assert_error(
+        "type A {\n  id: ID!\n}",
+        1,
+        "neither @node nor @relationshipProperties",
+    );
+}
+
+#[test]
+fn duplicate_type_and_field() {
+    let src = "type A @node {\n  id: ID!\n  id: ID!\n}\ntype A @node {\n  x: Int\n}";
+    let errs = errors(src);
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("3:") && e.contains("declared twice")),
+        "{errs:#?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("5:") && e.contains("type `A` is declared twice")),
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn bad_directive_arguments() {
+    let src = "type A @node {\n  id: ID!\n  b: [B!]! @relationship(type: \"R\", direction: SIDEWAYS)\n}\ntype B @node {\n  id: ID!\n}";
+    assert_error(src, 3, "must be IN or OUT");
+    let src = "type A @node {\n  id: ID!\n  b: [B!]! @relationship(direction: OUT)\n}\ntype B @node {\n  id: ID!\n}";
+    assert_error(src, 3, "needs `type:");
+    let src = "type A @node {\n  name: String @index(kind: FAST)\n}";
+    assert_error(src, 2, "must be RANGE or TEXT");
+    let src = "type A @node {\n  name: [String!] @unique\n}";
+    assert_error(src, 2, "@unique on list field");
+    let src = "type A @node {\n  n: Int @id\n}";
+    assert_error(src, 2, "only a field of type `ID`");
+}
+
+#[test]
+fn unknown_directive_and_missing_properties_type() {
+    assert_error(
+        "type A @node {\n  id: ID! @fancy\n}",
+        2,
+        "unknown directive @fancy",
+    );
+    let src = "type A @node {\n  id: ID!\n  b: [B!]! @relationship(type: \"R\", direction: OUT, properties: \"Nope\")\n}\ntype B @node {\n  id: ID!\n}";
+    assert_error(src, 3, "names no @relationshipProperties type");
+}
+
+#[test]
+fn interface_rules() {
+    let src = "interface I {\n  name: String!\n}\ntype A implements I @node {\n  id: ID!\n}";
+    assert_error(src, 1, "lacks its field `name`");
+    let src = "type A implements Nope @node {\n  id: ID!\n}";
+    assert_error(src, 1, "not a declared interface");
+}
+
+#[test]
+fn plural_collision_and_reserved_names() {
+    let src = "type Person @node {\n  id: ID!\n}\ntype People @node @plural(value: \"people\") {\n  id: ID!\n}";
+    assert_error(src, 4, "share the plural");
+    assert_error("type A @node {\n  AND: Int\n}", 2, "reserved");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let src = "type A @node {\n  x: Nope\n  y: AlsoNope\n}";
+    assert_eq!(errors(src).len(), 2);
+}
+
+#[test]
+fn rendered_error_names_file_line_and_column() {
+    let err = parse_ontology("type A @node {\n  x: Nope\n}").expect_err("invalid");
+    assert_eq!(
+        err.render("schema/bad.graphql"),
+        "schema/bad.graphql:2:6: unknown type `Nope` for field `x` of type `A` (expected a @node type, an enum, or one of ID, String, Int, Float, Boolean, DateTime, BigInt)"
+    );
+}

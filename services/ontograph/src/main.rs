@@ -1,0 +1,238 @@
+//! The `ontograph` binary: parses arguments, loads configuration, and starts one command.
+
+mod migrate;
+mod seed;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Parser, Subcommand};
+
+/// Ontograph: an ontology-shaped knowledge graph in Neo4j, served over GraphQL.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The ontology file (GraphQL SDL type definitions).
+    #[arg(
+        long,
+        env = "ONTOGRAPH_ONTOLOGY",
+        default_value = "schema/ontology.graphql",
+        global = true
+    )]
+    ontology: PathBuf,
+    /// Log format: `text` or `json`.
+    #[arg(
+        long,
+        env = "ONTOGRAPH_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL API.
+    Serve(ServeArgs),
+    /// Create the constraints and indexes the ontology asks for (idempotent).
+    Migrate(MigrateArgs),
+    /// Validate the ontology and print the generated GraphQL SDL.
+    Check,
+    /// Load deterministic sample data with a heavy-tailed degree distribution.
+    Seed(SeedArgs),
+}
+
+#[derive(Args, Clone)]
+struct Neo4jArgs {
+    /// Bolt URI of the Neo4j leader (writes, and reads until replicas are configured).
+    #[arg(long, env = "NEO4J_URI", default_value = "bolt://127.0.0.1:7687")]
+    neo4j_uri: String,
+    /// Neo4j user.
+    #[arg(long, env = "NEO4J_USER", default_value = "neo4j")]
+    neo4j_user: String,
+    /// Neo4j password (from the environment; never logged).
+    #[arg(
+        long,
+        env = "NEO4J_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    neo4j_password: String,
+    /// Neo4j database name (default: the server's default database).
+    #[arg(long, env = "NEO4J_DATABASE")]
+    neo4j_database: Option<String>,
+    /// Largest number of pooled Bolt connections.
+    #[arg(long, env = "NEO4J_MAX_CONNECTIONS", default_value_t = 32)]
+    neo4j_max_connections: usize,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    neo4j: Neo4jArgs,
+    /// Address to listen on.
+    #[arg(long, env = "ONTOGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// `limit` applied to root list queries that give none.
+    #[arg(long, env = "ONTOGRAPH_DEFAULT_LIMIT", default_value_t = 1000)]
+    default_limit: u64,
+    /// Largest `limit`/`first` a client may ask for.
+    #[arg(long, env = "ONTOGRAPH_MAX_LIMIT", default_value_t = 10_000)]
+    max_limit: u64,
+    /// Deepest selection nesting accepted.
+    #[arg(long, env = "ONTOGRAPH_MAX_DEPTH", default_value_t = 12)]
+    max_depth: usize,
+    /// Largest query complexity (number of selected fields) accepted.
+    #[arg(long, env = "ONTOGRAPH_MAX_COMPLEXITY", default_value_t = 5_000)]
+    max_complexity: usize,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "ONTOGRAPH_MAX_BODY_BYTES", default_value_t = 262_144)]
+    max_body_bytes: usize,
+    /// Time limit of one GraphQL request, in milliseconds.
+    #[arg(long, env = "ONTOGRAPH_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    request_timeout_ms: u64,
+}
+
+#[derive(Args)]
+struct MigrateArgs {
+    #[command(flatten)]
+    neo4j: Neo4jArgs,
+    /// Print what would change without changing anything.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also drop Ontograph-managed (`og_`) items the ontology no longer asks for.
+    #[arg(long)]
+    drop: bool,
+}
+
+#[derive(Args)]
+struct SeedArgs {
+    #[command(flatten)]
+    neo4j: Neo4jArgs,
+    /// Nodes per node type (50 is a small sample; 200000 makes millions of relationships).
+    #[arg(long, default_value_t = 50)]
+    scale: u64,
+    /// Random seed: the same seed gives the same data.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Mean number of edges per source node for list relationships.
+    #[arg(long, default_value_t = 4.0)]
+    avg_degree: f64,
+    /// Delete all existing data first.
+    #[arg(long)]
+    reset: bool,
+}
+
+fn init_tracing(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn load_ontology(path: &Path) -> anyhow::Result<ontology::Ontology> {
+    let source = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the ontology file {}", path.display()))?;
+    match ontology::parse_ontology(&source) {
+        Ok(o) => Ok(o),
+        Err(e) => bail!(
+            "{} is not a valid ontology:\n{}",
+            path.display(),
+            e.render(&path.display().to_string())
+        ),
+    }
+}
+
+async fn connect(args: &Neo4jArgs) -> anyhow::Result<graph::Neo4jClient> {
+    let config = graph::Neo4jConfig {
+        uri: args.neo4j_uri.clone(),
+        user: args.neo4j_user.clone(),
+        password: args.neo4j_password.clone(),
+        max_connections: args.neo4j_max_connections,
+        database: args.neo4j_database.clone(),
+        ..graph::Neo4jConfig::default()
+    };
+    graph::Neo4jClient::connect(config)
+        .await
+        .with_context(|| format!("cannot connect to Neo4j at {}", args.neo4j_uri))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(&cli.log_format);
+    match cli.command {
+        Command::Check => {
+            let o = load_ontology(&cli.ontology)?;
+            print!("{}", ontology::api::api_sdl(&o));
+            eprintln!(
+                "ok: {} node types, {} relationship fields, ontology version {}",
+                o.nodes.len(),
+                o.nodes
+                    .values()
+                    .map(|n| n.relationships().count())
+                    .sum::<usize>(),
+                o.version
+            );
+            Ok(())
+        }
+        Command::Migrate(args) => {
+            let o = load_ontology(&cli.ontology)?;
+            let client = connect(&args.neo4j).await?;
+            let report = migrate::run(&o, &client, args.dry_run, args.drop).await?;
+            print!("{}", migrate::render(&report));
+            Ok(())
+        }
+        Command::Seed(args) => {
+            let o = load_ontology(&cli.ontology)?;
+            let client = connect(&args.neo4j).await?;
+            let opts = ontology::seed::SeedOptions {
+                scale: args.scale,
+                seed: args.seed,
+                avg_degree: args.avg_degree,
+                ..ontology::seed::SeedOptions::default()
+            };
+            let report = seed::run_seed(&o, &client, &opts, args.reset).await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Serve(args) => serve(&cli.ontology, args).await,
+    }
+}
+
+async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
+    let o = load_ontology(ontology_path)?;
+    let client = connect(&args.neo4j).await?;
+    graph::describe_metrics();
+    let mut config = gateway::GatewayConfig::default();
+    config.compile.default_limit = Some(args.default_limit);
+    config.compile.max_limit = Some(args.max_limit);
+    config.schema.max_depth = args.max_depth;
+    config.schema.max_complexity = args.max_complexity;
+    config.http.max_body_bytes = args.max_body_bytes;
+    config.http.request_timeout = Duration::from_millis(args.request_timeout_ms);
+    config.statement_timeout = config.http.request_timeout;
+    let state = gateway::build_state(o, client, &config)?;
+    let app = gateway::app(state);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "ontograph serving: GraphQL at http://{addr}/graphql, metrics at http://{addr}/metrics");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! `ontograph migrate`: the constraints and indexes an ontology asks for, applied on the leader.
+
+use graph::{IndexKind, MigrationOptions, MigrationReport, SchemaItem};
+use ontology::model::IndexKind as OntologyIndex;
+use ontology::Ontology;
+
+/// Uniqueness constraints for `@unique` fields and indexes for `@index` fields, on each node
+/// type's main label.
+pub fn desired_items(o: &Ontology) -> Vec<SchemaItem> {
+    let mut items = Vec::new();
+    for n in o.nodes.values() {
+        for p in n.properties() {
+            if p.unique {
+                items.push(SchemaItem::unique(n.main_label(), &p.db_name));
+            } else if let Some(kind) = p.index {
+                let kind = match kind {
+                    OntologyIndex::Range => IndexKind::Range,
+                    OntologyIndex::Text => IndexKind::Text,
+                };
+                items.push(SchemaItem::index(n.main_label(), &p.db_name, kind));
+            }
+        }
+    }
+    items
+}
+
+pub async fn run(
+    o: &Ontology,
+    client: &graph::Neo4jClient,
+    dry_run: bool,
+    drop: bool,
+) -> anyhow::Result<MigrationReport> {
+    let options = MigrationOptions {
+        dry_run,
+        drop,
+        ..MigrationOptions::default()
+    };
+    Ok(graph::migrate(client, &desired_items(o), &options).await?)
+}
+
+/// The report as printed by `ontograph migrate`.
+pub fn render(r: &MigrationReport) -> String {
+    let mut out = String::new();
+    let verb = if r.dry_run { "would create" } else { "created" };
+    for (label, items) in [
+        (verb, &r.created),
+        ("kept", &r.kept),
+        ("covered by an existing item", &r.covered),
+        ("conflicting (left as is)", &r.conflicting),
+        ("dropped", &r.dropped),
+    ] {
+        for i in items {
+            out.push_str(&format!("{label}: {i}\n"));
+        }
+    }
+    for i in &r.would_drop {
+        if !r.dropped.contains(i) {
+            out.push_str(&format!("would drop (run with --drop): {i}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "{} {verb}, {} kept, {} would drop{}\n",
+        r.created.len(),
+        r.kept.len(),
+        r.would_drop.len().saturating_sub(r.dropped.len()),
+        if r.dry_run {
+            " (dry run: nothing changed)"
+        } else {
+            ""
+        }
+    ));
+    out
+}
