@@ -18,15 +18,15 @@
 //
 // Query files: NN-name.graphql, with optional NN-name.variables.json. A query that is meant to
 // fail on both sides carries a line `# expect: errors`; then both sides must return errors and
-// the same `data`. Cursor values (fields named cursor, startCursor, endCursor) are opaque and
-// system-specific, so only their presence (null or not) is compared.
+// the same `data`. Cursor values (fields named cursor, startCursor, endCursor, under any alias)
+// are opaque and system-specific, so only their presence (null or not) is compared.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync, readdirSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { parse, validate, specifiedRules, NoDeprecatedCustomRule } from "graphql";
+import { Kind, parse, validate, specifiedRules, NoDeprecatedCustomRule } from "graphql";
 import { Neo4jGraphQL } from "@neo4j/graphql";
 import { DEFAULT_TYPEDEFS, PEER_DIR, REPO_ROOT, loadTypeDefs, parseArgs } from "./lib/typedefs.mjs";
 
@@ -85,16 +85,47 @@ async function post(url, query, variables) {
   return { status: res.status, body };
 }
 
-/** Replace cursor values by a marker that only keeps their null-ness. */
-export function normalize(value, key) {
-  if (key !== undefined && CURSOR_FIELDS.has(key)) return value === null || value === undefined ? value ?? null : "<cursor>";
-  if (Array.isArray(value)) return value.map((v) => normalize(v));
-  if (value !== null && typeof value === "object") {
-    const out = {};
-    for (const [k, v] of Object.entries(value)) out[k] = normalize(v, k);
-    return out;
+/**
+ * Replace cursor values by a marker that only keeps their null-ness. Walks the data together
+ * with the query's selection sets, so that aliased cursor fields (`c: cursor`) are found and
+ * a field merely aliased `cursor` is not masked. Type conditions are ignored (fragments are
+ * flattened), which is exact for the field names that matter here.
+ */
+export function normalize(value, document) {
+  const fragments = new Map();
+  let operation = null;
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+    else if (def.kind === Kind.OPERATION_DEFINITION && !operation) operation = def;
   }
-  return value;
+  const fieldsByKey = (selectionSets) => {
+    const out = new Map();
+    const visitSet = (set) => {
+      for (const sel of set?.selections ?? []) {
+        if (sel.kind === Kind.FIELD) {
+          const key = sel.alias?.value ?? sel.name.value;
+          if (!out.has(key)) out.set(key, []);
+          out.get(key).push(sel);
+        } else if (sel.kind === Kind.INLINE_FRAGMENT) visitSet(sel.selectionSet);
+        else if (sel.kind === Kind.FRAGMENT_SPREAD) visitSet(fragments.get(sel.name.value)?.selectionSet);
+      }
+    };
+    selectionSets.forEach(visitSet);
+    return out;
+  };
+  const walk = (v, selectionSets) => {
+    if (Array.isArray(v)) return v.map((x) => walk(x, selectionSets));
+    if (v === null || typeof v !== "object") return v;
+    const fields = fieldsByKey(selectionSets);
+    const out = {};
+    for (const [k, x] of Object.entries(v)) {
+      const nodes = fields.get(k) ?? [];
+      if (nodes.length > 0 && CURSOR_FIELDS.has(nodes[0].name.value)) out[k] = x === null || x === undefined ? null : "<cursor>";
+      else out[k] = walk(x, nodes.map((n) => n.selectionSet).filter(Boolean));
+    }
+    return out;
+  };
+  return walk(value, operation ? [operation.selectionSet] : []);
 }
 
 const typeOf = (v) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
@@ -193,12 +224,13 @@ const RULES = [...specifiedRules, NoDeprecatedCustomRule];
 
 for (const q of queries) {
   test(q.name, async (t) => {
-    const problems = validate(peerSchema, parse(q.query), RULES);
+    const document = parse(q.query);
+    const problems = validate(peerSchema, document, RULES);
     assert.equal(problems.length, 0, `query is not valid against the v7 schema (non-deprecated API):\n${problems.map((e) => `  - ${e.message}`).join("\n")}`);
     const peer = await post(peerUrl, q.query, q.variables);
     dump(q.name, "peer", peer.body);
     const peerErrors = peer.body.errors ?? [];
-    const peerData = normalize(peer.body.data ?? null);
+    const peerData = normalize(peer.body.data ?? null, document);
     const s = stats(peerData);
     t.diagnostic(`peer: ${s.leaves} leaf values, ${s.nonEmptyLists}/${s.lists} non-empty lists, ${s.nulls} nulls`);
 
@@ -222,7 +254,7 @@ for (const q of queries) {
     } else {
       assert.equal(ogErrors.length, 0, `Ontograph returned errors:\n${showErrors(ogErrors)}`);
     }
-    const ogData = normalize(og.body.data ?? null);
+    const ogData = normalize(og.body.data ?? null, document);
     const d = firstDifference(ogData, peerData);
     if (d) {
       assert.fail(

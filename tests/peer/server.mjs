@@ -83,11 +83,8 @@ async function shutdown(signal) {
   closing = true;
   server.close();
   server.closeAllConnections?.();
-  try {
-    await driver.close();
-  } catch {
-    // ignore
-  }
+  // Closing the driver is polite but can take a while; never let it delay the exit much.
+  await Promise.race([driver.close().catch(() => {}), new Promise((r) => setTimeout(r, 300))]);
   process.exit(signal === "SIGINT" ? 130 : 0);
 }
 process.on("SIGTERM", () => shutdown("SIGTERM"));

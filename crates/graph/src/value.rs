@@ -755,7 +755,7 @@ mod tests {
     }
 
     #[test]
-    fn paths_repair_misread_backward_steps() {
+    fn paths_follow_backward_steps() {
         let node = |id: i64| {
             BoltType::Node(BoltNode::new(
                 BoltInteger::new(id),
@@ -768,11 +768,11 @@ mod tests {
             BoltString::from("R"),
             BoltMap::new(),
         ));
-        // b <-[r]- a, as neo4rs 0.8 hands it over: the index -1 arrives as 255.
+        // b <-[r]- a: the relationship index -1 marks a backward step.
         let path = BoltPath {
             nodes: BoltList::from(vec![node(2), node(1)]),
             rels: BoltList::from(vec![rel]),
-            indices: BoltList::from(vec![BoltType::from(255_i64), BoltType::from(1_i64)]),
+            indices: BoltList::from(vec![BoltType::from(-1_i64), BoltType::from(1_i64)]),
         };
         assert_eq!(
             to_json(BoltType::Path(path)),
