@@ -55,6 +55,22 @@ pub struct Operation {
     pub fields: Vec<FieldSel>,
 }
 
+impl Operation {
+    /// The deepest nesting of selections (a root field with only leaves has depth 1).
+    /// Introspection fields (`__schema`, `__type`) do not count: they never reach Neo4j.
+    pub fn depth(&self) -> usize {
+        fn depth(fields: &[FieldSel]) -> usize {
+            fields
+                .iter()
+                .filter(|f| !f.name.starts_with("__"))
+                .map(|f| 1 + depth(&f.selection))
+                .max()
+                .unwrap_or(0)
+        }
+        depth(&self.fields)
+    }
+}
+
 /// Builds the query IR of the selected operation; `None` when it only asks for introspection.
 pub fn from_document(
     doc: &ExecutableDocument,

@@ -196,6 +196,8 @@ async function startPeer() {
       reject(new Error(`peer exited with code ${code} before listening`));
     });
   });
+  // Never leave the peer behind, whatever way this process ends.
+  process.on("exit", () => child.kill("SIGTERM"));
   return { url, stop: () => child.kill("SIGTERM") };
 }
 

@@ -7,6 +7,11 @@ import { printSchema, lexicographicSortSchema } from "graphql";
 import { Neo4jGraphQL } from "@neo4j/graphql";
 import { DEFAULT_TYPEDEFS, loadTypeDefs, parseArgs } from "./lib/typedefs.mjs";
 
+process.stdout.on("error", (err) => {
+  if (err.code === "EPIPE") process.exit(0); // e.g. piped into `head`
+  throw err;
+});
+
 const args = parseArgs(process.argv.slice(2), {
   flags: ["sorted"],
   options: { typedefs: DEFAULT_TYPEDEFS },

@@ -79,6 +79,7 @@ pub fn build_state(
         options: config.compile.clone(),
         neo4j,
         timeout: config.statement_timeout,
+        max_depth: config.schema.max_depth,
     });
     let schema = schema::schema_from_sdl(&sdl, &config.schema)?
         .extension(operation::OneStatement {

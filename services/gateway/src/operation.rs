@@ -48,6 +48,8 @@ pub struct Engine {
     pub neo4j: Neo4jClient,
     /// Per-statement timeout.
     pub timeout: Duration,
+    /// Deepest selection nesting accepted (introspection excluded).
+    pub max_depth: usize,
 }
 
 /// A GraphQL error with a machine-readable `extensions.code`.
@@ -165,6 +167,14 @@ impl Extension for OneStatementExt {
         match ontology::ir::from_document(&slot.doc, operation_name, &slot.variables)
             .map_err(|e| coded_error(e.to_string(), "BAD_USER_INPUT"))
         {
+            Ok(Some(op)) if op.depth() > self.engine.max_depth => {
+                let msg = format!(
+                    "query is nested too deep: depth {} exceeds the limit of {}",
+                    op.depth(),
+                    self.engine.max_depth
+                );
+                return Response::from_errors(vec![coded_error(msg, "BAD_USER_INPUT")]);
+            }
             Ok(Some(op)) => match self.engine.run(&op).await {
                 Ok(data) => {
                     if let Ok(mut d) = slot.data.lock() {

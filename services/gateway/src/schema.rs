@@ -28,12 +28,18 @@ pub enum SchemaBuildError {
     Finish(String),
 }
 
-/// Limits enforced by GraphQL validation.
+/// Limits enforced on every operation.
 #[derive(Debug, Clone)]
 pub struct SchemaLimits {
+    /// Deepest selection nesting of data fields; checked on the query IR so introspection (which
+    /// GraphQL IDEs nest 13 levels deep) is not refused.
     pub max_depth: usize,
+    /// Largest number of selected fields, checked during validation.
     pub max_complexity: usize,
 }
+
+/// A backstop on raw nesting, introspection included, far above what any IDE sends.
+const VALIDATION_DEPTH_BACKSTOP: usize = 64;
 
 /// Builds a schema builder from SDL; the caller adds data and extensions, then finishes it.
 pub fn schema_from_sdl(
@@ -55,7 +61,7 @@ pub fn schema_from_sdl(
         |d| matches!(d, TypeSystemDefinition::Type(t) if t.node.name.node.as_str() == "Mutation"),
     );
     let mut builder = Schema::build("Query", has_mutation.then_some("Mutation"), None)
-        .limit_depth(limits.max_depth)
+        .limit_depth(VALIDATION_DEPTH_BACKSTOP.max(limits.max_depth))
         .limit_complexity(limits.max_complexity);
     for def in doc.definitions {
         let TypeSystemDefinition::Type(t) = def else {

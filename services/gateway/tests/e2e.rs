@@ -364,7 +364,9 @@ async fn health_sdl_ide_and_metrics() {
         ("/livez", "*/*", "ok"),
         ("/readyz", "*/*", "ready"),
         ("/graphql/schema.graphql", "*/*", "type Query"),
-        ("/graphql", "text/html", "graphiql"),
+        ("/graphql", "text/html", "/graphql/ide/graphiql.min.js"),
+        ("/graphql/ide/graphiql.min.js", "*/*", "graphiql"),
+        ("/graphql/ide/react.production.min.js", "*/*", "react"),
     ] {
         let resp = app
             .clone()
@@ -383,6 +385,10 @@ async fn health_sdl_ide_and_metrics() {
         assert!(body.contains(&expect.to_lowercase()), "{path}: {body:.200}");
     }
     gql(&app, "{ people(limit: 1) { handle } }", json!({})).await;
+    // IDEs nest introspection deeper than the data depth limit: it must still be answered.
+    let introspection = "{ __schema { queryType { name } types { name fields { name type { name ofType { name ofType { name ofType { name ofType { name ofType { name ofType { name } } } } } } } } } } }";
+    let data = gql(&app, introspection, json!({})).await;
+    assert_eq!(data["__schema"]["queryType"]["name"], "Query");
     let resp = app
         .clone()
         .oneshot(Request::get("/metrics").body(Body::empty()).expect("req"))
