@@ -157,20 +157,38 @@ async fn execute(
         Some(OperationType::Subscription) => "subscription",
         _ => "query",
     };
+    let op_name = request
+        .operation_name
+        .clone()
+        .or_else(|| match &doc.operations {
+            DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+                ops.keys().next().map(|n| n.to_string())
+            }
+            _ => None,
+        });
     let slot = Arc::new(OperationSlot::new(doc, request.variables.clone()));
     let request = request.data(slot);
     let span = tracing::info_span!(
         "graphql",
-        operation = request.operation_name.as_deref().unwrap_or(""),
+        operation = op_name.as_deref().unwrap_or(""),
         r#type = type_label,
         cypher_ms = tracing::field::Empty,
     );
     let response = tokio::time::timeout(
         state.limits.request_timeout,
-        state.schema.execute(request).instrument(span),
+        state.schema.execute(request).instrument(span.clone()),
     )
     .await;
     let elapsed = started.elapsed();
+    span.in_scope(|| {
+        let errors = response.as_ref().map(|r| r.errors.len()).unwrap_or(1);
+        tracing::info!(
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            errors,
+            timed_out = response.is_err(),
+            "graphql request"
+        );
+    });
     metrics::histogram!("ontograph_graphql_request_seconds", "type" => type_label)
         .record(elapsed.as_secs_f64());
     match response {
