@@ -20,24 +20,32 @@ fn neo4j_uri() -> String {
 }
 
 async fn router() -> axum::Router {
+    router_with(&neo4j_uri(), |_| {}).await
+}
+
+async fn router_with(uri: &str, tweak: impl FnOnce(&mut gateway::GatewayConfig)) -> axum::Router {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql");
     let source = std::fs::read_to_string(path).expect("ontology readable");
     let o = ontology::parse_ontology(&source).expect("valid ontology");
-    let client = graph::Neo4jClient::connect(graph::Neo4jConfig::new(neo4j_uri()))
+    let client = graph::Neo4jClient::connect(graph::Neo4jConfig::new(uri))
         .await
-        .expect("neo4j reachable");
-    // The constraint-violation test needs the uniqueness constraint `ontograph migrate` creates.
-    // Tests run concurrently and may race on creating it: a loser retries.
-    let item = [graph::SchemaItem::unique("Person", "handle")];
-    let mut attempts = 0;
-    while let Err(e) = graph::migrate(&client, &item, &graph::MigrationOptions::default()).await {
-        attempts += 1;
-        assert!(attempts < 5, "migration failed: {e}");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        .expect("neo4j client builds");
+    if uri == neo4j_uri() {
+        // The constraint-violation test needs the uniqueness constraint `ontograph migrate`
+        // creates. Tests run concurrently and may race on creating it: a loser retries.
+        let item = [graph::SchemaItem::unique("Person", "handle")];
+        let mut attempts = 0;
+        while let Err(e) = graph::migrate(&client, &item, &graph::MigrationOptions::default()).await
+        {
+            attempts += 1;
+            assert!(attempts < 5, "migration failed: {e}");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
     let mut config = gateway::GatewayConfig::default();
     config.schema.max_depth = 8;
     config.http.max_body_bytes = 16 * 1024;
+    tweak(&mut config);
     let state = gateway::build_state(o, client, &config).expect("gateway builds");
     gateway::app(state)
 }
@@ -399,5 +407,58 @@ async fn health_sdl_ide_and_metrics() {
     assert!(
         body.contains("ontograph_graphql_requests_total"),
         "{body:.500}"
+    );
+}
+
+#[tokio::test]
+async fn dead_neo4j_is_reported_not_hidden() {
+    // Nothing listens on port 1: the pool cannot connect.
+    let app = router_with("bolt://127.0.0.1:1", |_| {}).await;
+    let resp = app
+        .clone()
+        .oneshot(Request::get("/readyz").body(Body::empty()).expect("req"))
+        .await
+        .expect("resp");
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let resp = app
+        .clone()
+        .oneshot(Request::get("/livez").body(Body::empty()).expect("req"))
+        .await
+        .expect("resp");
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "liveness does not depend on Neo4j"
+    );
+    let (status, v) = post(&app, json!({ "query": "{ people { handle } }" })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        v["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
+        "{v}"
+    );
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unavailable"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn slow_requests_time_out_with_a_clear_error() {
+    // Any statement needs a network round trip, so it cannot finish within a microsecond:
+    // the limit is certain to expire whatever the data.
+    let app = router_with(&neo4j_uri(), |c| {
+        c.http.request_timeout = std::time::Duration::from_micros(1);
+        c.statement_timeout = std::time::Duration::from_micros(1);
+    })
+    .await;
+    let q = "{ people(limit: 1) { handle teams { name } } }";
+    let (status, v) = post(&app, json!({ "query": q })).await;
+    let code = v["errors"][0]["extensions"]["code"].as_str().unwrap_or("");
+    assert!(
+        (status == StatusCode::GATEWAY_TIMEOUT || status == StatusCode::OK) && code == "TIMEOUT",
+        "{status} {v}"
     );
 }
