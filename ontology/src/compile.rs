@@ -120,7 +120,7 @@ pub fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
-fn labels_of(n: &NodeType) -> String {
+pub(crate) fn labels_of(n: &NodeType) -> String {
     n.labels.iter().map(|l| format!(":{}", quote(l))).collect()
 }
 
@@ -175,6 +175,15 @@ impl<'a> Compiler<'a> {
     pub(crate) fn var(&mut self, prefix: &str) -> String {
         self.vars += 1;
         format!("{prefix}{}", self.vars)
+    }
+
+    /// The properties carried by a relationship (empty when it has none).
+    pub(crate) fn edge_props(&self, r: &Relationship) -> &'a [Property] {
+        r.properties
+            .as_ref()
+            .and_then(|p| self.o.relationship_properties(p))
+            .map(|rp| rp.properties.as_slice())
+            .unwrap_or(&[])
     }
 
     pub(crate) fn node(&self, name: &str) -> Result<&'a NodeType, CompileError> {
@@ -427,14 +436,7 @@ impl<'a> Compiler<'a> {
         f: &FieldSel,
     ) -> Result<(String, Shape), CompileError> {
         let target = self.node(&r.target)?;
-        let props: &'a [Property] = match &r.properties {
-            Some(p) => self
-                .o
-                .relationship_properties(p)
-                .map(|rp| rp.properties.as_slice())
-                .unwrap_or(&[]),
-            None => &[],
-        };
+        let props = self.edge_props(r);
         let edge_owner = r.properties.clone().unwrap_or_default();
         let offset = after_offset(f)?;
         let first = self.limit(f, "first", false)?;
@@ -644,14 +646,7 @@ impl<'a> Compiler<'a> {
             return Ok(None);
         };
         let target = self.node(&r.target)?;
-        let props: &'a [Property] = match &r.properties {
-            Some(p) => self
-                .o
-                .relationship_properties(p)
-                .map(|rp| rp.properties.as_slice())
-                .unwrap_or(&[]),
-            None => &[],
-        };
+        let props = self.edge_props(r);
         let owner = r.properties.clone().unwrap_or_default();
         self.connection_where(target, &owner, props, e, t, w)
     }
@@ -847,14 +842,7 @@ impl<'a> Compiler<'a> {
         val: &Value,
     ) -> Result<Vec<String>, CompileError> {
         let target = self.node(&r.target)?;
-        let props: &'a [Property] = match &r.properties {
-            Some(p) => self
-                .o
-                .relationship_properties(p)
-                .map(|rp| rp.properties.as_slice())
-                .unwrap_or(&[]),
-            None => &[],
-        };
+        let props = self.edge_props(r);
         let owner = r.properties.clone().unwrap_or_default();
         let e = self.var("edge");
         let t = self.var("this");

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::compile::{as_list, map_literal, quote, CompileError, Compiler};
+use crate::compile::{as_list, labels_of, map_literal, quote, CompileError, Compiler};
 use crate::ir::FieldSel;
 use crate::model::{NodeType, Property, Relationship};
 use crate::shape::Shape;
@@ -130,7 +130,7 @@ impl<'a> Compiler<'a> {
             .as_object()
             .ok_or_else(|| invalid("input", format!("each {} input must be an object", n.name)))?;
         let v = self.var("new");
-        let labels: String = n.labels.iter().map(|l| format!(":{}", quote(l))).collect();
+        let labels = labels_of(n);
         match parent {
             None => {
                 let _ = writeln!(q, "CREATE ({v}{labels})");
@@ -218,11 +218,7 @@ impl<'a> Compiler<'a> {
         let t = self.var("target");
         let e = self.var("edge");
         let k = self.var("connected");
-        let labels: String = target
-            .labels
-            .iter()
-            .map(|l| format!(":{}", quote(l)))
-            .collect();
+        let labels = labels_of(target);
         let pred = match c.get("where").and_then(|w| w.get("node")) {
             Some(w) if !w.is_null() => self.node_predicate(target, &t, w)?,
             _ => None,
@@ -304,7 +300,7 @@ impl<'a> Compiler<'a> {
         column: &str,
     ) -> Result<(String, Shape), CompileError> {
         let u = self.var("this");
-        let labels: String = n.labels.iter().map(|l| format!(":{}", quote(l))).collect();
+        let labels = labels_of(n);
         let mut q = format!("MATCH ({u}{labels})\n");
         if let Some(w) = f.arg("where") {
             if let Some(p) = self.node_predicate(n, &u, w)? {
@@ -575,7 +571,7 @@ CALL ({ts}) {{ UNWIND {ts} AS x DETACH DELETE x }} RETURN size({ts}) AS {nd}, {r
         let d = self.var("this");
         let ds = self.var("doomed");
         let rels = self.var("rels");
-        let labels: String = n.labels.iter().map(|l| format!(":{}", quote(l))).collect();
+        let labels = labels_of(n);
         let mut q = format!("MATCH ({d}{labels})\n");
         if let Some(w) = f.arg("where") {
             if let Some(p) = self.node_predicate(n, &d, w)? {
