@@ -14,6 +14,8 @@ pub struct Machine {
     pub available: usize,
     pub memory_gib: f64,
     pub kernel: String,
+    /// `/proc/loadavg`'s 1, 5 and 15 minute load averages when the run started.
+    pub load: String,
 }
 
 /// Reads `/proc`; unknown values are reported as such rather than failing the benchmark.
@@ -39,12 +41,16 @@ pub fn machine() -> Machine {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|s| s.trim().to_owned())
         .unwrap_or_else(|_| "unknown".to_owned());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".to_owned());
     Machine {
         cpu_model,
         cpus,
         available: std::thread::available_parallelism().map_or(0, |n| n.get()),
         memory_gib: memory_kib / (1024.0 * 1024.0),
         kernel,
+        load,
     }
 }
 

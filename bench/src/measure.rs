@@ -143,10 +143,10 @@ pub async fn interleaved(
         raw: Samples::with_capacity(total),
     };
     let mut done = 0;
-    let mut round = 0usize;
+    let mut ontograph_first = true;
     while done < total {
         let n = round_size.min(total - done);
-        if round % 2 == 0 {
+        if ontograph_first {
             pair.ontograph
                 .extend(http_phase(&mut clients.http, &prepared.http_body, n).await?);
             pair.raw
@@ -158,7 +158,7 @@ pub async fn interleaved(
                 .extend(http_phase(&mut clients.http, &prepared.http_body, n).await?);
         }
         done += n;
-        round += 1;
+        ontograph_first = !ontograph_first;
     }
     Ok(pair)
 }

@@ -90,8 +90,9 @@ impl Report {
         let _ = writeln!(out, "- Revision: {}", self.revision);
         let _ = writeln!(
             out,
-            "- Machine: {} logical CPUs ({} usable by the benchmark), {}; {:.1} GiB memory; Linux {}",
-            m.cpus, m.available, m.cpu_model, m.memory_gib, m.kernel
+            "- Machine: {} logical CPUs ({} usable by the benchmark), {}; {:.1} GiB memory; Linux {}; \
+             load average {} at the start (client, service and Neo4j share these CPUs)",
+            m.cpus, m.available, m.cpu_model, m.memory_gib, m.kernel, m.load
         );
         let _ = writeln!(out, "- Neo4j: {} at `{}`", d.version, s.neo4j_uri);
         let _ = writeln!(out, "- Ontograph: `{}`", s.ontograph_url);
@@ -206,16 +207,18 @@ impl Report {
                 if let Some(sv) = &l.server {
                     let _ = writeln!(
                         out,
-                        "- Where the time goes at concurrency {} (means, ms): HTTP round trip {} \
-                         = GraphQL handler {} (of which Neo4j statement {}, the rest parse, \
-                         validation, compile, shaping) + HTTP, routing and JSON {}. Same \
-                         statement sent directly: {}.",
+                        "- Where Ontograph's time goes at concurrency {} (means, ms, from its \
+                         `/metrics`): {} over HTTP = HTTP, routing and JSON {} + GraphQL work \
+                         (parse, validate, compile, resolve, shape) {} + Neo4j statement inside \
+                         the service {}. The same statement sent directly: {} ({:+.3} inside the \
+                         service).",
                         l.concurrency,
                         ms(l.ontograph.mean),
-                        ms(sv.handler_ms),
-                        ms(sv.statement_ms),
                         ms(l.ontograph.mean - sv.handler_ms),
-                        ms(l.raw.mean)
+                        ms(sv.handler_ms - sv.statement_ms),
+                        ms(sv.statement_ms),
+                        ms(l.raw.mean),
+                        sv.statement_ms - l.raw.mean
                     );
                 }
             }
@@ -272,6 +275,23 @@ impl Report {
             }
         }
         out.push_str("(latencies in ms; ratio = Ontograph / Neo4j direct)\n");
+        for q in &self.queries {
+            for l in &q.levels {
+                if let Some(sv) = &l.server {
+                    let _ = writeln!(
+                        out,
+                        "{} c={}: Ontograph mean {} = HTTP {} + GraphQL {} + statement {} (direct {})",
+                        q.prepared.spec.id,
+                        l.concurrency,
+                        ms(l.ontograph.mean),
+                        ms(l.ontograph.mean - sv.handler_ms),
+                        ms(sv.handler_ms - sv.statement_ms),
+                        ms(sv.statement_ms),
+                        ms(l.raw.mean)
+                    );
+                }
+            }
+        }
         out
     }
 }
