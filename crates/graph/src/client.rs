@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use neo4rs::{ConfigBuilder, Graph, Query, Txn};
+use neo4rs::{ConfigBuilder, Graph, Query};
 use serde_json::{Map, Value};
 use tracing::Instrument as _;
 
@@ -333,58 +333,27 @@ async fn execute(
     outcome
 }
 
-/// Both reads and writes run in an explicit transaction: neo4rs 0.8's auto-commit path
-/// (`Graph::execute`) retries even "connection refused" for up to 60 s, while here an unreachable
-/// server fails at once with [`Error::Unavailable`], and nothing starts after the caller gave up.
+/// Runs the statement with its Bolt messages pipelined (patched neo4rs, see
+/// `third_party/neo4rs/PATCHED.md`): a read is `RUN`+`PULL` in one round trip (auto-commit), a
+/// write `BEGIN`+`RUN`+`PULL` then `COMMIT` — an explicit transaction, so a failure commits
+/// nothing. neo4rs's own auto-commit path (`Graph::execute`) retries even "connection refused"
+/// for up to 60 s; this path never retries, so an unreachable server fails at once with
+/// [`Error::Unavailable`]. Nothing is sent once the caller has given up.
 async fn execute_in_txn(
     graph: &Graph,
     query: Query,
     access: AccessMode,
     progress: &Progress,
 ) -> Result<Vec<Map<String, Value>>> {
-    let mut txn = graph.start_txn().await?;
     if progress.abandoned.load(Ordering::SeqCst) {
-        rollback(txn).await;
         return Err(Error::Protocol(format!(
             "{access} abandoned by its caller before it started"
         )));
     }
-    match stream_in_txn(&mut txn, query).await {
-        Ok(rows) => {
-            txn.commit().await?;
-            Ok(rows)
-        }
-        Err(error) => {
-            rollback(txn).await;
-            Err(error)
-        }
-    }
-}
-
-async fn stream_in_txn(txn: &mut Txn, query: Query) -> Result<Vec<Map<String, Value>>> {
-    let mut stream = txn.execute(query).await?;
-    let mut rows = Vec::new();
-    let mut conversion_error = None;
-    while let Some(row) = stream.next(txn.handle()).await? {
-        if conversion_error.is_none() {
-            match row_to_json(&row) {
-                Ok(object) => rows.push(object),
-                Err(error) => conversion_error = Some(error),
-            }
-        }
-    }
-    match conversion_error {
-        Some(error) => Err(error),
-        None => Ok(rows),
-    }
-}
-
-/// Rolls back; after a server failure Neo4j answers IGNORED (the transaction is already being
-/// discarded and the pool's RESET finishes it), which neo4rs reports as an error: log only.
-async fn rollback(txn: Txn) {
-    if let Err(error) = txn.rollback().await {
-        tracing::debug!(%error, "rollback after failure was not acknowledged");
-    }
+    let rows = graph
+        .run_pipelined(query, access == AccessMode::Write)
+        .await?;
+    rows.iter().map(row_to_json).collect()
 }
 
 /// Finds transactions running the statement with this id and terminates them.

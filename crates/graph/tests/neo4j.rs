@@ -633,3 +633,97 @@ async fn small_negative_integers_survive() {
         json!({"a": -1, "b": -16, "l": [-3, 5], "d": "1969-12-31"})
     );
 }
+
+/// A TCP proxy in front of Neo4j whose open connections can all be cut at once, as a server
+/// restart would: pooled connections then look fine to the client but are dead.
+struct CuttingProxy {
+    addr: std::net::SocketAddr,
+    cut: tokio::sync::watch::Sender<u64>,
+}
+
+impl CuttingProxy {
+    async fn start(upstream: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (cut, _) = tokio::sync::watch::channel(0_u64);
+        let cut_tx = cut.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let mut cut_rx = cut_tx.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut_rx.changed() => {}
+                    }
+                });
+            }
+        });
+        CuttingProxy { addr, cut }
+    }
+
+    fn cut_all(&self) {
+        self.cut.send_modify(|n| *n += 1);
+    }
+}
+
+#[tokio::test]
+async fn reads_and_writes_survive_connections_closed_by_the_server() {
+    let uri = config().uri;
+    let host_port = uri.rsplit("//").next().unwrap_or_default().to_string();
+    let proxy = CuttingProxy::start(host_port).await;
+    let mut cfg = config();
+    cfg.uri = format!("bolt://{}", proxy.addr);
+    cfg.max_connections = 4;
+    let client = Neo4jClient::connect(cfg).await.expect("connect");
+    // Fill the pool with several idle connections: concurrent statements hold one each.
+    let warm: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let slow = Statement::new("UNWIND range(1, 300000) AS x RETURN count(x) AS n");
+                client.run(&slow, AccessMode::Read).await
+            })
+        })
+        .collect();
+    for handle in warm {
+        handle.await.expect("join").expect("warm-up read");
+    }
+    proxy.cut_all();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Every pooled connection is dead now; statements must still succeed on fresh ones.
+    let rows = read(&client, Statement::new("RETURN 2 AS two")).await;
+    assert_eq!(rows[0]["two"], json!(2));
+    proxy.cut_all();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let label = unique_label("cut");
+    let write = Statement::new(format!("CREATE (n:`{label}` {{v: 1}}) RETURN n.v AS v"));
+    let rows = client
+        .run(&write, AccessMode::Write)
+        .await
+        .expect("write after cut")
+        .rows;
+    assert_eq!(rows[0]["v"], json!(1));
+    let count = read(
+        &client,
+        Statement::new(format!("MATCH (n:`{label}`) RETURN count(n) AS c")),
+    )
+    .await;
+    assert_eq!(
+        count[0]["c"],
+        json!(1),
+        "the write was applied exactly once"
+    );
+    client
+        .run(
+            &Statement::new(format!("MATCH (n:`{label}`) DELETE n")),
+            AccessMode::Write,
+        )
+        .await
+        .expect("cleanup");
+}

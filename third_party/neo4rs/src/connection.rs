@@ -29,6 +29,9 @@ const MAX_CHUNK_SIZE: usize = 65_535 - mem::size_of::<u16>();
 pub struct Connection {
     version: Version,
     stream: BufStream<ConnectionStream>,
+    /// Ontograph patch: the last exchange ended cleanly (no open result or transaction), so
+    /// the pool can hand the connection out again without a RESET round trip.
+    clean: bool,
 }
 
 impl Connection {
@@ -65,7 +68,11 @@ impl Connection {
         let mut response = [0, 0, 0, 0];
         stream.read_exact(&mut response).await?;
         let version = Version::parse(response)?;
-        let mut connection = Connection { version, stream };
+        let mut connection = Connection {
+            version,
+            stream,
+            clean: false,
+        };
         let hello = hello_builder.with_version(version).build();
         match connection.send_recv(hello).await? {
             BoltResponse::Success(_msg) => Ok(connection),
@@ -90,6 +97,14 @@ impl Connection {
     }
 
     pub async fn send(&mut self, message: BoltRequest) -> Result<()> {
+        self.write(message).await?;
+        self.stream.flush().await?;
+        Ok(())
+    }
+
+    /// Ontograph patch: queues a message without flushing, so several can be pipelined.
+    pub async fn write(&mut self, message: BoltRequest) -> Result<()> {
+        self.clean = false;
         let end_marker: [u8; 2] = [0, 0];
         let bytes: Bytes = message.into_bytes(self.version)?;
         for c in bytes.chunks(MAX_CHUNK_SIZE) {
@@ -97,8 +112,23 @@ impl Connection {
             self.stream.write_all(c).await?;
         }
         self.stream.write_all(&end_marker).await?;
+        Ok(())
+    }
+
+    /// Ontograph patch: sends the queued messages.
+    pub async fn flush(&mut self) -> Result<()> {
         self.stream.flush().await?;
         Ok(())
+    }
+
+    /// Ontograph patch: marks the connection idle and consistent (see `clean`).
+    pub(crate) fn mark_clean(&mut self) {
+        self.clean = true;
+    }
+
+    /// Ontograph patch: whether the connection can be reused without a RESET.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.clean
     }
 
     pub async fn recv(&mut self) -> Result<BoltResponse> {

@@ -47,6 +47,27 @@ impl Graph {
         Self::connect(config).await
     }
 
+    /// Ontograph patch: runs one statement with its Bolt messages pipelined (see
+    /// `Query::run_pipelined`) and returns all its rows. Not retried.
+    ///
+    /// Pooled connections are reused without a RESET round trip, so one that the server closed
+    /// (a restart) is only found dead when used: on an I/O error before `COMMIT` was sent —
+    /// nothing can have been committed — the statement is tried again on another connection,
+    /// up to the pool size. The dead connection goes back dirty and the pool's RESET drops it.
+    pub async fn run_pipelined(&self, q: Query, write: bool) -> Result<Vec<crate::Row>> {
+        let attempts = self.pool.status().max_size + 1;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut connection = self.pool.get().await?;
+            match q.clone().run_pipelined(&self.config.db, write, &mut connection).await {
+                Ok(rows) => return Ok(rows),
+                Err((crate::Error::IOError { .. }, false)) if attempt < attempts => continue,
+                Err((error, _)) => return Err(error),
+            }
+        }
+    }
+
     /// Starts a new transaction on the configured database.
     /// All queries that needs to be run/executed within the transaction
     /// should be executed using either [`Txn::run`] or [`Txn::execute`]

@@ -51,7 +51,13 @@ impl deadpool::managed::Manager for ConnectionManager {
     }
 
     async fn recycle(&self, conn: &mut Connection) -> deadpool::managed::RecycleResult<Error> {
-        Ok(conn.reset().await?)
+        // Ontograph patch: skip the RESET round trip when the last exchange ended cleanly.
+        if conn.is_clean() {
+            return Ok(());
+        }
+        conn.reset().await?;
+        conn.mark_clean();
+        Ok(())
     }
 }
 

@@ -83,6 +83,92 @@ impl Query {
             .map_err(unwrap_backoff)
     }
 
+    /// Ontograph patch: runs the statement with its messages pipelined — `RUN` and `PULL`
+    /// (all records) in one write, and for a write `BEGIN` too, then `COMMIT` — so a read costs
+    /// one round trip and a write two. On a FAILURE the replies to the remaining pipelined
+    /// messages (IGNORED) are drained and the connection is left for the pool to RESET.
+    /// The error says whether `COMMIT` had been sent (then a retry could apply a write twice).
+    pub(crate) async fn run_pipelined(
+        self,
+        db: &str,
+        write: bool,
+        connection: &mut ManagedConnection,
+    ) -> std::result::Result<Vec<crate::Row>, (Error, bool)> {
+        let before = |e: Error| (e, false);
+        let rows = self.pipelined_body(db, write, connection).await.map_err(before)?;
+        if write {
+            let during = |e: Error| (e, true);
+            match connection.send_recv(BoltRequest::commit()).await.map_err(during)? {
+                BoltResponse::Success(_) => {}
+                BoltResponse::Failure(f) => return Err((Error::Neo4j(f.into_error()), true)),
+                other => return Err((unexpected(other, "COMMIT"), true)),
+            }
+        }
+        connection.mark_clean();
+        Ok(rows)
+    }
+
+    async fn pipelined_body(
+        self,
+        db: &str,
+        write: bool,
+        connection: &mut ManagedConnection,
+    ) -> Result<Vec<crate::Row>> {
+        let mut pending = 2;
+        if write {
+            connection.write(BoltRequest::begin(db)).await?;
+            pending += 1;
+        }
+        connection
+            .write(BoltRequest::run(db, &self.query, self.params))
+            .await?;
+        connection.write(BoltRequest::pull(usize::MAX, -1)).await?;
+        connection.flush().await?;
+
+        let mut failure = None;
+        if write {
+            pending -= 1;
+            match connection.recv().await? {
+                BoltResponse::Success(_) => {}
+                BoltResponse::Failure(f) => failure = Some(Error::Neo4j(f.into_error())),
+                other => failure = Some(unexpected(other, "BEGIN")),
+            }
+        }
+        let mut fields = BoltList::default();
+        if failure.is_none() {
+            pending -= 1;
+            match connection.recv().await? {
+                BoltResponse::Success(success) => fields = success.get("fields").unwrap_or_default(),
+                BoltResponse::Failure(f) => failure = Some(Error::Neo4j(f.into_error())),
+                other => failure = Some(unexpected(other, "RUN")),
+            }
+        }
+        let mut rows = Vec::new();
+        if failure.is_none() {
+            pending -= 1;
+            loop {
+                match connection.recv().await? {
+                    BoltResponse::Record(record) => {
+                        rows.push(crate::Row::new(fields.clone(), record.data))
+                    }
+                    BoltResponse::Success(_) => break,
+                    BoltResponse::Failure(f) => {
+                        failure = Some(Error::Neo4j(f.into_error()));
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(error) = failure {
+            for _ in 0..pending {
+                // IGNORED replies: neo4rs has no variant for them, so they parse as errors.
+                let _ = connection.recv().await;
+            }
+            return Err(error);
+        }
+        Ok(rows)
+    }
+
     async fn try_run(request: BoltRequest, connection: &mut ManagedConnection) -> QueryResult<()> {
         let _ = Self::try_request(request, connection).await?;
         match connection.send_recv(BoltRequest::discard()).await {

@@ -60,7 +60,10 @@ impl Txn {
     pub async fn commit(mut self) -> Result<()> {
         let commit = BoltRequest::commit();
         match self.connection.send_recv(commit).await? {
-            BoltResponse::Success(_) => Ok(()),
+            BoltResponse::Success(_) => {
+                self.connection.mark_clean();
+                Ok(())
+            }
             msg => Err(unexpected(msg, "COMMIT")),
         }
     }
@@ -69,7 +72,10 @@ impl Txn {
     pub async fn rollback(mut self) -> Result<()> {
         let rollback = BoltRequest::rollback();
         match self.connection.send_recv(rollback).await? {
-            BoltResponse::Success(_) => Ok(()),
+            BoltResponse::Success(_) => {
+                self.connection.mark_clean();
+                Ok(())
+            }
             msg => Err(unexpected(msg, "ROLLBACK")),
         }
     }
