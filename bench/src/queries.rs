@@ -1,5 +1,6 @@
-//! The benchmark's read queries, one per shape: a point lookup, a filtered and sorted list, and
-//! a nested read through a relationship connection with relationship properties. Filter values
+//! The benchmark's read queries, one per shape: a point lookup, a filtered and sorted list, a
+//! nested read through a relationship connection with relationship properties, a 2-hop read and
+//! a root connection with totalCount. Filter values
 //! are looked up in the database first, so every query returns data. Each query is compiled here,
 //! in-process, exactly as Ontograph compiles it, to get the Cypher statement sent straight to
 //! Neo4j.
@@ -18,7 +19,7 @@ use crate::http::Connection;
 /// One query of the benchmark, with the variables it is sent with.
 #[derive(Debug, Clone)]
 pub struct QuerySpec {
-    /// Short identifier (`point`, `list`, `nested`).
+    /// Short identifier (`point`, `list`, `nested`, `twohop`, `connection`).
     pub id: &'static str,
     /// What shape of read it stands for.
     pub shape: &'static str,
@@ -44,7 +45,7 @@ const POINT: &str = r#"query PointLookup($handle: String!) {
 const LIST: &str = r#"query IssuesByState($state: String!, $minPriority: Int!) {
   issues(
     where: { state: { eq: $state }, priority: { gte: $minPriority } }
-    sort: [{ createdAt: DESC }]
+    sort: [{ createdAt: DESC }, { id: ASC }]
     limit: 20
   ) {
     id
@@ -61,7 +62,7 @@ const NESTED: &str = r#"query PersonTeams($handle: String!) {
   people(where: { handle: { eq: $handle } }) {
     handle
     name
-    teamsConnection(first: 10, sort: [{ edge: { since: DESC } }]) {
+    teamsConnection(first: 10, sort: [{ edge: { since: DESC } }, { node: { id: ASC } }]) {
       totalCount
       edges {
         properties {
@@ -69,13 +70,45 @@ const NESTED: &str = r#"query PersonTeams($handle: String!) {
           since
         }
         node {
+          id
           name
-          projects(limit: 5, sort: [{ name: ASC }]) {
-            name
-            status
-          }
         }
       }
+    }
+  }
+}"#;
+
+const TWOHOP: &str = r#"query PersonTeamProjects($handle: String!) {
+  people(where: { handle: { eq: $handle } }) {
+    handle
+    teams(limit: 10, sort: [{ name: ASC }, { id: ASC }]) {
+      name
+      projects(limit: 5, sort: [{ name: ASC }]) {
+        name
+        status
+      }
+    }
+  }
+}"#;
+
+const CONNECTION: &str = r#"query IssuesPage($state: String!) {
+  issuesConnection(
+    first: 20
+    where: { state: { eq: $state } }
+    sort: [{ createdAt: DESC }, { id: ASC }]
+  ) {
+    totalCount
+    edges {
+      cursor
+      node {
+        number
+        title
+        priority
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
     }
   }
 }"#;
@@ -100,7 +133,7 @@ fn field<'a>(row: &'a Map<String, Value>, name: &str) -> anyhow::Result<&'a Valu
     }
 }
 
-/// Picks filter values that exist in the data and returns the three queries.
+/// Picks filter values that exist in the data and returns the five queries.
 pub async fn discover(client: &Neo4jClient) -> anyhow::Result<Vec<QuerySpec>> {
     // Point lookup: the median handle in sort order (any existing person would do).
     let row = one_row(
@@ -150,19 +183,35 @@ pub async fn discover(client: &Neo4jClient) -> anyhow::Result<Vec<QuerySpec>> {
             id: "list",
             shape: "filtered (indexed equality + range) and sorted list with a limit",
             graphql: LIST,
-            variables: json!({ "state": state, "minPriority": min_priority }),
+            variables: json!({ "state": state.clone(), "minPriority": min_priority }),
             picked: format!(
                 "the most frequent `Issue.state` ({state_count} issues) and the median `Issue.priority`"
             ),
         },
         QuerySpec {
             id: "nested",
-            shape: "1-hop connection with relationship properties, then a 2nd hop (list)",
+            shape: "1-hop connection with relationship properties and totalCount",
             graphql: NESTED,
+            variables: json!({ "handle": nested_handle.clone() }),
+            picked: format!(
+                "the person at the 90th percentile of team memberships ({degree} teams)"
+            ),
+        },
+        QuerySpec {
+            id: "twohop",
+            shape: "2-hop nested lists (person → teams → projects), sorted and limited",
+            graphql: TWOHOP,
             variables: json!({ "handle": nested_handle }),
             picked: format!(
                 "the person at the 90th percentile of team memberships ({degree} teams)"
             ),
+        },
+        QuerySpec {
+            id: "connection",
+            shape: "root connection: filtered, sorted, first page with totalCount and pageInfo",
+            graphql: CONNECTION,
+            variables: json!({ "state": state }),
+            picked: format!("the most frequent `Issue.state` ({state_count} issues)"),
         },
     ])
 }
@@ -320,6 +369,8 @@ mod tests {
             (POINT, json!({"handle": "handle-000001"})),
             (LIST, json!({"state": "amber", "minPriority": 2})),
             (NESTED, json!({"handle": "handle-000001"})),
+            (TWOHOP, json!({"handle": "handle-000001"})),
+            (CONNECTION, json!({"state": "amber"})),
         ] {
             let compiled = compile_query(&o, text, &vars, &opts)?;
             assert!(compiled.cypher.contains("MATCH"), "{}", compiled.cypher);

@@ -73,6 +73,23 @@ impl Samples {
     }
 }
 
+impl Summary {
+    /// The figures as JSON (NaN becomes null).
+    pub fn to_json(&self) -> serde_json::Value {
+        let f =
+            |v: f64| serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into);
+        serde_json::json!({
+            "n": self.n,
+            "p50_ms": f(self.p50),
+            "p90_ms": f(self.p90),
+            "p99_ms": f(self.p99),
+            "mean_ms": f(self.mean),
+            "max_ms": f(self.max),
+            "throughput": f(self.throughput),
+        })
+    }
+}
+
 /// Latency figures in milliseconds, throughput in requests per second.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {

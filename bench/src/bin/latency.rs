@@ -1,4 +1,4 @@
-//! `latency`: Ontograph's latency for three read queries next to the latency of the same Cypher
+//! `latency`: Ontograph's latency for five read queries next to the latency of the same Cypher
 //! sent straight to Neo4j over Bolt in the same run, with their ratio. See `bench/README.md`.
 
 use std::path::PathBuf;
@@ -74,6 +74,19 @@ struct Args {
     /// Where to write the Markdown report (stdout gets the table either way).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Also write each query's HTTP request body to `DIR/<id>.json` and a manifest
+    /// `DIR/queries.json` (id, shape, how the values were picked), for the load scenarios.
+    #[arg(long, value_name = "DIR")]
+    bodies: Option<PathBuf>,
+    /// Stop after writing `--bodies` (no measurement, no report).
+    #[arg(long, requires = "bodies")]
+    bodies_only: bool,
+    /// Also write the summary figures as JSON (per query and concurrency level, both sides).
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
+    /// Only these queries (by id, comma-separated); all five by default.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 #[tokio::main]
@@ -137,7 +150,17 @@ async fn main() -> anyhow::Result<()> {
         database.version, args.neo4j, database.nodes, database.relationships
     );
 
-    let specs = discover(&neo4j).await?;
+    let mut specs = discover(&neo4j).await?;
+    if !args.only.is_empty() {
+        if let Some(unknown) = args
+            .only
+            .iter()
+            .find(|id| !specs.iter().any(|s| s.id == id.as_str()))
+        {
+            bail!("--only: no query `{unknown}`");
+        }
+        specs.retain(|s| args.only.iter().any(|id| id == s.id));
+    }
     let mut reports = Vec::new();
     {
         let mut probe = Connection::open(&endpoint).await?;
@@ -156,6 +179,29 @@ async fn main() -> anyhow::Result<()> {
                 check,
                 levels: Vec::new(),
             });
+        }
+    }
+
+    if let Some(dir) = &args.bodies {
+        write_bodies(dir, &reports)?;
+        let facts = serde_json::json!({
+            "neo4j": database.version,
+            "neo4j_uri": args.neo4j,
+            "nodes": database.nodes,
+            "relationships": database.relationships,
+            "labels": database.labels.iter().map(|(l, n)| serde_json::json!([l, n])).collect::<Vec<_>>(),
+            "cpus": machine.cpus,
+            "available_cpus": machine.available,
+            "cpu_model": machine.cpu_model,
+            "memory_gib": machine.memory_gib,
+            "kernel": machine.kernel,
+            "load": machine.load,
+            "revision": facts::revision(),
+        });
+        std::fs::write(dir.join("facts.json"), serde_json::to_vec_pretty(&facts)?)?;
+        eprintln!("latency: request bodies written to {}", dir.display());
+        if args.bodies_only {
+            return Ok(());
         }
     }
 
@@ -220,6 +266,26 @@ async fn main() -> anyhow::Result<()> {
         elapsed_secs: started.elapsed().as_secs_f64(),
     };
     print!("{}", report.text_table());
+    if let Some(path) = &args.json {
+        let queries: Vec<serde_json::Value> = report
+            .queries
+            .iter()
+            .map(|q| {
+                serde_json::json!({
+                    "id": q.prepared.spec.id,
+                    "shape": q.prepared.spec.shape,
+                    "identical": q.check.identical,
+                    "levels": q.levels.iter().map(|l| serde_json::json!({
+                        "concurrency": l.concurrency,
+                        "ontograph": l.ontograph.to_json(),
+                        "raw": l.raw.to_json(),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        std::fs::write(path, serde_json::to_vec_pretty(&queries)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     if let Some(path) = &args.out {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -229,5 +295,32 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("latency: report written to {}", path.display());
     }
+    Ok(())
+}
+
+/// Writes each query's HTTP request body and a manifest, for load generators that send a fixed
+/// body (`oha -D`).
+fn write_bodies(dir: &std::path::Path, reports: &[QueryReport]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut manifest = Vec::new();
+    for r in reports {
+        let spec = &r.prepared.spec;
+        let path = dir.join(format!("{}.json", spec.id));
+        std::fs::write(&path, &r.prepared.http_body)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        manifest.push(serde_json::json!({
+            "id": spec.id,
+            "shape": spec.shape,
+            "graphql": spec.graphql,
+            "variables": spec.variables,
+            "picked": spec.picked,
+            "items": r.check.items,
+            "identical_to_raw": r.check.identical,
+            "cypher": r.prepared.statement.cypher,
+        }));
+    }
+    let path = dir.join("queries.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
