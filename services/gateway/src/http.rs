@@ -64,6 +64,23 @@ fn json_response(status: StatusCode, resp: &Response) -> axum::response::Respons
     }
 }
 
+/// `{"data": …}` from the fast path's rendered data.
+fn rendered_response(data: Option<serde_json::Value>) -> axum::response::Response {
+    let body = serde_json::json!({ "data": data.unwrap_or(serde_json::Value::Null) });
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "response serialization failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
 fn error_response(status: StatusCode, err: ServerError) -> axum::response::Response {
     json_response(status, &Response::from_errors(vec![err]))
 }
@@ -167,7 +184,7 @@ async fn execute(
             _ => None,
         });
     let slot = Arc::new(OperationSlot::new(doc, request.variables.clone()));
-    let request = request.data(slot);
+    let request = request.data(slot.clone());
     let span = tracing::info_span!(
         "graphql",
         operation = op_name.as_deref().unwrap_or(""),
@@ -192,6 +209,10 @@ async fn execute(
     metrics::histogram!("ontograph_graphql_request_seconds", "type" => type_label)
         .record(elapsed.as_secs_f64());
     match response {
+        Ok(resp) if resp.errors.is_empty() && slot.has_rendered() => {
+            metrics::counter!("ontograph_graphql_requests_total", "type" => type_label, "outcome" => "ok").increment(1);
+            rendered_response(slot.take_rendered())
+        }
         Ok(resp) => {
             let outcome = if resp.errors.is_empty() {
                 "ok"

@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod operation;
+pub mod render;
 pub mod schema;
 
 use std::sync::{Arc, OnceLock};
@@ -80,6 +81,7 @@ pub fn build_state(
         neo4j,
         timeout: config.statement_timeout,
         max_depth: config.schema.max_depth,
+        types: render::TypeIndex::from_sdl(&sdl).map_err(BuildError::Finish)?,
     });
     let schema = schema::schema_from_sdl(&sdl, &config.schema)?
         .extension(operation::OneStatement {

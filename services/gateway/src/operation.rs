@@ -24,6 +24,8 @@ pub struct OperationSlot {
     doc: ExecutableDocument,
     variables: Variables,
     data: Mutex<Map<String, serde_json::Value>>,
+    /// The whole `data` object, rendered without resolvers (see [`crate::render`]).
+    rendered: Mutex<Option<serde_json::Value>>,
 }
 
 impl OperationSlot {
@@ -32,7 +34,18 @@ impl OperationSlot {
             doc,
             variables,
             data: Mutex::new(Map::new()),
+            rendered: Mutex::new(None),
         }
+    }
+
+    /// Whether the fast path rendered the response.
+    pub fn has_rendered(&self) -> bool {
+        self.rendered.lock().map(|r| r.is_some()).unwrap_or(false)
+    }
+
+    /// Takes the `data` object rendered by the fast path, if it was.
+    pub fn take_rendered(&self) -> Option<serde_json::Value> {
+        self.rendered.lock().ok()?.take()
     }
 
     /// Takes the value computed for a root field (by response key).
@@ -50,6 +63,8 @@ pub struct Engine {
     pub timeout: Duration,
     /// Deepest selection nesting accepted (introspection excluded).
     pub max_depth: usize,
+    /// Output types of the generated schema, for the fast response path.
+    pub types: crate::render::TypeIndex,
 }
 
 /// A GraphQL error with a machine-readable `extensions.code`.
@@ -177,6 +192,20 @@ impl Extension for OneStatementExt {
             }
             Ok(Some(op)) => match self.engine.run(&op).await {
                 Ok(data) => {
+                    // Fast path: render straight from the data when it fits the schema's types;
+                    // the resolvers below then have nothing to do. Otherwise they run as usual.
+                    if let Some(rendered) =
+                        self.engine.types.render(op.kind, &op.fields, data.clone())
+                    {
+                        if let Ok(mut r) = slot.rendered.lock() {
+                            *r = Some(rendered);
+                        }
+                        metrics::counter!("ontograph_graphql_render_total", "path" => "fast")
+                            .increment(1);
+                        return Response::new(async_graphql::Value::Null);
+                    }
+                    metrics::counter!("ontograph_graphql_render_total", "path" => "resolvers")
+                        .increment(1);
                     if let Ok(mut d) = slot.data.lock() {
                         *d = data;
                     }

@@ -462,3 +462,36 @@ async fn slow_requests_time_out_with_a_clear_error() {
         "{status} {v}"
     );
 }
+
+#[tokio::test]
+async fn data_that_breaks_the_schema_is_reported_at_its_path() {
+    let app = router().await;
+    let p = prefix("nonnull");
+    // A Person without its required `name`, written behind the API's back.
+    let client = graph::Neo4jClient::connect(graph::Neo4jConfig::new(neo4j_uri()))
+        .await
+        .expect("client");
+    let create = graph::Statement::new("CREATE (:Person {handle: $h})").param("h", format!("{p}x"));
+    client
+        .run(&create, graph::AccessMode::Write)
+        .await
+        .expect("create");
+    let q = r#"query($h: String!) { people(where: { handle: { eq: $h } }) { handle name } }"#;
+    let (status, v) = post(
+        &app,
+        json!({ "query": q, "variables": { "h": format!("{p}x") } }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // The non-null `name` is null: the fast path declines, and the resolvers report an error
+    // at exactly that path instead of returning a silent null.
+    let msg = v["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("non-null"), "{v}");
+    assert_eq!(v["errors"][0]["path"], json!(["people", 0, "name"]), "{v}");
+    let cleanup =
+        graph::Statement::new("MATCH (n:Person {handle: $h}) DELETE n").param("h", format!("{p}x"));
+    client
+        .run(&cleanup, graph::AccessMode::Write)
+        .await
+        .expect("cleanup");
+}
