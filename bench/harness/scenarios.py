@@ -1,0 +1,442 @@
+"""The benchmark scenarios. Each is a function `(ctx) -> Section`, registered in SCENARIOS;
+adding one is writing that function (use `oha.Load`/`oha.run_together` for load, `charts` for
+pictures) and one line in the registry. Scenarios report; they never fail on a timing. They do
+fail when the systems under test answer wrongly before measuring, because then the numbers would
+mean nothing."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import charts
+import oha
+import probe
+
+
+@dataclass
+class Ctx:
+    smoke: bool
+    work: Path  # raw outputs (oha JSON/SQLite, latency report)
+    out_dir: Path  # where the report and its PNGs go
+    oha: str
+    ontograph_url: str
+    ontograph_pid: int
+    peer_url: str | None
+    peer_pid: int | None
+    bodies: Path  # <id>.json request bodies + queries.json, written by `latency --bodies`
+    latency: list[str]  # the `latency` command line without per-scenario arguments
+    queries: list[dict] = field(default_factory=list)
+
+    @property
+    def metrics_url(self) -> str:
+        return self.ontograph_url.rsplit("/", 1)[0] + "/metrics"
+
+    def body(self, qid: str) -> Path:
+        return self.bodies / f"{qid}.json"
+
+
+@dataclass
+class Section:
+    name: str
+    title: str
+    markdown: str
+    headline: list[str] = field(default_factory=list)  # lines for the summary at the top
+    charts: list[str] = field(default_factory=list)
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", flush=True)
+
+
+def ms(v: float) -> str:
+    return "n/a" if v is None or not math.isfinite(v) else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b and math.isfinite(a) and math.isfinite(b) else "n/a"
+
+
+def pct(v: float) -> str:
+    return "n/a" if not math.isfinite(v) else f"{100 * v:.3f}%"
+
+
+def concurrency_for(rate: float) -> int:
+    """Connections for an open-loop oha run: room for ~100 ms of latency at that rate."""
+    return int(min(100, max(4, math.ceil(rate / 10))))
+
+
+# ---------------------------------------------------------------- 1. peer side by side
+
+
+def peer(ctx: Ctx) -> Section:
+    if not ctx.peer_url:
+        raise RuntimeError("the peer scenario needs the @neo4j/graphql peer (bench/run starts it)")
+    warm, sat_s, sat_c, fixed_s = (1, 2, 4, 2) if ctx.smoke else (5, 15, 32, 20)
+    systems = [("Ontograph", ctx.ontograph_url), ("peer", ctx.peer_url)]
+    ids = [q["id"] for q in ctx.queries]
+    md = []
+
+    # Both systems must give the same answer to each query, or the comparison means nothing.
+    agree_rows = []
+    for q in ctx.queries:
+        body = ctx.body(q["id"]).read_bytes()
+        answers = {}
+        for name, url in systems:
+            status, reply = probe.post(url, body)
+            if status != 200 or reply.get("errors") or not reply.get("data"):
+                raise RuntimeError(f"{name} answered `{q['id']}` with {status}: {json.dumps(reply)[:500]}")
+            answers[name] = reply["data"]
+        diff = probe.first_difference(answers["Ontograph"], answers["peer"])
+        agree_rows.append(f"| `{q['id']}` | {q['items']} | {'yes' if diff is None else '**NO**: ' + diff} |")
+        if diff:
+            log(f"WARNING: `{q['id']}`: Ontograph and the peer disagree: {diff}")
+
+    log(f"peer: warm-up ({warm} s per shape and system)")
+    for qid in ids:
+        for name, url in systems:
+            oha.run(ctx.oha, oha.Load(f"{name}/{qid}", url, ctx.body(qid), warm, 8), ctx.work, "peer-warm")
+
+    saturation: dict[tuple[str, str], oha.Stats] = {}
+    fixed: dict[tuple[str, str], oha.Stats] = {}
+    fixed_outcomes: dict[tuple[str, str], oha.Outcome] = {}
+    rates: dict[str, float] = {}
+    for i, qid in enumerate(ids):
+        order = systems if i % 2 == 0 else systems[::-1]
+        for name, url in order:
+            log(f"peer: saturation of `{qid}` on {name} (c={sat_c}, {sat_s} s)")
+            out = oha.run(ctx.oha, oha.Load(f"{name}/{qid}", url, ctx.body(qid), sat_s, sat_c), ctx.work, "peer-sat")
+            saturation[(name, qid)] = oha.stats([out])
+    for i, qid in enumerate(ids):
+        rate = 0.5 * min(saturation[(n, qid)].rps for n, _ in systems)
+        rate = max(1.0, round(rate))
+        rates[qid] = rate
+        order = systems if i % 2 else systems[::-1]
+        for name, url in order:
+            log(f"peer: `{qid}` on {name} at a fixed {rate:.0f} req/s ({fixed_s} s)")
+            load = oha.Load(f"{name}/{qid}", url, ctx.body(qid), fixed_s, concurrency_for(rate), rate)
+            out = oha.run(ctx.oha, load, ctx.work, "peer-fixed")
+            fixed_outcomes[(name, qid)] = out
+            fixed[(name, qid)] = oha.stats([out])
+
+    md.append(
+        "`@neo4j/graphql` 7.6.3 served by graphql-yoga on Node.js (`tests/peer/server.mjs`, "
+        "`NODE_ENV=production`, the same type definitions minus Ontograph's own directives) and "
+        "Ontograph (no result cache: not built yet) on the same Neo4j, in the same run, one shape "
+        "after the other, alternating which system goes first. Every request is the same POST "
+        "body (`oha -D`), so both systems do exactly the same work for every request.\n"
+    )
+    md.append("Both systems return the same `data` for each query (checked before measuring):\n")
+    md.append("| query | items returned | same `data` |\n|---|---|---|")
+    md.extend(agree_rows)
+    md.append(
+        f"\n**Saturation** (closed loop, `oha -c {sat_c} -z {sat_s}s`; client, service and Neo4j "
+        "share the machine's CPUs, so this is the throughput of the whole machine with each "
+        f"system in the middle). **Fixed rate** (open loop, `oha -q R -z {fixed_s}s "
+        "--latency-correction`, R = half the lower of the two saturation throughputs, latency "
+        "counted from when each request was due). Latencies in ms. Ratio = Ontograph / peer: "
+        "above 1 for throughput and below 1 for latency means Ontograph is ahead.\n"
+    )
+    md.append(
+        "| query | Ontograph req/s | peer req/s | **throughput ratio** | rate | Ontograph p50 | peer p50 "
+        "| Ontograph p95 | peer p95 | Ontograph p99 | peer p99 | **p99 ratio** | errors (O / peer) |"
+    )
+    md.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    headline = []
+    behind = []
+    for qid in ids:
+        so, sp = saturation[("Ontograph", qid)], saturation[("peer", qid)]
+        fo, fp = fixed[("Ontograph", qid)], fixed[("peer", qid)]
+        tr, r99 = ratio(so.rps, sp.rps), ratio(fo.p99, fp.p99)
+        errs = f"{fo.failed + so.failed} / {fp.failed + sp.failed}"
+        md.append(
+            f"| `{qid}` | {so.rps:.0f} | {sp.rps:.0f} | **{tr}** | {rates[qid]:.0f} | {ms(fo.p50)} | {ms(fp.p50)} "
+            f"| {ms(fo.p95)} | {ms(fp.p95)} | {ms(fo.p99)} | {ms(fp.p99)} | **{r99}** | {errs} |"
+        )
+        headline.append(f"`{qid}`: throughput {tr}, p99 {r99}")
+        if so.rps < sp.rps or fo.p99 > fp.p99:
+            behind.append(qid)
+    md.append("\nSaturation latency (closed loop, queueing included), for reference:\n")
+    md.append("| query | system | req/s | p50 | p95 | p99 | failed |\n|---|---|--:|--:|--:|--:|--:|")
+    for qid in ids:
+        for name, _ in systems:
+            s = saturation[(name, qid)]
+            md.append(f"| `{qid}` | {name} | {s.rps:.0f} | {ms(s.p50)} | {ms(s.p95)} | {ms(s.p99)} | {s.failed} |")
+    png = charts.latency_cdfs(
+        ctx.out_dir / "peer-latency.png",
+        {qid: {name: [r[2] * 1000 for r in fixed_outcomes[(name, qid)].requests] for name, _ in systems} for qid in ids},
+        {qid: rates[qid] for qid in ids},
+    )
+    png2 = charts.bars(
+        ctx.out_dir / "peer-throughput.png",
+        "Saturation throughput per query shape (req/s, higher is better)",
+        ids,
+        {name: [saturation[(name, qid)].rps for qid in ids] for name, _ in systems},
+    )
+    md.append(f"\n![latency distributions at a fixed rate]({png})\n\n![saturation throughput]({png2})\n")
+    if behind:
+        md.append(f"Ontograph is not ahead of the peer on: {', '.join(f'`{q}`' for q in behind)} (see the analysis).")
+    summary = ["Peer side by side (Ontograph / peer; throughput ratio >1 and p99 ratio <1 favour Ontograph): " + "; ".join(headline)]
+    return Section("peer", "1. Side by side with @neo4j/graphql", "\n".join(md), summary, [png, png2])
+
+
+# ---------------------------------------------------------------- 2. overhead over raw Bolt
+
+
+def bolt(ctx: Ctx) -> Section:
+    requests, warmup, conc, rounds = (50, 10, "1,8", 10) if ctx.smoke else (2000, 200, "1,8", 50)
+    md_path, json_path = ctx.work / "latency.md", ctx.work / "latency.json"
+    cmd = ctx.latency + [
+        "--requests", str(requests), "--warmup", str(warmup), "--concurrency", conc,
+        "--round-size", str(rounds), "--out", str(md_path), "--json", str(json_path),
+    ]
+    log("bolt: " + " ".join(cmd[:1] + cmd[-12:]))
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    results = json.loads(json_path.read_text())
+    text = md_path.read_text()
+    # The latency report is a document of its own: keep its body, one heading level down.
+    body = text.split("\n", 1)[1] if text.startswith("# ") else text
+    body = "\n".join(("##" + line) if line.startswith("## ") else line for line in body.splitlines())
+    ids = [q["id"] for q in results]
+    levels = sorted({lv["concurrency"] for q in results for lv in q["levels"]})
+    series = {}
+    for c in levels:
+        for side, label in (("ontograph", "Ontograph"), ("raw", "raw Bolt")):
+            series[f"{label} c={c}"] = [
+                next(lv[side]["p50_ms"] for lv in q["levels"] if lv["concurrency"] == c) for q in ids_q(results, ids)
+            ]
+    png = charts.bars(ctx.out_dir / "bolt-latency.png", "p50 latency, Ontograph vs the same Cypher over Bolt (ms, lower is better)", ids, series)
+    parts = []
+    for q in results:
+        for lv in q["levels"]:
+            o, r = lv["ontograph"], lv["raw"]
+            parts.append(f"`{q['id']}` c={lv['concurrency']} p50 {ratio(o['p50_ms'], r['p50_ms'])} p99 {ratio(o['p99_ms'], r['p99_ms'])}")
+    md = (
+        "The `latency` binary (`bench/src/bin/latency.rs`): the five queries of scenario 1, each "
+        "sent to Ontograph and, interleaved, its compiled Cypher sent straight to Neo4j with the "
+        "same Bolt client Ontograph uses, at the same concurrency (closed loop, 1 and 8 workers).\n\n"
+        f"![p50 latency vs raw Bolt]({png})\n" + body
+    )
+    return Section("bolt", "2. Overhead over raw Bolt", md, ["Ontograph / raw Bolt latency: " + "; ".join(parts)], [png])
+
+
+def ids_q(results: list[dict], ids: list[str]) -> list[dict]:
+    return [next(q for q in results if q["id"] == i) for i in ids]
+
+
+# ---------------------------------------------------------------- 3. traffic targets
+
+WRITE_BODY = json.dumps(
+    {
+        "query": "mutation BenchWrite { createDocuments(input: [{ title: \"bench write\", "
+        "url: \"https://example.invalid/bench\" }]) { info { nodesCreated } documents { id title } } }"
+    }
+)
+
+
+@dataclass
+class Stage:
+    name: str
+    rate: float
+    seconds: float
+    t0: float = 0.0
+    t1: float = 0.0
+    all: oha.Stats | None = None
+    reads: oha.Stats | None = None
+    writes: oha.Stats | None = None
+    graphql_errors: float = 0.0
+    probe_ok: str = ""
+    outcomes: list[oha.Outcome] = field(default_factory=list)
+
+    @property
+    def errors(self) -> int:
+        """Transport failures + the larger of non-2xx answers and GraphQL errors the service
+        counted (an error answer is usually both, so they are not added)."""
+        transport = sum(sum(o.transport_errors.values()) for o in self.outcomes)
+        non2xx = sum(o.failed for o in self.outcomes) - transport
+        return int(transport + max(non2xx, self.graphql_errors))
+
+    @property
+    def error_rate(self) -> float:
+        n = self.all.n if self.all else 0
+        return self.errors / n if n else math.nan
+
+
+def mix_loads(ctx: Ctx, rate: float, seconds: float, write_share: float = 0.2) -> list[oha.Load]:
+    """80 % reads spread evenly over the five read shapes, 20 % writes (createDocuments)."""
+    write_body = ctx.work / "write.json"
+    write_body.write_text(WRITE_BODY)
+    per_read = rate * (1 - write_share) / len(ctx.queries)
+    loads = [
+        oha.Load(f"read/{q['id']}", ctx.ontograph_url, ctx.body(q["id"]), seconds, concurrency_for(per_read), per_read)
+        for q in ctx.queries
+    ]
+    w = rate * write_share
+    loads.append(oha.Load("write/createDocuments", ctx.ontograph_url, write_body, seconds, concurrency_for(w), w))
+    return loads
+
+
+def run_stage(ctx: Ctx, stage: Stage, tag: str) -> Stage:
+    log(f"traffic: {stage.name}: {stage.rate:.0f} req/s (80/20 read/write) for {stage.seconds:g} s")
+    before = probe.graphql_outcomes(ctx.metrics_url)
+    stage.t0 = time.time()
+    stage.outcomes = oha.run_together(ctx.oha, mix_loads(ctx, stage.rate, stage.seconds), ctx.work, tag)
+    stage.t1 = time.time()
+    after = probe.graphql_outcomes(ctx.metrics_url)
+    d = probe.delta(after, before)
+    stage.graphql_errors = sum(v for k, v in d.items() if k not in ("ok", "success"))
+    stage.all = oha.stats(stage.outcomes, stage.seconds)
+    stage.reads = oha.stats([o for o in stage.outcomes if o.load.label.startswith("read/")], stage.seconds)
+    stage.writes = oha.stats([o for o in stage.outcomes if o.load.label.startswith("write/")], stage.seconds)
+    # oha does not read bodies: look at one answer of each kind right after the stage.
+    good = 0
+    bodies = [ctx.body(q["id"]) for q in ctx.queries] + [ctx.work / "write.json"]
+    for b in bodies:
+        status, reply = probe.post(ctx.ontograph_url, b.read_bytes())
+        good += status == 200 and not reply.get("errors") and bool(reply.get("data"))
+    stage.probe_ok = f"{good}/{len(bodies)}"
+    return stage
+
+
+def stage_table(stages: list[Stage], rss: list[tuple[float, float, float]]) -> list[str]:
+    md = [
+        "| stage | target req/s | achieved req/s | p50 | p95 | p99 | read p95 | write p95 | requests | errors | error rate | RSS MiB (max) | service CPU % (mean) | probe |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for s in stages:
+        inside = [x for x in rss if s.t0 <= x[0] <= s.t1]
+        rmax = max((x[1] for x in inside), default=math.nan)
+        cpus = [x[2] for x in inside if math.isfinite(x[2])]
+        cpu = sum(cpus) / len(cpus) if cpus else math.nan
+        a = s.all
+        md.append(
+            f"| {s.name} | {s.rate:.0f} | {a.rps:.0f} | {ms(a.p50)} | {ms(a.p95)} | {ms(a.p99)} | {ms(s.reads.p95)} "
+            f"| {ms(s.writes.p95)} | {a.n} | {s.errors} | {pct(s.error_rate)} | {rmax:.0f} | {cpu:.0f} | {s.probe_ok} |"
+        )
+    return md
+
+
+def verdict(stage: Stage) -> str:
+    ok95 = stage.all.p95 < 200
+    okerr = stage.error_rate < 0.001
+    reached = stage.all.rps >= 0.95 * stage.rate
+    return (
+        f"p95 {ms(stage.all.p95)} ms ({'met' if ok95 else 'MISSED'}: < 200 ms), error rate "
+        f"{pct(stage.error_rate)} ({'met' if okerr else 'MISSED'}: < 0.1 %), achieved "
+        f"{stage.all.rps:.0f} of {stage.rate:.0f} req/s{'' if reached else ' (the rate was NOT reached)'}"
+    )
+
+
+def traffic(ctx: Ctx) -> Section:
+    if ctx.smoke:
+        steady = Stage("steady", 20, 2)
+        peak = Stage("peak", 60, 2)
+        spike = [Stage("spike 20", 20, 1), Stage("spike 60", 60, 1), Stage("spike 100", 100, 1)]
+    else:
+        steady = Stage("steady", 100, 60)
+        peak = Stage("peak", 1000, 60)
+        spike = [Stage("spike base", 100, 15)]
+        spike += [Stage(f"ramp {r}", r, 10) for r in (250, 400, 550, 700, 850, 1000)]
+        spike += [Stage("spike hold", 1000, 15), Stage("recovery", 100, 15)]
+    t_start = time.time()
+    with probe.Sampler(ctx.ontograph_pid) as sampler:
+        run_stage(ctx, steady, "steady")
+        time.sleep(2)
+        run_stage(ctx, peak, "peak")
+        time.sleep(2)
+        for i, s in enumerate(spike):
+            run_stage(ctx, s, f"spike{i}")
+    stages = [steady, peak] + spike
+    png = charts.timeline(
+        ctx.out_dir / "traffic.png",
+        "Traffic targets: steady, peak, spike (80 % reads / 20 % writes)",
+        stages,
+        sampler.samples,
+        t_start,
+    )
+    md = [
+        "Open-loop load at fixed rates on Ontograph: for each stage, six `oha` processes at once "
+        "(`-q`, `--latency-correction`): the five read queries of scenario 1 sharing 80 % of the "
+        "rate and a `createDocuments` mutation (a new node with a generated `id` each time) the "
+        "other 20 %. The spike is successive fixed-rate stages (a new set of oha processes per "
+        "stage, so there are gaps of about a second between stages). Errors = failed "
+        "connections/timeouts (10 s) + the larger of non-2xx answers and the service's own "
+        "count of GraphQL errors (`ontograph_graphql_requests_total` by outcome, read before and "
+        "after); the probe column is one request of each kind sent right after the stage "
+        "(answers with `data` and no `errors`). RSS and CPU of the service from `/proc`, once a "
+        "second. Latencies in ms.\n",
+    ]
+    md += stage_table(stages, sampler.samples)
+    md.append(f"\n- Steady: {verdict(steady)}.")
+    md.append(f"- Peak (the 1,000 req/s target): {verdict(peak)}.")
+    hold = spike[-2] if len(spike) > 2 else spike[-1]
+    md.append(f"- Spike, top of the ramp ({hold.name}): {verdict(hold)}.")
+    md.append(f"\n![throughput, p95 and memory over time]({png})\n")
+    headline = [
+        f"Traffic: steady {steady.rate:.0f} req/s: {verdict(steady)}",
+        f"Traffic: peak {peak.rate:.0f} req/s: {verdict(peak)}",
+        f"Traffic: spike top ({hold.name}): {verdict(hold)}",
+    ]
+    return Section("traffic", "3. Traffic targets", "\n".join(md), headline, [png])
+
+
+def span(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
+def soak(ctx: Ctx) -> Section:
+    rate, seconds = (20, 4) if ctx.smoke else (300, 600)
+    stage = Stage("soak", rate, seconds)
+    t_start = time.time()
+    with probe.Sampler(ctx.ontograph_pid) as sampler:
+        run_stage(ctx, stage, "soak")
+    samples = sampler.samples
+    png = charts.timeline(ctx.out_dir / "soak.png", f"Soak: {rate} req/s for {span(seconds)}", [stage], samples, t_start, window=10)
+    rss = [x[1] for x in samples]
+    first = rss[: max(1, len(rss) // 10)]
+    last = rss[-max(1, len(rss) // 10):]
+    growth = (sum(last) / len(last)) - (sum(first) / len(first)) if rss else math.nan
+    md = [
+        f"{rate} req/s of the traffic mix (80 % reads over the five shapes, 20 % `createDocuments`) for "
+        f"{span(seconds)} (the issue's shortened soak), watching the service's memory.\n"
+    ]
+    md += stage_table([stage], samples)
+    md.append(
+        f"\n- RSS: {rss[0]:.0f} MiB at the start, {max(rss):.0f} MiB at most, {rss[-1]:.0f} MiB at the end; "
+        f"mean of the last tenth minus mean of the first tenth: {growth:+.1f} MiB."
+        if rss else "\n- RSS: no samples."
+    )
+    md.append(f"- {verdict(stage)}.")
+    md.append(f"\n![soak]({png})\n")
+    head = [f"Soak {rate} req/s for {span(seconds)}: {verdict(stage)}; RSS " + (
+        f"{rss[0]:.0f} → {rss[-1]:.0f} MiB (max {max(rss):.0f})" if rss else "n/a")]
+    return Section("soak", "3b. Soak (shortened)", "\n".join(md), head, [png])
+
+
+# ---------------------------------------------------------------- 4. placeholders
+
+
+def placeholder(what: str) -> Callable[[Ctx], Section]:
+    def run(ctx: Ctx) -> Section:
+        log(f"{what}: not implemented yet (a later issue)")
+        return Section("", what, f"Not implemented yet: a later issue ({what}) fills this scenario in.")
+
+    return run
+
+
+# name -> (function, one-line description, real?)
+SCENARIOS: dict[str, tuple[Callable[[Ctx], Section], str, bool]] = {
+    "peer": (peer, "@neo4j/graphql v7 vs Ontograph, five read shapes: saturation and fixed-rate latency", True),
+    "bolt": (bolt, "Ontograph vs the same Cypher over raw Bolt, per shape (the `latency` binary)", True),
+    "traffic": (traffic, "steady 100, peak 1,000 (80/20 read/write), spike 100 -> 1,000 req/s", True),
+    "soak": (soak, "10 minutes at a moderate rate, memory of the service over time", True),
+    "cache": (placeholder("cache hit path (result cache)"), "cache hit path of the result cache", False),
+    "ingest": (placeholder("ingestion throughput"), "ingestion throughput (webhooks over RabbitMQ)", False),
+    "supernode": (placeholder("supernode rewrites"), "queries touching supernodes, with and without rewrites", False),
+    "replicas": (placeholder("read-replica scaling"), "read throughput with 1, 2, 3 read replicas", False),
+}
