@@ -121,6 +121,9 @@ pub struct QueryResult {
     pub rows: Vec<Map<String, Value>>,
     /// Update counters. Always `None` with neo4rs 0.8, which discards the result summary.
     pub counters: Option<Counters>,
+    /// The bookmark Neo4j gave for the transaction (present for commits on Neo4j 4+): a later
+    /// transaction that presents it is only served once the server has applied this one.
+    pub bookmark: Option<String>,
 }
 
 /// A Neo4j client: cheap to clone, shareable across tasks.
@@ -195,6 +198,18 @@ impl Neo4jClient {
     /// rolled back when anything fails. Records the `ontograph_neo4j_statement_seconds`
     /// histogram and, on failure, `ontograph_neo4j_errors_total`.
     pub async fn run(&self, statement: &Statement, access: AccessMode) -> Result<QueryResult> {
+        self.run_after(statement, access, &[]).await
+    }
+
+    /// [`Neo4jClient::run`] after `bookmarks`: the server starts the transaction only once it
+    /// has applied every one of them (it waits up to its `db.transaction.bookmark_ready_timeout`,
+    /// bounded here by the statement's own timeout). A read runs in read mode.
+    pub async fn run_after(
+        &self,
+        statement: &Statement,
+        access: AccessMode,
+        bookmarks: &[String],
+    ) -> Result<QueryResult> {
         let span = tracing::debug_span!(
             "neo4j.statement",
             access = access.as_str(),
@@ -204,14 +219,14 @@ impl Neo4jClient {
         );
         let started = Instant::now();
         let outcome = self
-            .run_task(statement, access)
+            .run_task(statement, access, bookmarks)
             .instrument(span.clone())
             .await;
         let elapsed = started.elapsed();
         span.record("elapsed_ms", elapsed.as_secs_f64() * 1000.0);
         telemetry::record_statement(access, elapsed);
         match &outcome {
-            Ok(rows) => {
+            Ok((rows, _)) => {
                 span.record("rows", rows.len());
                 tracing::debug!(parent: &span, elapsed_ms = elapsed.as_secs_f64() * 1000.0, "statement done");
             }
@@ -220,9 +235,10 @@ impl Neo4jClient {
                 tracing::debug!(parent: &span, elapsed_ms = elapsed.as_secs_f64() * 1000.0, %error, "statement failed");
             }
         }
-        outcome.map(|rows| QueryResult {
+        outcome.map(|(rows, bookmark)| QueryResult {
             rows,
             counters: None,
+            bookmark,
         })
     }
 
@@ -231,7 +247,8 @@ impl Neo4jClient {
         &self,
         statement: &Statement,
         access: AccessMode,
-    ) -> Result<Vec<Map<String, Value>>> {
+        bookmarks: &[String],
+    ) -> Result<Rows> {
         if statement.params.contains_key(STATEMENT_ID_PARAM) {
             return Err(Error::Parameter {
                 path: STATEMENT_ID_PARAM.to_owned(),
@@ -247,8 +264,16 @@ impl Neo4jClient {
 
         let graph = self.pool(access).clone();
         let progress = Arc::new(Progress::default());
-        let task =
-            tokio::spawn(execute(graph, query, access, Arc::clone(&progress)).in_current_span());
+        let task = tokio::spawn(
+            execute(
+                graph,
+                query,
+                access,
+                bookmarks.to_vec(),
+                Arc::clone(&progress),
+            )
+            .in_current_span(),
+        );
         let _abandon = AbandonOnDrop(Arc::clone(&progress));
         let joined = match statement.timeout {
             None => task.await,
@@ -312,6 +337,9 @@ struct Progress {
     finished: AtomicBool,
 }
 
+/// Rows as JSON objects and the transaction's bookmark.
+type Rows = (Vec<Map<String, Value>>, Option<String>);
+
 /// Marks the statement abandoned when the caller's future is dropped (timeout or cancellation).
 struct AbandonOnDrop(Arc<Progress>);
 
@@ -326,9 +354,10 @@ async fn execute(
     graph: Graph,
     query: Query,
     access: AccessMode,
+    bookmarks: Vec<String>,
     progress: Arc<Progress>,
-) -> Result<Vec<Map<String, Value>>> {
-    let outcome = execute_in_txn(&graph, query, access, &progress).await;
+) -> Result<Rows> {
+    let outcome = execute_in_txn(&graph, query, access, &bookmarks, &progress).await;
     progress.finished.store(true, Ordering::SeqCst);
     outcome
 }
@@ -343,17 +372,19 @@ async fn execute_in_txn(
     graph: &Graph,
     query: Query,
     access: AccessMode,
+    bookmarks: &[String],
     progress: &Progress,
-) -> Result<Vec<Map<String, Value>>> {
+) -> Result<Rows> {
     if progress.abandoned.load(Ordering::SeqCst) {
         return Err(Error::Protocol(format!(
             "{access} abandoned by its caller before it started"
         )));
     }
-    let rows = graph
-        .run_pipelined(query, access == AccessMode::Write)
+    let (rows, bookmark) = graph
+        .run_pipelined_after(query, access == AccessMode::Write, bookmarks)
         .await?;
-    rows.iter().map(row_to_json).collect()
+    let rows = rows.iter().map(row_to_json).collect::<Result<_>>()?;
+    Ok((rows, bookmark))
 }
 
 /// Finds transactions running the statement with this id and terminates them.

@@ -4,15 +4,19 @@
 //!   [`Statement`] as a read or a write and returns every row as a JSON object.
 //! - [`value`] converts JSON parameters to Bolt and Bolt results to JSON (temporal values as
 //!   ISO-8601 strings, DateTime in `@neo4j/graphql`'s UTC-millisecond form).
+//! - [`Router`] sends reads to healthy read replicas and writes to the leader (static or
+//!   discovered topology, health checks, consistency levels; see [`routing`]).
 //! - [`mod@migrate`] brings uniqueness constraints and indexes in line with a desired set.
 //! - [`Error`] classifies failures (unavailable, Cypher, timeout, ...) for the gateway.
 //!
 //! This crate knows nothing about GraphQL or the ontology.
 
+pub mod bookmark;
 mod client;
 mod config;
 mod error;
 pub mod migrate;
+pub mod routing;
 mod telemetry;
 pub mod value;
 
@@ -22,4 +26,7 @@ pub use client::{
 pub use config::Neo4jConfig;
 pub use error::{Error, ErrorKind, Result, CONSTRAINT_VIOLATION_CODE};
 pub use migrate::{migrate, IndexKind, MigrationOptions, MigrationReport, SchemaItem};
+pub use routing::{
+    Consistency, ConsistencyLevel, HealthState, Role, Routed, Router, RoutingConfig, TopologySource,
+};
 pub use telemetry::{describe_metrics, ERRORS_TOTAL, STATEMENT_SECONDS};

@@ -1,5 +1,12 @@
 //! The HTTP surface: `/graphql` (POST JSON, GET for queries, the GraphQL IDE for browsers),
-//! `/graphql/schema.graphql` (the generated SDL), `/livez`, `/readyz` and `/metrics`.
+//! `/graphql/schema.graphql` (the generated SDL), `/livez`, `/readyz`, `/metrics` and
+//! `GET /admin/api/topology`.
+//!
+//! Consistency: a request may ask for `eventual`, `session` or `strong` reads with the
+//! `Ontograph-Consistency` header or the `consistency` request extension, and present the
+//! bookmark of its last write with `Ontograph-Bookmark` or the `bookmark` extension. Every
+//! mutation response carries its bookmark in the `Ontograph-Bookmark` header and in
+//! `extensions.bookmark`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,7 +17,7 @@ use async_graphql::{Response, ServerError};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
@@ -19,6 +26,12 @@ use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
 use crate::operation::{coded_error, Engine, OperationSlot};
+use graph::{Consistency, ConsistencyLevel};
+
+/// Request header naming the read consistency (`eventual`, `session`, `strong`).
+pub const CONSISTENCY_HEADER: &str = "ontograph-consistency";
+/// Request header presenting a bookmark; response header carrying a mutation's bookmark.
+pub const BOOKMARK_HEADER: &str = "ontograph-bookmark";
 
 /// HTTP-level limits.
 #[derive(Debug, Clone)]
@@ -37,6 +50,10 @@ pub struct AppState {
     pub sdl: Arc<String>,
     pub metrics: Option<PrometheusHandle>,
     pub limits: HttpLimits,
+    /// Consistency of reads that do not ask for one.
+    pub default_consistency: ConsistencyLevel,
+    /// Bearer token required by `/admin/api/*` when set.
+    pub admin_token: Option<Arc<str>>,
 }
 
 /// The router, separate from `main` so tests can drive it with `oneshot`.
@@ -49,6 +66,7 @@ pub fn app(state: AppState) -> Router {
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/admin/api/topology", get(topology))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -64,9 +82,15 @@ fn json_response(status: StatusCode, resp: &Response) -> axum::response::Respons
     }
 }
 
-/// `{"data": …}` from the fast path's rendered data.
-fn rendered_response(data: Option<serde_json::Value>) -> axum::response::Response {
-    let body = serde_json::json!({ "data": data.unwrap_or(serde_json::Value::Null) });
+/// `{"data": …}` from the fast path's rendered data (and `extensions.bookmark` after a write).
+fn rendered_response(
+    data: Option<serde_json::Value>,
+    bookmark: Option<String>,
+) -> axum::response::Response {
+    let mut body = serde_json::json!({ "data": data.unwrap_or(serde_json::Value::Null) });
+    if let Some(b) = bookmark {
+        body["extensions"] = serde_json::json!({ "bookmark": b });
+    }
     match serde_json::to_vec(&body) {
         Ok(bytes) => (
             StatusCode::OK,
@@ -87,6 +111,7 @@ fn error_response(status: StatusCode, err: ServerError) -> axum::response::Respo
 
 async fn graphql_post(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> axum::response::Response {
     let body = match body {
@@ -118,7 +143,7 @@ async fn graphql_post(
             )
         }
     };
-    execute(state, request, false).await
+    execute(state, request, false, &headers).await
 }
 
 async fn graphql_get(
@@ -141,7 +166,7 @@ async fn graphql_get(
         );
     }
     match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => execute(state, request, true).await,
+        Ok(request) => execute(state, request, true, &headers).await,
         Err(e) => error_response(
             StatusCode::BAD_REQUEST,
             coded_error(format!("bad query string: {e}"), "BAD_REQUEST"),
@@ -153,8 +178,15 @@ async fn execute(
     state: AppState,
     mut request: async_graphql::Request,
     via_get: bool,
+    headers: &HeaderMap,
 ) -> axum::response::Response {
     let started = Instant::now();
+    let consistency = match consistency_of(&request, headers, state.default_consistency) {
+        Ok(c) => c,
+        Err(msg) => {
+            return error_response(StatusCode::BAD_REQUEST, coded_error(msg, "BAD_REQUEST"))
+        }
+    };
     let doc = match request.parsed_query() {
         Ok(doc) => doc.clone(),
         Err(e) => {
@@ -183,13 +215,18 @@ async fn execute(
             }
             _ => None,
         });
-    let slot = Arc::new(OperationSlot::new(doc, request.variables.clone()));
+    let slot = Arc::new(OperationSlot::new(
+        doc,
+        request.variables.clone(),
+        consistency,
+    ));
     let request = request.data(slot.clone());
     let span = tracing::info_span!(
         "graphql",
         operation = op_name.as_deref().unwrap_or(""),
         r#type = type_label,
         cypher_ms = tracing::field::Empty,
+        backend = tracing::field::Empty,
     );
     let response = tokio::time::timeout(
         state.limits.request_timeout,
@@ -211,16 +248,23 @@ async fn execute(
     match response {
         Ok(resp) if resp.errors.is_empty() && slot.has_rendered() => {
             metrics::counter!("ontograph_graphql_requests_total", "type" => type_label, "outcome" => "ok").increment(1);
-            rendered_response(slot.take_rendered())
+            with_bookmark(
+                rendered_response(slot.take_rendered(), slot.bookmark()),
+                slot.bookmark(),
+            )
         }
-        Ok(resp) => {
+        Ok(mut resp) => {
+            if let Some(b) = slot.bookmark() {
+                resp.extensions
+                    .insert("bookmark".to_owned(), async_graphql::Value::String(b));
+            }
             let outcome = if resp.errors.is_empty() {
                 "ok"
             } else {
                 "error"
             };
             metrics::counter!("ontograph_graphql_requests_total", "type" => type_label, "outcome" => outcome).increment(1);
-            json_response(StatusCode::OK, &resp)
+            with_bookmark(json_response(StatusCode::OK, &resp), slot.bookmark())
         }
         Err(_) => {
             metrics::counter!("ontograph_graphql_requests_total", "type" => type_label, "outcome" => "timeout").increment(1);
@@ -260,6 +304,78 @@ async fn sdl(State(state): State<AppState>) -> impl IntoResponse {
         ],
         state.sdl.as_str().to_owned(),
     )
+}
+
+/// Adds the `Ontograph-Bookmark` header when there is a bookmark.
+fn with_bookmark(
+    mut response: axum::response::Response,
+    bookmark: Option<String>,
+) -> axum::response::Response {
+    if let Some(value) = bookmark.and_then(|b| HeaderValue::from_str(&b).ok()) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(BOOKMARK_HEADER), value);
+    }
+    response
+}
+
+/// The consistency a request asks for: the `consistency`/`bookmark` request extensions win over
+/// the `Ontograph-Consistency`/`Ontograph-Bookmark` headers; `default` otherwise.
+fn consistency_of(
+    request: &async_graphql::Request,
+    headers: &HeaderMap,
+    default: ConsistencyLevel,
+) -> Result<Consistency, String> {
+    let header = |name: &str| -> Result<Option<String>, String> {
+        match headers.get(name) {
+            None => Ok(None),
+            Some(v) => v
+                .to_str()
+                .map(|s| Some(s.trim().to_owned()))
+                .map_err(|_| format!("the {name} header is not valid text")),
+        }
+    };
+    let extension = |name: &str| -> Result<Option<String>, String> {
+        match request.extensions.get(name) {
+            None | Some(async_graphql::Value::Null) => Ok(None),
+            Some(async_graphql::Value::String(s)) => Ok(Some(s.trim().to_owned())),
+            Some(_) => Err(format!("the `{name}` request extension must be a string")),
+        }
+    };
+    let level = match extension("consistency")?.or(header(CONSISTENCY_HEADER)?) {
+        Some(text) => text.parse::<ConsistencyLevel>()?,
+        None => default,
+    };
+    let bookmark = extension("bookmark")?
+        .or(header(BOOKMARK_HEADER)?)
+        .filter(|b| !b.is_empty());
+    if bookmark.as_ref().is_some_and(|b| b.len() > 4096) {
+        return Err("the bookmark is longer than 4096 characters".to_owned());
+    }
+    Ok(Consistency { level, bookmark })
+}
+
+/// `GET /admin/api/topology`: roles, health and load of every Neo4j server.
+async fn topology(State(state): State<AppState>, headers: HeaderMap) -> axum::response::Response {
+    if let Some(token) = &state.admin_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes())) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer")],
+                "the admin API needs `Authorization: Bearer <ONTOGRAPH_ADMIN_TOKEN>`",
+            )
+                .into_response();
+        }
+    }
+    axum::Json(state.engine.neo4j.snapshot()).into_response()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn readyz(State(state): State<AppState>) -> axum::response::Response {

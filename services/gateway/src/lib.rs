@@ -17,7 +17,7 @@ pub use http::{app, AppState, HttpLimits};
 pub use operation::Engine;
 pub use schema::SchemaLimits;
 
-/// Everything `ontograph serve` needs besides the Neo4j client.
+/// Everything `ontograph serve` needs besides the Neo4j router.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
     pub compile: CompileOptions,
@@ -25,6 +25,10 @@ pub struct GatewayConfig {
     pub http: HttpLimits,
     /// Timeout of one Cypher statement.
     pub statement_timeout: Duration,
+    /// Consistency of reads that do not ask for one.
+    pub default_consistency: graph::ConsistencyLevel,
+    /// Bearer token for `/admin/api/*`; `None` leaves the admin API open.
+    pub admin_token: Option<String>,
 }
 
 impl Default for GatewayConfig {
@@ -40,6 +44,8 @@ impl Default for GatewayConfig {
                 request_timeout: Duration::from_secs(30),
             },
             statement_timeout: Duration::from_secs(25),
+            default_consistency: graph::ConsistencyLevel::Session,
+            admin_token: None,
         }
     }
 }
@@ -70,7 +76,7 @@ pub fn metrics_handle() -> Option<PrometheusHandle> {
 /// Assembles the application state: generated SDL, executable schema, engine, metrics.
 pub fn build_state(
     ontology: Ontology,
-    neo4j: graph::Neo4jClient,
+    neo4j: graph::Router,
     config: &GatewayConfig,
 ) -> Result<AppState, BuildError> {
     let ontology = Arc::new(ontology);
@@ -95,5 +101,7 @@ pub fn build_state(
         sdl: Arc::new(sdl),
         metrics: metrics_handle(),
         limits: config.http.clone(),
+        default_consistency: config.default_consistency,
+        admin_token: config.admin_token.as_deref().map(Arc::from),
     })
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{ErrorExtensions, Response, ServerError, Variables};
-use graph::{AccessMode, Neo4jClient, Statement};
+use graph::{AccessMode, Consistency, Router, Statement};
 use ontology::compile::{compile, CompileOptions};
 use ontology::ir::{Operation, OperationKind};
 use ontology::Ontology;
@@ -26,16 +26,27 @@ pub struct OperationSlot {
     data: Mutex<Map<String, serde_json::Value>>,
     /// The whole `data` object, rendered without resolvers (see [`crate::render`]).
     rendered: Mutex<Option<serde_json::Value>>,
+    /// Where the read may be served (see [`graph::ConsistencyLevel`]).
+    consistency: Consistency,
+    /// The bookmark of the mutation's transaction, for the client's next session read.
+    bookmark: Mutex<Option<String>>,
 }
 
 impl OperationSlot {
-    pub fn new(doc: ExecutableDocument, variables: Variables) -> Self {
+    pub fn new(doc: ExecutableDocument, variables: Variables, consistency: Consistency) -> Self {
         OperationSlot {
             doc,
             variables,
             data: Mutex::new(Map::new()),
             rendered: Mutex::new(None),
+            consistency,
+            bookmark: Mutex::new(None),
         }
+    }
+
+    /// The bookmark of the mutation's transaction (after it committed).
+    pub fn bookmark(&self) -> Option<String> {
+        self.bookmark.lock().ok()?.clone()
     }
 
     /// Whether the fast path rendered the response.
@@ -54,11 +65,11 @@ impl OperationSlot {
     }
 }
 
-/// Compiles and runs operations: the ontology, limits, and the Neo4j client.
+/// Compiles and runs operations: the ontology, limits, and the Neo4j router.
 pub struct Engine {
     pub ontology: Arc<Ontology>,
     pub options: CompileOptions,
-    pub neo4j: Neo4jClient,
+    pub neo4j: Router,
     /// Per-statement timeout.
     pub timeout: Duration,
     /// Deepest selection nesting accepted (introspection excluded).
@@ -74,8 +85,14 @@ pub fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
 }
 
 impl Engine {
-    /// Compiles the operation, runs its statement and returns the shaped `data` object.
-    pub async fn run(&self, op: &Operation) -> Result<Map<String, serde_json::Value>, ServerError> {
+    /// Compiles the operation, runs its statement (queries where `consistency` allows,
+    /// mutations on the leader) and returns the shaped `data` object and the transaction's
+    /// bookmark.
+    pub async fn run(
+        &self,
+        op: &Operation,
+        consistency: &Consistency,
+    ) -> Result<(Map<String, serde_json::Value>, Option<String>), ServerError> {
         let compiled = compile(&self.ontology, op, &self.options)
             .map_err(|e| coded_error(e.to_string(), "BAD_USER_INPUT"))?;
         let access = match compiled.kind {
@@ -88,7 +105,7 @@ impl Engine {
             timeout: Some(self.timeout),
         };
         let started = Instant::now();
-        let result = self.neo4j.run(&statement, access).await;
+        let result = self.neo4j.run(&statement, access, consistency).await;
         let elapsed = started.elapsed();
         tracing::debug!(
             cypher = %compiled.cypher,
@@ -97,16 +114,26 @@ impl Engine {
             "statement ran"
         );
         tracing::Span::current().record("cypher_ms", elapsed.as_secs_f64() * 1000.0);
-        let result = result.map_err(|e| graph_error(&e))?;
-        let row = result.rows.into_iter().next().unwrap_or_default();
-        Ok(ontology::shape::shape_row(&compiled, row))
+        let routed = result.map_err(|e| graph_error(&e, access))?;
+        tracing::Span::current().record("backend", routed.backend.as_str());
+        let bookmark = routed.result.bookmark;
+        let row = routed.result.rows.into_iter().next().unwrap_or_default();
+        Ok((ontology::shape::shape_row(&compiled, row), bookmark))
     }
 }
 
 /// Maps a Neo4j failure to what the client should see; internals go to the log only.
-fn graph_error(e: &graph::Error) -> ServerError {
+fn graph_error(e: &graph::Error, access: AccessMode) -> ServerError {
     use graph::ErrorKind as K;
     match e.kind() {
+        K::Unavailable if access == AccessMode::Write => {
+            tracing::warn!(error = %e, "neo4j leader unavailable");
+            coded_error(
+                "the graph database leader is unavailable, so writes cannot be accepted right \
+                 now (reads still work); retry later",
+                "SERVICE_UNAVAILABLE",
+            )
+        }
         K::Unavailable => {
             tracing::warn!(error = %e, "neo4j unavailable");
             coded_error(
@@ -190,8 +217,13 @@ impl Extension for OneStatementExt {
                 );
                 return Response::from_errors(vec![coded_error(msg, "BAD_USER_INPUT")]);
             }
-            Ok(Some(op)) => match self.engine.run(&op).await {
-                Ok(data) => {
+            Ok(Some(op)) => match self.engine.run(&op, &slot.consistency).await {
+                Ok((data, bookmark)) => {
+                    if op.kind == OperationKind::Mutation {
+                        if let Ok(mut b) = slot.bookmark.lock() {
+                            *b = bookmark;
+                        }
+                    }
                     // Fast path: render straight from the data when it fits the schema's types;
                     // the resolvers below then have nothing to do. Otherwise they run as usual.
                     if let Some(rendered) =

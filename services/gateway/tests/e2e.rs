@@ -46,7 +46,10 @@ async fn router_with(uri: &str, tweak: impl FnOnce(&mut gateway::GatewayConfig))
     config.schema.max_depth = 8;
     config.http.max_body_bytes = 16 * 1024;
     tweak(&mut config);
-    let state = gateway::build_state(o, client, &config).expect("gateway builds");
+    let router = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(uri)))
+        .await
+        .expect("router builds");
+    let state = gateway::build_state(o, router, &config).expect("gateway builds");
     gateway::app(state)
 }
 

@@ -48,9 +48,20 @@ enum Command {
 
 #[derive(Args, Clone)]
 struct Neo4jArgs {
-    /// Bolt URI of the Neo4j leader (writes, and reads until replicas are configured).
+    /// Neo4j to use: `bolt://host:port` of the leader (static topology, with
+    /// `--neo4j-reader-uris` for read replicas), or `neo4j://host:port` of any cluster member to
+    /// discover the cluster from its routing table.
     #[arg(long, env = "NEO4J_URI", default_value = "bolt://127.0.0.1:7687")]
     neo4j_uri: String,
+    /// Comma-separated `bolt://` URIs of read replicas (static topology only). Empty: the
+    /// leader serves reads too.
+    #[arg(
+        long,
+        env = "NEO4J_READER_URIS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    neo4j_reader_uris: Vec<String>,
     /// Neo4j user.
     #[arg(long, env = "NEO4J_USER", default_value = "neo4j")]
     neo4j_user: String,
@@ -95,6 +106,22 @@ struct ServeArgs {
     /// Time limit of one GraphQL request, in milliseconds.
     #[arg(long, env = "ONTOGRAPH_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     request_timeout_ms: u64,
+    /// Read consistency when a request asks for none: eventual, session or strong.
+    #[arg(long, env = "ONTOGRAPH_CONSISTENCY", default_value = "session")]
+    consistency: graph::ConsistencyLevel,
+    /// Serve reads from the leader when no reader is healthy.
+    #[arg(long, env = "ONTOGRAPH_READ_FALLBACK_TO_LEADER", default_value_t = true, action = clap::ArgAction::Set)]
+    read_fallback_to_leader: bool,
+    /// How often every Neo4j server is health-checked, in milliseconds.
+    #[arg(long, env = "ONTOGRAPH_HEALTH_INTERVAL_MS", default_value_t = 1_000)]
+    health_interval_ms: u64,
+    /// Server-side failures in a row that take a Neo4j server out of rotation (a connection
+    /// failure does at once).
+    #[arg(long, env = "ONTOGRAPH_EJECT_AFTER_FAILURES", default_value_t = 3)]
+    eject_after_failures: u32,
+    /// Bearer token for the admin API (`/admin/api/*`); unset leaves it open.
+    #[arg(long, env = "ONTOGRAPH_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
 }
 
 #[derive(Args)]
@@ -153,8 +180,16 @@ fn load_ontology(path: &Path) -> anyhow::Result<ontology::Ontology> {
     }
 }
 
-async fn connect(args: &Neo4jArgs) -> anyhow::Result<graph::Neo4jClient> {
-    let config = graph::Neo4jConfig {
+/// The routing configuration these arguments describe.
+fn routing_config(args: &Neo4jArgs) -> anyhow::Result<graph::RoutingConfig> {
+    let readers: Vec<String> = args
+        .neo4j_reader_uris
+        .iter()
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let source = graph::TopologySource::from_uris(&args.neo4j_uri, &readers)?;
+    let connection = graph::Neo4jConfig {
         uri: args.neo4j_uri.clone(),
         user: args.neo4j_user.clone(),
         password: args.neo4j_password.clone(),
@@ -162,9 +197,25 @@ async fn connect(args: &Neo4jArgs) -> anyhow::Result<graph::Neo4jClient> {
         database: args.neo4j_database.clone(),
         ..graph::Neo4jConfig::default()
     };
-    graph::Neo4jClient::connect(config)
+    Ok(graph::RoutingConfig::new(source, connection))
+}
+
+async fn router(config: graph::RoutingConfig) -> anyhow::Result<graph::Router> {
+    let uri = match &config.source {
+        graph::TopologySource::Static { writer, .. } => writer.clone(),
+        graph::TopologySource::Discovered { seed } => seed.clone(),
+    };
+    graph::Router::connect(config)
         .await
-        .with_context(|| format!("cannot connect to Neo4j at {}", args.neo4j_uri))
+        .with_context(|| format!("cannot connect to Neo4j at {uri}"))
+}
+
+/// A client for the leader (migrations and seeding write there).
+async fn connect(args: &Neo4jArgs) -> anyhow::Result<graph::Neo4jClient> {
+    let router = router(routing_config(args)?).await?;
+    router
+        .leader_client()
+        .with_context(|| format!("no Neo4j leader found through {}", args.neo4j_uri))
 }
 
 #[tokio::main]
@@ -212,8 +263,13 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let o = load_ontology(ontology_path)?;
-    let client = connect(&args.neo4j).await?;
+    let mut routing = routing_config(&args.neo4j)?;
+    routing.read_fallback_to_leader = args.read_fallback_to_leader;
+    routing.health_interval = Duration::from_millis(args.health_interval_ms.max(50));
+    routing.failures_to_eject = args.eject_after_failures.max(1);
+    let client = router(routing).await?;
     graph::describe_metrics();
+    graph::routing::describe_metrics();
     let mut config = gateway::GatewayConfig::default();
     config.compile.default_limit = Some(args.default_limit);
     config.compile.max_limit = Some(args.max_limit);
@@ -222,6 +278,8 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     config.http.max_body_bytes = args.max_body_bytes;
     config.http.request_timeout = Duration::from_millis(args.request_timeout_ms);
     config.statement_timeout = config.http.request_timeout;
+    config.default_consistency = args.consistency;
+    config.admin_token = args.admin_token.filter(|t| !t.is_empty());
     let state = gateway::build_state(o, client, &config)?;
     let app = gateway::app(state);
     let listener = tokio::net::TcpListener::bind(args.listen)

@@ -55,13 +55,28 @@ impl Graph {
     /// nothing can have been committed — the statement is tried again on another connection,
     /// up to the pool size. The dead connection goes back dirty and the pool's RESET drops it.
     pub async fn run_pipelined(&self, q: Query, write: bool) -> Result<Vec<crate::Row>> {
+        self.run_pipelined_after(q, write, &[]).await.map(|(rows, _)| rows)
+    }
+
+    /// Ontograph patch: [`Graph::run_pipelined`] after `bookmarks` (the server waits until it
+    /// has applied them), returning the transaction's bookmark with the rows.
+    pub async fn run_pipelined_after(
+        &self,
+        q: Query,
+        write: bool,
+        bookmarks: &[String],
+    ) -> Result<(Vec<crate::Row>, Option<String>)> {
         let attempts = self.pool.status().max_size + 1;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut connection = self.pool.get().await?;
-            match q.clone().run_pipelined(&self.config.db, write, &mut connection).await {
-                Ok(rows) => return Ok(rows),
+            match q
+                .clone()
+                .run_pipelined(&self.config.db, write, bookmarks, &mut connection)
+                .await
+            {
+                Ok(done) => return Ok(done),
                 Err((crate::Error::IOError { .. }, false)) if attempt < attempts => continue,
                 Err((error, _)) => return Err(error),
             }

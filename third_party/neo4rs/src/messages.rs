@@ -13,7 +13,7 @@ mod success;
 
 use crate::{
     errors::{Error, Result},
-    types::{BoltMap, BoltWireFormat},
+    types::{BoltList, BoltMap, BoltWireFormat},
     version::Version,
     BoltString, BoltType,
 };
@@ -91,6 +91,16 @@ impl HelloBuilder {
     }
 }
 
+/// Ontograph patch: bookmarks as a Bolt list of strings.
+fn bookmark_list(bookmarks: &[String]) -> BoltType {
+    BoltType::List(BoltList::from(
+        bookmarks
+            .iter()
+            .map(|b| BoltType::String(b.as_str().into()))
+            .collect::<Vec<_>>(),
+    ))
+}
+
 impl BoltRequest {
     pub fn hello(
         agent: BoltString,
@@ -127,6 +137,22 @@ impl BoltRequest {
     pub fn begin(db: &str) -> BoltRequest {
         let begin = Begin::new([("db".into(), db.into())].into_iter().collect());
         BoltRequest::Begin(begin)
+    }
+
+    /// Ontograph patch: `BEGIN` with bookmarks (the transaction waits until the server has
+    /// applied them).
+    pub fn begin_after(db: &str, bookmarks: &[String]) -> BoltRequest {
+        let mut extra: Vec<(BoltString, BoltType)> = vec![("db".into(), db.into())];
+        if !bookmarks.is_empty() {
+            extra.push(("bookmarks".into(), bookmark_list(bookmarks)));
+        }
+        BoltRequest::Begin(Begin::new(extra.into_iter().collect()))
+    }
+
+    /// Ontograph patch: an auto-commit `RUN` in read mode (`mode: "r"`, which a cluster member
+    /// that is not the leader accepts), after the given bookmarks.
+    pub fn run_read(db: &str, query: &str, params: BoltMap, bookmarks: &[String]) -> BoltRequest {
+        BoltRequest::Run(Run::read(db.into(), query.into(), params, bookmark_list(bookmarks)))
     }
 
     pub fn commit() -> BoltRequest {

@@ -85,43 +85,56 @@ impl Query {
 
     /// Ontograph patch: runs the statement with its messages pipelined — `RUN` and `PULL`
     /// (all records) in one write, and for a write `BEGIN` too, then `COMMIT` — so a read costs
-    /// one round trip and a write two. On a FAILURE the replies to the remaining pipelined
-    /// messages (IGNORED) are drained and the connection is left for the pool to RESET.
+    /// one round trip and a write two. A read is an auto-commit `RUN` in read mode. `bookmarks`
+    /// go into `BEGIN` (write) or `RUN` (read): the server waits until it has applied them.
+    /// Returns the rows and the bookmark the server gave for the transaction (from `COMMIT`, or
+    /// from the final `PULL` summary of an auto-commit read).
+    /// On a FAILURE the replies to the remaining pipelined messages (IGNORED) are drained and
+    /// the connection is left for the pool to RESET.
     /// The error says whether `COMMIT` had been sent (then a retry could apply a write twice).
     pub(crate) async fn run_pipelined(
         self,
         db: &str,
         write: bool,
+        bookmarks: &[String],
         connection: &mut ManagedConnection,
-    ) -> std::result::Result<Vec<crate::Row>, (Error, bool)> {
+    ) -> std::result::Result<(Vec<crate::Row>, Option<String>), (Error, bool)> {
         let before = |e: Error| (e, false);
-        let rows = self.pipelined_body(db, write, connection).await.map_err(before)?;
+        let (rows, mut bookmark) = self
+            .pipelined_body(db, write, bookmarks, connection)
+            .await
+            .map_err(before)?;
         if write {
             let during = |e: Error| (e, true);
             match connection.send_recv(BoltRequest::commit()).await.map_err(during)? {
-                BoltResponse::Success(_) => {}
+                BoltResponse::Success(success) => bookmark = success.get("bookmark").ok(),
                 BoltResponse::Failure(f) => return Err((Error::Neo4j(f.into_error()), true)),
                 other => return Err((unexpected(other, "COMMIT"), true)),
             }
         }
         connection.mark_clean();
-        Ok(rows)
+        Ok((rows, bookmark))
     }
 
     async fn pipelined_body(
         self,
         db: &str,
         write: bool,
+        bookmarks: &[String],
         connection: &mut ManagedConnection,
-    ) -> Result<Vec<crate::Row>> {
+    ) -> Result<(Vec<crate::Row>, Option<String>)> {
         let mut pending = 2;
         if write {
-            connection.write(BoltRequest::begin(db)).await?;
+            connection.write(BoltRequest::begin_after(db, bookmarks)).await?;
             pending += 1;
+            connection
+                .write(BoltRequest::run(db, &self.query, self.params))
+                .await?;
+        } else {
+            connection
+                .write(BoltRequest::run_read(db, &self.query, self.params, bookmarks))
+                .await?;
         }
-        connection
-            .write(BoltRequest::run(db, &self.query, self.params))
-            .await?;
         connection.write(BoltRequest::pull(usize::MAX, -1)).await?;
         connection.flush().await?;
 
@@ -144,6 +157,7 @@ impl Query {
             }
         }
         let mut rows = Vec::new();
+        let mut bookmark = None;
         if failure.is_none() {
             pending -= 1;
             loop {
@@ -151,7 +165,10 @@ impl Query {
                     BoltResponse::Record(record) => {
                         rows.push(crate::Row::new(fields.clone(), record.data))
                     }
-                    BoltResponse::Success(_) => break,
+                    BoltResponse::Success(success) => {
+                        bookmark = success.get("bookmark").ok();
+                        break;
+                    }
                     BoltResponse::Failure(f) => {
                         failure = Some(Error::Neo4j(f.into_error()));
                         break;
@@ -166,7 +183,7 @@ impl Query {
             }
             return Err(error);
         }
-        Ok(rows)
+        Ok((rows, bookmark))
     }
 
     async fn try_run(request: BoltRequest, connection: &mut ManagedConnection) -> QueryResult<()> {

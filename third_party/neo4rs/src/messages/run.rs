@@ -19,6 +19,22 @@ impl Run {
                 .collect(),
         }
     }
+
+    /// Ontograph patch: an auto-commit read (`mode: "r"`), with bookmarks when there are any.
+    pub fn read(db: BoltString, query: BoltString, parameters: BoltMap, bookmarks: BoltType) -> Run {
+        let mut extra = vec![
+            ("db".into(), BoltType::String(db)),
+            ("mode".into(), BoltType::String("r".into())),
+        ];
+        if matches!(&bookmarks, BoltType::List(list) if !list.is_empty()) {
+            extra.push(("bookmarks".into(), bookmarks));
+        }
+        Run {
+            query,
+            parameters,
+            extra: extra.into_iter().collect(),
+        }
+    }
 }
 
 #[cfg(test)]
