@@ -305,6 +305,9 @@ impl Breaker {
     }
 }
 
+/// Decay window of the peak-EWMA latency estimate.
+const LOAD_DECAY: Duration = Duration::from_secs(1);
+
 /// tower's `PeakEwma` wrapped around a service that hands out its completion handle: holding the
 /// handle counts as an outstanding request; dropping it records the round-trip time.
 struct Lease;
@@ -424,7 +427,10 @@ impl Backend {
             load: Mutex::new(PeakEwma::new(
                 Lease,
                 Duration::from_millis(5),
-                Duration::from_secs(10).as_nanos() as f64,
+                // Finagle and Linkerd decay over 10 s, tuned for network RTTs; statements here
+                // take milliseconds, and a 1 s window forgets a GC pause or a cold restart's
+                // first slow queries within seconds instead of a minute.
+                LOAD_DECAY.as_nanos() as f64,
                 KeepHandle,
             )),
             breaker: Mutex::new(Breaker::new()),
