@@ -34,6 +34,10 @@ def main() -> int:
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--note", default="")
+    ap.add_argument("--replicas-1", help="gateway routing reads to one reader (replicas scenario)")
+    ap.add_argument("--replicas-2", help="gateway balancing reads over two readers")
+    ap.add_argument("--readers", default="", help="comma-separated bolt URIs of the two readers")
+    ap.add_argument("--routing", help="the `routing` binary")
     ap.add_argument("--analysis", type=Path, help="hand-written notes appended to the report")
     ap.add_argument("--rerender", action="store_true", help="only rewrite the report from the last run's results (e.g. after editing the analysis)")
     ap.add_argument("latency", nargs="*", help="the latency command (after --)")
@@ -64,6 +68,10 @@ def main() -> int:
         bodies=a.bodies,
         latency=a.latency,
         queries=json.loads((a.bodies / "queries.json").read_text()),
+        replicas_1=a.replicas_1,
+        replicas_2=a.replicas_2,
+        readers=[r for r in a.readers.split(",") if r],
+        routing=a.routing,
     )
     facts = json.loads((a.bodies / "facts.json").read_text())
     a.work.mkdir(parents=True, exist_ok=True)
@@ -97,7 +105,7 @@ def main() -> int:
 
 def render(a, ctx: Ctx, facts: dict, names: list[str], sections: list[Section], elapsed: float, now: str) -> str:
     labels = ", ".join(f"{l} {n}" for l, n in facts.get("labels", []))
-    out = ["# Ontograph benchmarks: @neo4j/graphql, raw Bolt, traffic targets\n"]
+    out = ["# Ontograph benchmarks: @neo4j/graphql, raw Bolt, traffic targets, read replicas\n"]
     if ctx.smoke:
         out.append("> **SMOKE RUN** (tiny data, seconds per step): checks the harness, measures nothing.\n")
     out += [
@@ -105,7 +113,7 @@ def render(a, ctx: Ctx, facts: dict, names: list[str], sections: list[Section], 
         f"- Machine: {facts.get('cpus')} logical CPUs ({facts.get('available_cpus')} usable), {facts.get('cpu_model')}; "
         f"{facts.get('memory_gib', 0):.1f} GiB memory; Linux {facts.get('kernel')}; load average {facts.get('load')} "
         "before the run. The load generator (oha), Ontograph, the peer and Neo4j all share these CPUs.",
-        f"- Neo4j: {facts.get('neo4j')} (one instance, local stack)",
+        f"- Neo4j: {facts.get('neo4j')} (local stack: the leader; the replicas scenario adds two readers)",
         f"- Dataset: {facts.get('nodes')} nodes, {facts.get('relationships')} relationships ({labels}); {a.note}",
         "- Load generator: [oha](https://github.com/hatoo/oha) 1.16 (`bench/run` installs it); per-request "
         "results from its SQLite output, percentiles nearest-rank over all requests.",

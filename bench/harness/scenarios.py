@@ -32,6 +32,11 @@ class Ctx:
     bodies: Path  # <id>.json request bodies + queries.json, written by `latency --bodies`
     latency: list[str]  # the `latency` command line without per-scenario arguments
     queries: list[dict] = field(default_factory=list)
+    # replicas scenario: Ontograph routing reads over one reader, and over two (bench/run)
+    replicas_1: str | None = None
+    replicas_2: str | None = None
+    readers: list[str] = field(default_factory=list)  # bolt URIs of the two readers
+    routing: str | None = None  # the `routing` binary (the router's own cost)
 
     @property
     def metrics_url(self) -> str:
@@ -418,7 +423,98 @@ def soak(ctx: Ctx) -> Section:
     return Section("soak", "3b. Soak (shortened)", "\n".join(md), head, [png])
 
 
-# ---------------------------------------------------------------- 4. placeholders
+# ---------------------------------------------------------------- 4. read replicas
+
+
+def replicas(ctx: Ctx) -> Section:
+    if not (ctx.replicas_1 and ctx.replicas_2 and len(ctx.readers) >= 2 and ctx.routing):
+        raise RuntimeError("the replicas scenario needs two readers and the gateways bench/run starts for them")
+    warm, sat_s, sat_c = (1, 2, 8) if ctx.smoke else (5, 15, 32)
+    requests, decisions = (300, 100_000) if ctx.smoke else (5000, 1_000_000)
+    systems = [("1 reader", ctx.replicas_1), ("2 readers", ctx.replicas_2)]
+    ids = [q["id"] for q in ctx.queries]
+
+    # The readers hold the same data as the leader (same deterministic seed): every answer must
+    # equal the leader's, or the throughput would compare different work.
+    for q in ctx.queries:
+        body = ctx.body(q["id"]).read_bytes()
+        status, ref = probe.post(ctx.ontograph_url, body)
+        if status != 200 or ref.get("errors"):
+            raise RuntimeError(f"the leader-only gateway answered `{q['id']}` with {status}: {json.dumps(ref)[:300]}")
+        for name, url in systems:
+            for _ in range(4):  # several times: the answers must agree on every reader
+                status, reply = probe.post(url, body)
+                diff = probe.first_difference(ref.get("data"), reply.get("data"))
+                if status != 200 or reply.get("errors") or diff:
+                    raise RuntimeError(f"{name} answered `{q['id']}` unlike the leader: {status} {diff} {json.dumps(reply)[:300]}")
+
+    log(f"replicas: warm-up ({warm} s per shape and topology)")
+    for qid in ids:
+        for name, url in systems:
+            oha.run(ctx.oha, oha.Load(f"{name}/{qid}", url, ctx.body(qid), warm, 8), ctx.work, "replicas-warm")
+    sat: dict[tuple[str, str], oha.Stats] = {}
+    for i, qid in enumerate(ids):
+        for name, url in (systems if i % 2 == 0 else systems[::-1]):
+            log(f"replicas: saturation of `{qid}` with {name} (c={sat_c}, {sat_s} s)")
+            out = oha.run(ctx.oha, oha.Load(f"{name}/{qid}", url, ctx.body(qid), sat_s, sat_c), ctx.work, "replicas-sat")
+            sat[(name, qid)] = oha.stats([out])
+
+    json_path = ctx.work / "routing.json"
+    cmd = [ctx.routing, "--reader", ctx.readers[0], "--requests", str(requests), "--warmup", str(requests // 10),
+           "--decisions", str(decisions), "--json", str(json_path)]
+    log("replicas: " + " ".join(cmd))
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    rt = json.loads(json_path.read_text())
+
+    md = [
+        "Two more Ontograph gateways, one routing reads to **one** reader and one balancing them over "
+        "**two** readers (`NEO4J_READER_URIS`), measured in the same run, one shape after the other, "
+        "alternating which goes first. The readers are independent Neo4j servers loaded with the same "
+        "deterministic seed as the leader (Neo4j Community has no replication); before measuring, "
+        "every answer of both gateways was checked equal to the leader's.\n",
+        "**Read this ratio with the machine in mind**: the leader, both readers, the gateways and the "
+        "load generator share the same CPUs, so a second reader adds no CPU here; it can only spread "
+        "the same cores over two JVMs. On separate machines the second reader adds its own cores.\n",
+        f"Saturation: closed loop, `oha -c {sat_c} -z {sat_s}s`, latencies in ms.\n",
+        "| query | 1 reader req/s | 2 readers req/s | **ratio 2/1** | 1 reader p50 | 2 readers p50 | failed (1 / 2) |",
+        "|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    total1 = total2 = 0.0
+    for qid in ids:
+        a, b = sat[("1 reader", qid)], sat[("2 readers", qid)]
+        total1 += a.rps
+        total2 += b.rps
+        md.append(f"| `{qid}` | {a.rps:.0f} | {b.rps:.0f} | **{ratio(b.rps, a.rps)}** | {ms(a.p50)} | {ms(b.p50)} | {a.failed} / {b.failed} |")
+    md.append(f"| all shapes | {total1:.0f} | {total2:.0f} | **{ratio(total2, total1)}** | | | |")
+    d, r = rt["direct"], rt["routed"]
+    md += [
+        "\n**The router's own cost** (`target/release/routing`): the same small indexed read "
+        f"(`{rt['statement']}`) sent {d['n']} times straight to the reader with a `Neo4jClient` and "
+        f"{r['n']} times through a `Router` whose only reader is that server, interleaved, one at a time "
+        f"(microseconds):\n",
+        "| path | mean | p50 | p90 | p99 |\n|---|--:|--:|--:|--:|",
+        f"| direct | {d['mean_us']:.0f} | {d['p50_us']:.0f} | {d['p90_us']:.0f} | {d['p99_us']:.0f} |",
+        f"| routed | {r['mean_us']:.0f} | {r['p50_us']:.0f} | {r['p90_us']:.0f} | {r['p99_us']:.0f} |",
+        f"\n- Added by routing: **{rt['added_p50_us']:+.1f} µs at p50**, {rt['added_mean_us']:+.1f} µs in the mean "
+        "(differences this small are within the run-to-run noise of the statement itself).",
+        f"- The routing decision alone (`Router::target`: healthy readers, power of two choices over "
+        f"peak-EWMA load), timed over {rt['decisions']:,} calls: **{rt['decision_ns']:.0f} ns** per request.",
+    ]
+    png = charts.bars(
+        ctx.out_dir / "replicas-throughput.png",
+        "Read throughput through one reader vs two (req/s, same run)",
+        ids,
+        {name: [sat[(name, qid)].rps for qid in ids] for name, _ in systems},
+    )
+    md.append(f"\n![replica throughput]({png})\n")
+    head = [
+        f"Replicas: read throughput 2 readers / 1 reader = {ratio(total2, total1)} over the five shapes (one shared "
+        f"2-core machine); routing adds {rt['added_p50_us']:+.1f} µs at p50, the decision {rt['decision_ns']:.0f} ns"
+    ]
+    return Section("replicas", "4. Read replicas", "\n".join(md), head, [png])
+
+
+# ---------------------------------------------------------------- 5. placeholders
 
 
 def placeholder(what: str) -> Callable[[Ctx], Section]:
@@ -438,5 +534,5 @@ SCENARIOS: dict[str, tuple[Callable[[Ctx], Section], str, bool]] = {
     "cache": (placeholder("cache hit path (result cache)"), "cache hit path of the result cache", False),
     "ingest": (placeholder("ingestion throughput"), "ingestion throughput (webhooks over RabbitMQ)", False),
     "supernode": (placeholder("supernode rewrites"), "queries touching supernodes, with and without rewrites", False),
-    "replicas": (placeholder("read-replica scaling"), "read throughput with 1, 2, 3 read replicas", False),
+    "replicas": (replicas, "read throughput through one reader vs two, and the router's own cost per request", True),
 }

@@ -765,6 +765,17 @@ impl Router {
         }
     }
 
+    /// The server (`host:port`) a statement would go to now, without running anything: the
+    /// routing decision alone (for diagnostics and for measuring its cost).
+    pub fn target(&self, access: AccessMode, consistency: &Consistency) -> Result<String> {
+        match access {
+            AccessMode::Write => self.leader().map(|b| b.address.clone()),
+            AccessMode::Read => self
+                .choose_read(consistency, None)
+                .map(|(b, _)| b.address.clone()),
+        }
+    }
+
     /// A client for the leader (migrations, seeding), or why there is none.
     pub fn leader_client(&self) -> Result<Neo4jClient> {
         self.leader().map(|b| b.client.clone())

@@ -165,7 +165,12 @@ async fn post(app: &axum::Router, body: Value, headers: &[(&str, &str)]) -> Repl
 
 /// Which server answered a marker read, or the error.
 async fn served_by(app: &axum::Router, headers: &[(&str, &str)]) -> Result<String, String> {
-    let reply = post(app, json!({ "query": READ_MARKER, "variables": { "h": MARKER } }), headers).await;
+    let reply = post(
+        app,
+        json!({ "query": READ_MARKER, "variables": { "h": MARKER } }),
+        headers,
+    )
+    .await;
     match reply.body["data"]["people"][0]["name"].as_str() {
         Some(name) if reply.status == StatusCode::OK => Ok(name.to_owned()),
         _ => Err(format!("{} {}", reply.status, reply.body)),
@@ -175,7 +180,11 @@ async fn served_by(app: &axum::Router, headers: &[(&str, &str)]) -> Result<Strin
 async fn topology(app: &axum::Router) -> Value {
     let resp = app
         .clone()
-        .oneshot(Request::get("/admin/api/topology").body(Body::empty()).expect("request"))
+        .oneshot(
+            Request::get("/admin/api/topology")
+                .body(Body::empty())
+                .expect("request"),
+        )
         .await
         .expect("response");
     assert_eq!(resp.status(), StatusCode::OK);
@@ -211,7 +220,10 @@ fn unique(name: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("routing-{name}-{nanos}-{}", N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "routing-{name}-{nanos}-{}",
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 async fn count_on(uri: &str, prefix: &str) -> i64 {
@@ -261,7 +273,10 @@ async fn reads_spread_over_the_readers_and_writes_only_hit_the_leader() {
     let app = app_with(|_| {}).await;
 
     // 1,000 reads from 8 concurrent clients.
-    let counts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<String, (usize, Duration)>::new()));
+    let counts = Arc::new(std::sync::Mutex::new(std::collections::HashMap::<
+        String,
+        (usize, Duration),
+    >::new()));
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..8 {
@@ -285,19 +300,29 @@ async fn reads_spread_over_the_readers_and_writes_only_hit_the_leader() {
         .expect("lock")
         .iter()
         .map(|(k, (n, total))| {
-            println!("  {k}: {n} reads, mean latency {:?}", *total / (*n as u32).max(1));
+            println!(
+                "  {k}: {n} reads, mean latency {:?}",
+                *total / (*n as u32).max(1)
+            );
             (k.clone(), *n)
         })
         .collect();
     println!("read distribution over 1000 reads: {counts:?}");
-    assert_eq!(counts.get(&leader), None, "the leader served reads while readers were healthy");
+    assert_eq!(
+        counts.get(&leader),
+        None,
+        "the leader served reads while readers were healthy"
+    );
     for r in &readers {
         let n = counts.get(r).copied().unwrap_or(0);
         // Tolerance: each of the two readers serves 20–80 % of the reads. The balancer is
         // load-aware, not round-robin: a reader that answers slower (a JVM restarted by another
         // test here is ~1.5x slower for a while, see the mean latencies printed above) rightly
         // gets fewer reads; two equal readers land near 50/50.
-        assert!((200..=800).contains(&n), "{r} served {n} of 1000 reads: {counts:?}");
+        assert!(
+            (200..=800).contains(&n),
+            "{r} served {n} of 1000 reads: {counts:?}"
+        );
     }
 
     // Writes go to the leader only: the reader request counters do not move, and the data is
@@ -305,15 +330,30 @@ async fn reads_spread_over_the_readers_and_writes_only_hit_the_leader() {
     let before = topology(&app).await;
     let prefix = unique("writes");
     for i in 0..25 {
-        let reply = post(&app, json!({ "query": CREATE, "variables": { "h": format!("{prefix}-{i}") } }), &[]).await;
+        let reply = post(
+            &app,
+            json!({ "query": CREATE, "variables": { "h": format!("{prefix}-{i}") } }),
+            &[],
+        )
+        .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         assert!(reply.body.get("errors").is_none(), "{}", reply.body);
-        assert!(reply.bookmark_header.is_some(), "a mutation answers with its bookmark");
-        assert_eq!(reply.body["extensions"]["bookmark"].as_str(), reply.bookmark_header.as_deref());
+        assert!(
+            reply.bookmark_header.is_some(),
+            "a mutation answers with its bookmark"
+        );
+        assert_eq!(
+            reply.body["extensions"]["bookmark"].as_str(),
+            reply.bookmark_header.as_deref()
+        );
     }
     let after = topology(&app).await;
     for r in &readers {
-        assert_eq!(backend(&before, r)["requests"], backend(&after, r)["requests"], "a write reached reader {r}");
+        assert_eq!(
+            backend(&before, r)["requests"],
+            backend(&after, r)["requests"],
+            "a write reached reader {r}"
+        );
     }
     assert_eq!(
         backend(&after, &leader)["requests"].as_u64().expect("n")
@@ -364,7 +404,10 @@ async fn killing_a_reader_under_load_fails_no_request_and_it_is_readmitted() {
         }));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(served_victim.load(Ordering::SeqCst) > 0, "the victim served reads before the kill");
+    assert!(
+        served_victim.load(Ordering::SeqCst) > 0,
+        "the victim served reads before the kill"
+    );
     let instance = instance_of(&victim_uri).to_string();
     stack(&["neo4j-stop", &instance, "--kill"]);
     let killed_at = Instant::now();
@@ -380,7 +423,10 @@ async fn killing_a_reader_under_load_fails_no_request_and_it_is_readmitted() {
     let served_before = served_victim.load(Ordering::SeqCst);
     let started = Instant::now();
     while served_victim.load(Ordering::SeqCst) == served_before {
-        assert!(started.elapsed() < Duration::from_secs(10), "the readmitted reader gets no reads");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the readmitted reader gets no reads"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     stop.store(true, Ordering::SeqCst);
@@ -397,7 +443,12 @@ async fn killing_a_reader_under_load_fails_no_request_and_it_is_readmitted() {
         restarted_at - killed_at,
     );
     println!("topology after: {}", topology(&app).await);
-    assert!(failed.is_empty(), "{} of {total} reads failed: {:?}", failed.len(), &failed[..failed.len().min(5)]);
+    assert!(
+        failed.is_empty(),
+        "{} of {total} reads failed: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(5)]
+    );
 }
 
 #[tokio::test]
@@ -413,29 +464,60 @@ async fn with_the_leader_down_mutations_fail_fast_and_reads_go_on() {
     let mut slowest = Duration::ZERO;
     for i in 0..20 {
         let started = Instant::now();
-        let reply = post(&app, json!({ "query": CREATE, "variables": { "h": format!("{prefix}-{i}") } }), &[]).await;
+        let reply = post(
+            &app,
+            json!({ "query": CREATE, "variables": { "h": format!("{prefix}-{i}") } }),
+            &[],
+        )
+        .await;
         slowest = slowest.max(started.elapsed());
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         let error = &reply.body["errors"][0];
-        assert_eq!(error["extensions"]["code"], "SERVICE_UNAVAILABLE", "{}", reply.body);
-        assert!(error["message"].as_str().expect("message").contains("leader"), "{}", reply.body);
+        assert_eq!(
+            error["extensions"]["code"], "SERVICE_UNAVAILABLE",
+            "{}",
+            reply.body
+        );
+        assert!(
+            error["message"]
+                .as_str()
+                .expect("message")
+                .contains("leader"),
+            "{}",
+            reply.body
+        );
         assert!(reply.body["data"].is_null() || reply.body.get("data").is_none());
     }
     println!("leader down: 20 mutations failed with SERVICE_UNAVAILABLE, slowest {slowest:?}");
-    assert!(slowest < Duration::from_secs(2), "mutations did not fail fast: {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(2),
+        "mutations did not fail fast: {slowest:?}"
+    );
     assert_eq!(backend(&topology(&app).await, &leader)["state"], "ejected");
     for _ in 0..200 {
-        let by = served_by(&app, &[]).await.expect("reads go on while the leader is down");
+        let by = served_by(&app, &[])
+            .await
+            .expect("reads go on while the leader is down");
         assert_ne!(by, leader);
     }
     // A strong read needs the leader: it fails with the same clear error.
     let strong = served_by(&app, &[("ontograph-consistency", "strong")]).await;
-    assert!(strong.as_ref().is_err_and(|e| e.contains("SERVICE_UNAVAILABLE")), "{strong:?}");
+    assert!(
+        strong
+            .as_ref()
+            .is_err_and(|e| e.contains("SERVICE_UNAVAILABLE")),
+        "{strong:?}"
+    );
 
     stack(&["neo4j-start", &instance]);
     let readmitted = wait_for_state(&app, &leader, "up", Duration::from_secs(30)).await;
     println!("leader readmitted {readmitted:?} after its restart finished");
-    let reply = post(&app, json!({ "query": CREATE, "variables": { "h": format!("{prefix}-after") } }), &[]).await;
+    let reply = post(
+        &app,
+        json!({ "query": CREATE, "variables": { "h": format!("{prefix}-after") } }),
+        &[],
+    )
+    .await;
     assert!(reply.body.get("errors").is_none(), "{}", reply.body);
     delete_on_leader(&prefix).await;
 }
@@ -451,7 +533,12 @@ async fn session_reads_see_their_own_writes_1000_times() {
     let started = Instant::now();
     for i in 0..1000 {
         let handle = format!("{prefix}-{i}");
-        let write = post(&app, json!({ "query": CREATE, "variables": { "h": handle } }), &[]).await;
+        let write = post(
+            &app,
+            json!({ "query": CREATE, "variables": { "h": handle } }),
+            &[],
+        )
+        .await;
         assert!(write.body.get("errors").is_none(), "{}", write.body);
         let bookmark = write.bookmark_header.clone().expect("bookmark header");
         // Alternate the two ways of presenting the bookmark: header and request extension.
@@ -459,7 +546,10 @@ async fn session_reads_see_their_own_writes_1000_times() {
             post(
                 &app,
                 json!({ "query": READ_ONE, "variables": { "h": handle } }),
-                &[("ontograph-consistency", "session"), ("ontograph-bookmark", &bookmark)],
+                &[
+                    ("ontograph-consistency", "session"),
+                    ("ontograph-bookmark", &bookmark),
+                ],
             )
             .await
         } else {
@@ -481,8 +571,16 @@ async fn session_reads_see_their_own_writes_1000_times() {
             // Control: an eventual read goes to a reader, which (Community, no replication)
             // never has the write — so the session guarantee above is not an accident.
             eventual_trials += 1;
-            let read = post(&app, json!({ "query": READ_ONE, "variables": { "h": handle } }), &[("ontograph-consistency", "eventual")]).await;
-            if read.body["data"]["people"].as_array().is_some_and(|a| a.is_empty()) {
+            let read = post(
+                &app,
+                json!({ "query": READ_ONE, "variables": { "h": handle } }),
+                &[("ontograph-consistency", "eventual")],
+            )
+            .await;
+            if read.body["data"]["people"]
+                .as_array()
+                .is_some_and(|a| a.is_empty())
+            {
                 eventual_misses += 1;
             }
         }
@@ -494,8 +592,16 @@ async fn session_reads_see_their_own_writes_1000_times() {
     );
     assert_eq!(eventual_misses, eventual_trials);
     // A strong read goes to the leader too.
-    let read = post(&app, json!({ "query": READ_ONE, "variables": { "h": format!("{prefix}-0") } }), &[("ontograph-consistency", "strong")]).await;
-    assert_eq!(read.body["data"]["people"][0]["handle"], format!("{prefix}-0"));
+    let read = post(
+        &app,
+        json!({ "query": READ_ONE, "variables": { "h": format!("{prefix}-0") } }),
+        &[("ontograph-consistency", "strong")],
+    )
+    .await;
+    assert_eq!(
+        read.body["data"]["people"][0]["handle"],
+        format!("{prefix}-0")
+    );
     delete_on_leader(&prefix).await;
 }
 
@@ -505,18 +611,32 @@ async fn discovery_from_a_neo4j_uri_works_end_to_end() {
     plant_markers().await;
     let seed = format!("neo4j://{}", address(&leader_uri()));
     let source = graph::TopologySource::from_uris(&seed, &[]).expect("discovery source");
-    let app = app_for(graph::RoutingConfig::new(source, graph::Neo4jConfig::new(seed.clone()))).await;
+    let app = app_for(graph::RoutingConfig::new(
+        source,
+        graph::Neo4jConfig::new(seed.clone()),
+    ))
+    .await;
     let topo = topology(&app).await;
     println!("discovered topology: {topo}");
     assert_eq!(topo["mode"], "discovered");
     let leader = address(&leader_uri());
     assert_eq!(topo["writer"], leader);
-    assert_eq!(backend(&topo, &leader)["roles"], json!(["WRITE", "READ", "ROUTE"]));
-    assert!(topo["routingTable"]["ttlSeconds"].as_u64().is_some_and(|t| t > 0));
+    assert_eq!(
+        backend(&topo, &leader)["roles"],
+        json!(["WRITE", "READ", "ROUTE"])
+    );
+    assert!(topo["routingTable"]["ttlSeconds"]
+        .as_u64()
+        .is_some_and(|t| t > 0));
     // A single server holds every role: it serves reads and writes.
     assert_eq!(served_by(&app, &[]).await.expect("read"), leader);
     let prefix = unique("discovery");
-    let write = post(&app, json!({ "query": CREATE, "variables": { "h": format!("{prefix}-1") } }), &[]).await;
+    let write = post(
+        &app,
+        json!({ "query": CREATE, "variables": { "h": format!("{prefix}-1") } }),
+        &[],
+    )
+    .await;
     assert!(write.body.get("errors").is_none(), "{}", write.body);
     assert_eq!(count_on(&leader_uri(), &prefix).await, 1);
     delete_on_leader(&prefix).await;
@@ -544,7 +664,10 @@ async fn dead_readers_are_routed_around_and_the_fallback_is_configurable() {
     for _ in 0..50 {
         assert_eq!(served_by(&app, &[]).await.expect("read"), address(&live));
     }
-    assert_eq!(backend(&topology(&app).await, &address(&dead))["state"], "ejected");
+    assert_eq!(
+        backend(&topology(&app).await, &address(&dead))["state"],
+        "ejected"
+    );
 
     // Only dead readers: the leader takes the reads (default) ...
     let app = app_with(|r| {
@@ -567,11 +690,21 @@ async fn dead_readers_are_routed_around_and_the_fallback_is_configurable() {
     })
     .await;
     let _ = served_by(&app, &[]).await; // the first read finds the reader dead
-    let error = served_by(&app, &[]).await.expect_err("no reader, no fallback");
+    let error = served_by(&app, &[])
+        .await
+        .expect_err("no reader, no fallback");
     assert!(error.contains("SERVICE_UNAVAILABLE"), "{error}");
 
     // A bad consistency level is refused.
-    let reply = post(&app, json!({ "query": READ_MARKER, "variables": { "h": MARKER } }), &[("ontograph-consistency", "sometimes")]).await;
+    let reply = post(
+        &app,
+        json!({ "query": READ_MARKER, "variables": { "h": MARKER } }),
+        &[("ontograph-consistency", "sometimes")],
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
-    assert!(reply.body["errors"][0]["message"].as_str().expect("message").contains("eventual, session or strong"));
+    assert!(reply.body["errors"][0]["message"]
+        .as_str()
+        .expect("message")
+        .contains("eventual, session or strong"));
 }
