@@ -579,6 +579,10 @@ impl Backend {
 /// Whether an error says something about the server (and if so, whether it is severe: a
 /// connection-level failure). `None`: the statement's own fault (or a timeout), not the server's.
 fn server_failure(error: &Error) -> Option<bool> {
+    if is_not_a_leader(error) {
+        // A role change (leader election), not a health problem: refresh the table instead.
+        return None;
+    }
     match error.kind() {
         ErrorKind::Unavailable => Some(true),
         ErrorKind::Server if is_transient(error) => Some(false),
@@ -725,10 +729,23 @@ impl Router {
         let bookmarks: Vec<String> = consistency.bookmark.iter().cloned().collect();
         let config = &self.shared.config;
         if access == AccessMode::Write {
-            let leader = self.leader()?;
-            let outcome = leader.run(statement, access, &bookmarks, config).await;
+            let mut leader = self.leader()?;
+            let mut outcome = leader.run(statement, access, &bookmarks, config).await;
             if let Err(error) = &outcome {
-                if is_not_a_leader(error) || error.kind() == ErrorKind::Unavailable {
+                if is_not_a_leader(error) && self.is_discovered() {
+                    // The leader moved; the server refused before running anything, so the
+                    // write can go once to the new leader.
+                    if let Err(refresh) = self.refresh().await {
+                        tracing::warn!(error = %refresh, "routing table refresh after NotALeader failed");
+                    }
+                    if let Ok(new_leader) = self.leader() {
+                        if new_leader.address != leader.address {
+                            tracing::info!(from = %leader.address, to = %new_leader.address, "leader moved; retrying the write there");
+                            leader = new_leader;
+                            outcome = leader.run(statement, access, &bookmarks, config).await;
+                        }
+                    }
+                } else if error.kind() == ErrorKind::Unavailable {
                     self.shared.refresh_now.notify_one();
                 }
             }
@@ -1296,6 +1313,44 @@ mod tests {
             b.on_failure(now, true, "refused".into(), &cfg),
             Some((HealthState::Up, HealthState::Ejected))
         );
+    }
+
+    #[test]
+    fn failures_are_classified_for_the_breaker() {
+        let unavailable = Error::Unavailable {
+            message: "refused".into(),
+            code: None,
+        };
+        assert_eq!(server_failure(&unavailable), Some(true));
+        let not_leader = Error::Unavailable {
+            message: "no".into(),
+            code: Some("Neo.ClientError.Cluster.NotALeader".into()),
+        };
+        assert_eq!(
+            server_failure(&not_leader),
+            None,
+            "a role change is not ill health"
+        );
+        assert!(is_not_a_leader(&not_leader));
+        let transient = Error::Server {
+            code: "Neo.TransientError.Transaction.BookmarkTimeout".into(),
+            message: "not up to date".into(),
+        };
+        assert_eq!(server_failure(&transient), Some(false));
+        let cypher = Error::Cypher {
+            code: "Neo.ClientError.Statement.SyntaxError".into(),
+            message: "bad".into(),
+        };
+        assert_eq!(
+            server_failure(&cypher),
+            None,
+            "the statement's fault, not the server's"
+        );
+        let timeout = Error::Timeout {
+            after: Duration::from_secs(1),
+            access: AccessMode::Read,
+        };
+        assert_eq!(server_failure(&timeout), None);
     }
 
     #[test]
