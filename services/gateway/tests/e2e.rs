@@ -498,3 +498,32 @@ async fn data_that_breaks_the_schema_is_reported_at_its_path() {
         .await
         .expect("cleanup");
 }
+
+#[tokio::test]
+async fn the_topology_endpoint_needs_the_admin_token_when_one_is_set() {
+    let get = |app: axum::Router, auth: Option<&'static str>| async move {
+        let mut req = Request::get("/admin/api/topology");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = app
+            .oneshot(req.body(Body::empty()).expect("req"))
+            .await
+            .expect("resp");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    };
+    let app = router_with(&neo4j_uri(), |c| c.admin_token = Some("s3cret-admin".into())).await;
+    let (status, body) = get(app.clone(), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.contains("ONTOGRAPH_ADMIN_TOKEN"), "{body}");
+    let (status, _) = get(app.clone(), Some("Bearer wrong")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = get(app.clone(), Some("Bearer s3cret-admin")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let topology: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(topology["mode"], "static");
+    assert_eq!(topology["backends"][0]["roles"], json!(["WRITE", "READ", "ROUTE"]));
+    assert!(!body.contains("s3cret-admin"));
+}
