@@ -514,7 +514,10 @@ async fn the_topology_endpoint_needs_the_admin_token_when_one_is_set() {
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         (status, String::from_utf8_lossy(&bytes).into_owned())
     };
-    let app = router_with(&neo4j_uri(), |c| c.admin_token = Some("s3cret-admin".into())).await;
+    let app = router_with(&neo4j_uri(), |c| {
+        c.admin_token = Some("s3cret-admin".into())
+    })
+    .await;
     let (status, body) = get(app.clone(), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert!(body.contains("ONTOGRAPH_ADMIN_TOKEN"), "{body}");
@@ -524,6 +527,9 @@ async fn the_topology_endpoint_needs_the_admin_token_when_one_is_set() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let topology: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(topology["mode"], "static");
-    assert_eq!(topology["backends"][0]["roles"], json!(["WRITE", "READ", "ROUTE"]));
+    assert_eq!(
+        topology["backends"][0]["roles"],
+        json!(["WRITE", "READ", "ROUTE"])
+    );
     assert!(!body.contains("s3cret-admin"));
 }
