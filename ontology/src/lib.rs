@@ -10,6 +10,7 @@ pub use parse::{parse_ontology, Diagnostic, OntologyError};
 pub mod api;
 pub mod compile;
 pub mod ir;
+pub mod mapping;
 mod mutate;
 pub mod seed;
 pub mod shape;

@@ -5,6 +5,7 @@ pub mod http;
 pub mod operation;
 pub mod render;
 pub mod schema;
+pub mod signature;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
