@@ -54,7 +54,12 @@ pub struct AppState {
     pub default_consistency: ConsistencyLevel,
     /// Bearer token required by `/admin/api/*` when set.
     pub admin_token: Option<Arc<str>>,
+    /// The webhook receiver (`None`: ingestion is off and `/ingest/*` answers 404).
+    pub ingest: Option<Arc<crate::ingest::Ingest>>,
 }
+
+/// Largest body any ingestion route reads (each source has its own, smaller limit).
+const INGEST_BODY_CEILING: usize = 64 * 1024 * 1024;
 
 /// The router, separate from `main` so tests can drive it with `oneshot`.
 pub fn app(state: AppState) -> Router {
@@ -67,6 +72,16 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/admin/api/topology", get(topology))
+        .route(
+            "/ingest/{source}",
+            axum::routing::post(crate::ingest::receive)
+                .layer(DefaultBodyLimit::max(INGEST_BODY_CEILING)),
+        )
+        .route(
+            "/ingest/{source}/bulk",
+            axum::routing::post(crate::ingest::receive_bulk)
+                .layer(DefaultBodyLimit::max(INGEST_BODY_CEILING)),
+        )
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

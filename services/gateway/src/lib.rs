@@ -2,6 +2,7 @@
 //! with health checks and Prometheus metrics.
 
 pub mod http;
+pub mod ingest;
 pub mod operation;
 pub mod render;
 pub mod schema;
@@ -104,5 +105,6 @@ pub fn build_state(
         limits: config.http.clone(),
         default_consistency: config.default_consistency,
         admin_token: config.admin_token.as_deref().map(Arc::from),
+        ingest: None,
     })
 }

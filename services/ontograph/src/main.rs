@@ -122,6 +122,33 @@ struct ServeArgs {
     /// Bearer token for the admin API (`/admin/api/*`); unset leaves it open.
     #[arg(long, env = "ONTOGRAPH_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Accept webhooks at `/ingest/{source}` (needs `AMQP_URL` and a secret per source).
+    #[arg(long, env = "ONTOGRAPH_INGEST", default_value_t = false, action = clap::ArgAction::Set)]
+    ingest: bool,
+    #[command(flatten)]
+    ingest_args: IngestArgs,
+}
+
+#[derive(Args, Clone)]
+struct IngestArgs {
+    /// Folder of mapping rules, one `<source>.yaml` per ingestion source.
+    #[arg(
+        long,
+        env = "ONTOGRAPH_INGEST_MAPPINGS",
+        default_value = "schema/mappings"
+    )]
+    ingest_mappings: PathBuf,
+    /// RabbitMQ URL.
+    #[arg(
+        long,
+        env = "AMQP_URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
+        hide_env_values = true
+    )]
+    amqp_url: String,
+    /// Number of partition queues (all gateways and workers of a deployment must agree).
+    #[arg(long, env = "ONTOGRAPH_INGEST_PARTITIONS", default_value_t = 4)]
+    ingest_partitions: u32,
 }
 
 #[derive(Args)]
@@ -180,6 +207,38 @@ fn load_ontology(path: &Path) -> anyhow::Result<ontology::Ontology> {
     }
 }
 
+/// Every `<source>.yaml` in `dir`, validated against the ontology.
+fn load_mappings(
+    o: &ontology::Ontology,
+    dir: &Path,
+) -> anyhow::Result<Vec<ontology::mapping::Mapping>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the mapping rules folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mapping = ontology::mapping::Mapping::from_yaml(o, &path.display().to_string(), &text)?;
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if mapping.source != stem {
+            anyhow::bail!(
+                "{}: `source: {}` must match the file name `{stem}`",
+                path.display(),
+                mapping.source
+            );
+        }
+        out.push(mapping);
+    }
+    Ok(out)
+}
+
 /// The routing configuration these arguments describe.
 fn routing_config(args: &Neo4jArgs) -> anyhow::Result<graph::RoutingConfig> {
     let readers: Vec<String> = args
@@ -225,6 +284,16 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Check => {
             let o = load_ontology(&cli.ontology)?;
+            let mappings = PathBuf::from("schema/mappings");
+            if mappings.is_dir() {
+                for m in load_mappings(&o, &mappings)? {
+                    eprintln!(
+                        "ok: mapping rules for source `{}` ({} event types)",
+                        m.source,
+                        m.event_types().count()
+                    );
+                }
+            }
             print!("{}", ontology::api::api_sdl(&o));
             eprintln!(
                 "ok: {} node types, {} relationship fields, ontology version {}",
@@ -278,9 +347,48 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     config.http.max_body_bytes = args.max_body_bytes;
     config.http.request_timeout = Duration::from_millis(args.request_timeout_ms);
     config.statement_timeout = config.http.request_timeout;
+    let ingest = if args.ingest {
+        let mut sources = std::collections::HashMap::new();
+        for mapping in load_mappings(&o, &args.ingest_args.ingest_mappings)? {
+            let var = gateway::ingest::secret_env(&mapping.source);
+            let secret = std::env::var(&var).with_context(|| {
+                format!(
+                    "ingestion source `{}` needs its secret in {var}",
+                    mapping.source
+                )
+            })?;
+            let name = mapping.source.clone();
+            let source =
+                gateway::ingest::Source::new(mapping, &secret).map_err(anyhow::Error::msg)?;
+            sources.insert(name, std::sync::Arc::new(source));
+        }
+        if sources.is_empty() {
+            anyhow::bail!(
+                "ONTOGRAPH_INGEST is on but {} holds no mapping rules",
+                args.ingest_args.ingest_mappings.display()
+            );
+        }
+        let bus = bus::Bus::new(bus::BusConfig {
+            partitions: args.ingest_args.ingest_partitions.max(1),
+            ..bus::BusConfig::new(args.ingest_args.amqp_url.clone())
+        });
+        if let Err(e) = bus.declare().await {
+            tracing::warn!(error = %e, "RabbitMQ is not ready; webhooks get 503 until it is");
+        }
+        let mut names: Vec<&String> = sources.keys().collect();
+        names.sort();
+        tracing::info!(sources = ?names, "ingestion on: POST /ingest/{{source}}");
+        Some(std::sync::Arc::new(gateway::ingest::Ingest {
+            sources,
+            bus,
+        }))
+    } else {
+        None
+    };
     config.default_consistency = args.consistency;
     config.admin_token = args.admin_token.filter(|t| !t.is_empty());
-    let state = gateway::build_state(o, client, &config)?;
+    let mut state = gateway::build_state(o, client, &config)?;
+    state.ingest = ingest;
     let app = gateway::app(state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

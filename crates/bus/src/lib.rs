@@ -1,0 +1,483 @@
+//! RabbitMQ for Ontograph (lapin on tokio): the ingestion topology, a publisher that reports
+//! success only once the broker has confirmed a persistent message into a queue, and the names
+//! the workers consume from. This crate moves bytes and headers; it knows nothing of GraphQL or
+//! the ontology.
+//!
+//! Topology (declared idempotently by [`Bus::declare`]):
+//!
+//! ```text
+//! publish ─► ontograph.events (topic, key <source>.<event type>)
+//!              └─#─► ontograph.partitions (headers) ─ og-partition = k ─► ontograph.ingest.k
+//!                                                        (quorum queue, single active consumer)
+//! workers ─► ontograph.dead (fanout) ─► ontograph.ingest.dead (quorum queue)
+//! ```
+//!
+//! Events about the same entity carry the same `og-partition` (a hash of its key, computed by the
+//! receiver), so they land in the same queue, which one worker at a time consumes (single active
+//! consumer): updates to one entity are never reordered, however many workers run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, ExchangeBindOptions, ExchangeDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use tokio::sync::Mutex;
+
+/// Header naming an event's partition. (Not `x-…`: a headers exchange ignores binding
+/// arguments that start with `x-` when matching.)
+pub const PARTITION_HEADER: &str = "og-partition";
+
+/// Exchange and queue names under a prefix (`ontograph` by default; tests use their own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    prefix: String,
+}
+
+impl Names {
+    /// Names under `prefix`.
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Names {
+            prefix: prefix.into(),
+        }
+    }
+
+    /// The topic exchange events are published to (routing key `<source>.<event type>`).
+    pub fn events_exchange(&self) -> String {
+        format!("{}.events", self.prefix)
+    }
+
+    /// The headers exchange that spreads events over the partition queues by `og-partition`.
+    pub fn partitions_exchange(&self) -> String {
+        format!("{}.partitions", self.prefix)
+    }
+
+    /// The fanout exchange of events that can never apply.
+    pub fn dead_exchange(&self) -> String {
+        format!("{}.dead", self.prefix)
+    }
+
+    /// The dead-letter queue.
+    pub fn dead_queue(&self) -> String {
+        format!("{}.ingest.dead", self.prefix)
+    }
+
+    /// The queue of partition `k`.
+    pub fn partition_queue(&self, k: u32) -> String {
+        format!("{}.ingest.{k}", self.prefix)
+    }
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::new("ontograph")
+    }
+}
+
+/// The partition of a key: FNV-1a, stable across processes and versions.
+pub fn partition_of(key: &str, partitions: u32) -> u32 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % u64::from(partitions.max(1))) as u32
+}
+
+/// What went wrong talking to RabbitMQ.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The broker cannot be reached, or the connection broke.
+    #[error("RabbitMQ is unavailable: {0}")]
+    Unavailable(String),
+    /// The broker did not confirm in time (flow control, a memory or disk alarm).
+    #[error("RabbitMQ did not confirm the message within {0:?} (back-pressure)")]
+    Timeout(Duration),
+    /// The broker refused the message (nack) or could not route it to any queue.
+    #[error("RabbitMQ did not store the message: {0}")]
+    Rejected(String),
+    /// The topology could not be declared (e.g. a queue exists with other arguments).
+    #[error("RabbitMQ topology: {0}")]
+    Topology(String),
+}
+
+impl From<lapin::Error> for BusError {
+    fn from(e: lapin::Error) -> Self {
+        BusError::Unavailable(e.to_string())
+    }
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct BusConfig {
+    /// `amqp://user:pass@host:port/vhost`.
+    pub url: String,
+    /// Number of partition queues (fixed for a deployment: changing it moves keys).
+    pub partitions: u32,
+    /// How long a publish waits for the broker's confirm.
+    pub confirm_timeout: Duration,
+    /// Exchange and queue names.
+    pub names: Names,
+}
+
+impl BusConfig {
+    /// Defaults: 4 partitions, 5 s confirm timeout.
+    pub fn new(url: impl Into<String>) -> Self {
+        BusConfig {
+            url: url.into(),
+            partitions: 4,
+            confirm_timeout: Duration::from_secs(5),
+            names: Names::default(),
+        }
+    }
+}
+
+/// One message to publish.
+#[derive(Debug, Clone)]
+pub struct Message<'a> {
+    /// The routing key (`<source>.<event type>`).
+    pub routing_key: &'a str,
+    /// The message id (the event's idempotency key).
+    pub message_id: &'a str,
+    /// Which partition queue receives it.
+    pub partition: u32,
+    /// Further string headers.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// The body.
+    pub body: &'a [u8],
+}
+
+/// A RabbitMQ connection with a confirm-mode publishing channel, reopened on demand after a
+/// failure. Cheap to clone.
+#[derive(Clone)]
+pub struct Bus {
+    config: Arc<BusConfig>,
+    state: Arc<Mutex<Option<(Connection, Channel)>>>,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus")
+            .field("url", &redact(&self.config.url))
+            .field("partitions", &self.config.partitions)
+            .finish()
+    }
+}
+
+/// The URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Bus {
+    /// A bus for these settings; nothing is connected until first use.
+    pub fn new(config: BusConfig) -> Self {
+        Bus {
+            config: Arc::new(config),
+            state: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &BusConfig {
+        &self.config
+    }
+
+    /// Opens a new connection (for consumers, which want their own).
+    pub async fn connect(&self) -> Result<Connection, BusError> {
+        let properties = ConnectionProperties::default()
+            .with_executor(tokio_executor_trait::Tokio::current())
+            .with_reactor(tokio_reactor_trait::Tokio)
+            .with_connection_name("ontograph".into());
+        let connect = Connection::connect(&self.config.url, properties);
+        match tokio::time::timeout(self.config.confirm_timeout, connect).await {
+            Ok(Ok(connection)) => Ok(connection),
+            Ok(Err(e)) => Err(BusError::Unavailable(format!(
+                "cannot connect to {}: {e}",
+                redact(&self.config.url)
+            ))),
+            Err(_) => Err(BusError::Unavailable(format!(
+                "connecting to {} took longer than {:?}",
+                redact(&self.config.url),
+                self.config.confirm_timeout
+            ))),
+        }
+    }
+
+    /// Declares the exchanges, the partition queues and the dead-letter queue (idempotent).
+    pub async fn declare(&self) -> Result<(), BusError> {
+        let connection = self.connect().await?;
+        let channel = connection.create_channel().await?;
+        let result = declare_on(&channel, &self.config.names, self.config.partitions).await;
+        let _ = connection.close(200, "declared").await;
+        result
+    }
+
+    /// Publishes a persistent message and waits until the broker confirms it was stored in a
+    /// queue. Any other outcome is an error: the caller must not report the event accepted.
+    pub async fn publish(&self, message: &Message<'_>) -> Result<(), BusError> {
+        let outcome = tokio::time::timeout(self.config.confirm_timeout, self.publish_once(message))
+            .await
+            .unwrap_or(Err(BusError::Timeout(self.config.confirm_timeout)));
+        if let Err(error) = &outcome {
+            metrics::counter!("ontograph_bus_publish_errors_total").increment(1);
+            if !matches!(error, BusError::Rejected(_)) {
+                // Start over with a fresh connection next time.
+                self.reset().await;
+            }
+        } else {
+            metrics::counter!("ontograph_bus_published_total").increment(1);
+        }
+        outcome
+    }
+
+    async fn publish_once(&self, message: &Message<'_>) -> Result<(), BusError> {
+        let channel = self.channel().await?;
+        let mut headers = FieldTable::default();
+        headers.insert(
+            ShortString::from(PARTITION_HEADER),
+            AMQPValue::LongString(LongString::from(message.partition.to_string())),
+        );
+        for (k, v) in message.headers {
+            headers.insert(
+                ShortString::from(*k),
+                AMQPValue::LongString(LongString::from(*v)),
+            );
+        }
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_message_id(message.message_id.into())
+            .with_headers(headers);
+        let confirm = channel
+            .basic_publish(
+                &self.config.names.events_exchange(),
+                message.routing_key,
+                BasicPublishOptions {
+                    mandatory: true,
+                    immediate: false,
+                },
+                message.body,
+                properties,
+            )
+            .await?
+            .await?;
+        match confirm {
+            lapin::publisher_confirm::Confirmation::Ack(None) => Ok(()),
+            lapin::publisher_confirm::Confirmation::Ack(Some(returned)) => {
+                Err(BusError::Rejected(format!(
+                    "no queue takes routing key {} (partition {}): {}",
+                    message.routing_key, message.partition, returned.reply_text
+                )))
+            }
+            lapin::publisher_confirm::Confirmation::Nack(_) => Err(BusError::Rejected(
+                "the broker nacked the message".to_owned(),
+            )),
+            lapin::publisher_confirm::Confirmation::NotRequested => Err(BusError::Rejected(
+                "the channel is not in confirm mode".to_owned(),
+            )),
+        }
+    }
+
+    /// The publishing channel, opened (with confirms and the topology) when there is none.
+    async fn channel(&self) -> Result<Channel, BusError> {
+        let mut state = self.state.lock().await;
+        if let Some((connection, channel)) = state.as_ref() {
+            if connection.status().connected() && channel.status().connected() {
+                return Ok(channel.clone());
+            }
+        }
+        *state = None;
+        let connection = self.connect().await?;
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        declare_on(&channel, &self.config.names, self.config.partitions).await?;
+        tracing::info!(url = %redact(&self.config.url), "connected to RabbitMQ");
+        *state = Some((connection, channel.clone()));
+        Ok(channel)
+    }
+
+    async fn reset(&self) {
+        let taken = self.state.lock().await.take();
+        if let Some((connection, _)) = taken {
+            let _ = connection.close(200, "reset after an error").await;
+        }
+    }
+
+    /// Messages waiting in each partition queue and in the dead-letter queue.
+    pub async fn depths(&self) -> Result<Vec<(String, u32)>, BusError> {
+        let channel = self.channel().await?;
+        let mut queues: Vec<String> = (0..self.config.partitions.max(1))
+            .map(|k| self.config.names.partition_queue(k))
+            .collect();
+        queues.push(self.config.names.dead_queue());
+        let mut out = Vec::new();
+        for queue in queues {
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            };
+            let q = channel
+                .queue_declare(&queue, passive, FieldTable::default())
+                .await?;
+            out.push((queue, q.message_count()));
+        }
+        Ok(out)
+    }
+
+    /// Deletes the exchanges and queues under this bus's prefix (tests clean up with it).
+    pub async fn delete_topology(&self) -> Result<(), BusError> {
+        self.reset().await;
+        let connection = self.connect().await?;
+        let channel = connection.create_channel().await?;
+        let names = &self.config.names;
+        for k in 0..self.config.partitions.max(1) {
+            channel
+                .queue_delete(&names.partition_queue(k), Default::default())
+                .await?;
+        }
+        channel
+            .queue_delete(&names.dead_queue(), Default::default())
+            .await?;
+        for exchange in [
+            names.events_exchange(),
+            names.partitions_exchange(),
+            names.dead_exchange(),
+        ] {
+            channel
+                .exchange_delete(&exchange, Default::default())
+                .await?;
+        }
+        let _ = connection.close(200, "deleted").await;
+        Ok(())
+    }
+
+    /// Checks that the broker answers (readiness).
+    pub async fn ping(&self) -> Result<(), BusError> {
+        self.channel().await.map(|_| ())
+    }
+}
+
+async fn declare_on(channel: &Channel, names: &Names, partitions: u32) -> Result<(), BusError> {
+    let (events, spread, dead) = (
+        names.events_exchange(),
+        names.partitions_exchange(),
+        names.dead_exchange(),
+    );
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    let topology = |e: lapin::Error| BusError::Topology(e.to_string());
+    channel
+        .exchange_declare(&events, ExchangeKind::Topic, durable, FieldTable::default())
+        .await
+        .map_err(topology)?;
+    channel
+        .exchange_declare(
+            &spread,
+            ExchangeKind::Headers,
+            durable,
+            FieldTable::default(),
+        )
+        .await
+        .map_err(topology)?;
+    channel
+        .exchange_declare(&dead, ExchangeKind::Fanout, durable, FieldTable::default())
+        .await
+        .map_err(topology)?;
+    channel
+        .exchange_bind(
+            &spread,
+            &events,
+            "#",
+            ExchangeBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(topology)?;
+    let quorum = |single_active: bool| {
+        let mut args = FieldTable::default();
+        args.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString("quorum".into()),
+        );
+        if single_active {
+            args.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
+        }
+        args
+    };
+    let durable_queue = QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    };
+    for k in 0..partitions.max(1) {
+        let queue = names.partition_queue(k);
+        channel
+            .queue_declare(&queue, durable_queue, quorum(true))
+            .await
+            .map_err(topology)?;
+        let mut matcher = FieldTable::default();
+        matcher.insert("x-match".into(), AMQPValue::LongString("all".into()));
+        matcher.insert(
+            PARTITION_HEADER.into(),
+            AMQPValue::LongString(k.to_string().into()),
+        );
+        channel
+            .queue_bind(&queue, &spread, "", QueueBindOptions::default(), matcher)
+            .await
+            .map_err(topology)?;
+    }
+    channel
+        .queue_declare(&names.dead_queue(), durable_queue, quorum(false))
+        .await
+        .map_err(topology)?;
+    channel
+        .queue_bind(
+            &names.dead_queue(),
+            &dead,
+            "",
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(topology)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_are_stable_and_spread() {
+        assert_eq!(partition_of("Issue:I_1", 4), partition_of("Issue:I_1", 4));
+        let mut seen = [0u32; 4];
+        for i in 0..4000 {
+            seen[partition_of(&format!("key-{i}"), 4) as usize] += 1;
+        }
+        assert!(seen.iter().all(|n| (800..1200).contains(n)), "{seen:?}");
+        assert_eq!(partition_of("x", 0), 0);
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(
+            redact("amqp://guest:secret@host:5672/%2f"),
+            "amqp://guest:***@host:5672/%2f"
+        );
+        assert_eq!(redact("amqp://host:5672"), "amqp://host:5672");
+    }
+}

@@ -1,0 +1,349 @@
+//! The webhook receiver: `POST /ingest/{source}` (one JSON event) and
+//! `POST /ingest/{source}/bulk` (NDJSON, one event per line, a result per line).
+//!
+//! Each request is checked in this order — size (413), signature (401), JSON (400), event type
+//! and idempotency key (400) — then published to RabbitMQ as a persistent message, and answered
+//! `202 {"eventId": …}` only once the broker has confirmed it into a queue. A broker that cannot
+//! be reached, does not confirm in time or refuses the message gets `503` with `Retry-After`:
+//! an event is never acknowledged unless it is stored.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ontology::mapping::{Locator, Mapping, Op, SignatureSpec};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::signature::{Scheme, Verifier};
+use crate::AppState;
+
+/// Seconds a client is asked to wait after a 503.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// One ingestion source: its validated mapping rules and its signature verifier.
+#[derive(Debug)]
+pub struct Source {
+    /// The rules (`schema/mappings/<source>.yaml`).
+    pub mapping: Mapping,
+    /// Checks the request signature.
+    pub verifier: Verifier,
+}
+
+impl Source {
+    /// A source from its rules and secret.
+    pub fn new(mapping: Mapping, secret: &str) -> Result<Self, String> {
+        let scheme = match &mapping.signature {
+            Some(SignatureSpec::Github) => Scheme::GitHub,
+            Some(SignatureSpec::Hmac {
+                signature_header,
+                timestamp_header,
+                tolerance_seconds,
+            }) => Scheme::Hmac {
+                signature_header: signature_header.clone(),
+                timestamp_header: timestamp_header.clone(),
+                tolerance: std::time::Duration::from_secs(*tolerance_seconds),
+            },
+            None => return Err(format!(
+                "source `{}` has no `signature` in its rules: unsigned webhooks are not accepted",
+                mapping.source
+            )),
+        };
+        let verifier = Verifier::new(scheme, secret.as_bytes())
+            .map_err(|e| format!("source `{}`: {e}", mapping.source))?;
+        Ok(Source { mapping, verifier })
+    }
+}
+
+/// The receiver's configuration: sources by name and the broker.
+#[derive(Debug)]
+pub struct Ingest {
+    /// Sources by name.
+    pub sources: HashMap<String, Arc<Source>>,
+    /// The broker.
+    pub bus: bus::Bus,
+}
+
+/// The environment variable holding a source's secret: `ONTOGRAPH_INGEST_SECRET_<SOURCE>`.
+pub fn secret_env(source: &str) -> String {
+    format!(
+        "ONTOGRAPH_INGEST_SECRET_{}",
+        source.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = json!({ "error": { "code": code, "message": message.into() } });
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from(RETRY_AFTER_SECONDS),
+        );
+    }
+    response
+}
+
+/// Checks everything that does not need the broker, for one request.
+async fn admit(
+    state: &AppState,
+    source: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Arc<Ingest>, Arc<Source>), Response> {
+    let Some(ingest) = state.ingest.clone() else {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "INGEST_DISABLED",
+            "ingestion is not enabled on this gateway (ONTOGRAPH_INGEST=on)",
+        ));
+    };
+    let Some(src) = ingest.sources.get(source).cloned() else {
+        let mut known: Vec<&str> = ingest.sources.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            "UNKNOWN_SOURCE",
+            format!(
+                "unknown ingestion source `{source}` (known: {})",
+                known.join(", ")
+            ),
+        ));
+    };
+    if body.len() > src.mapping.max_body_bytes {
+        metrics::counter!("ontograph_ingest_rejected_total", "source" => source.to_owned(), "reason" => "too_large").increment(1);
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "TOO_LARGE",
+            format!(
+                "the body has {} bytes; source `{source}` accepts at most {}",
+                body.len(),
+                src.mapping.max_body_bytes
+            ),
+        ));
+    }
+    let lookup = |name: &str| -> Option<String> {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    if let Err(e) = src.verifier.verify(&lookup, body, SystemTime::now()) {
+        metrics::counter!("ontograph_ingest_rejected_total", "source" => source.to_owned(), "reason" => "signature").increment(1);
+        tracing::warn!(source, error = %e, "webhook signature rejected");
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            "BAD_SIGNATURE",
+            e.to_string(),
+        ));
+    }
+    Ok((ingest, src))
+}
+
+/// Event type, idempotency key and partition key of one parsed event.
+fn describe(
+    src: &Source,
+    headers: &HeaderMap,
+    raw: &[u8],
+    event: &Value,
+    line: Option<usize>,
+) -> Result<(String, String, String), String> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let at_path = |path: &str| json_path(event, path);
+    let event_type = match &src.mapping.event_type {
+        Locator::Header(h) => {
+            header(h).ok_or_else(|| format!("missing {h} header (the event type)"))?
+        }
+        Locator::JsonPath(p) => at_path(p).ok_or_else(|| format!("no event type at {p}"))?,
+        Locator::Constant(c) => c.clone(),
+        Locator::BodyHash(_) => return Err("the event type cannot be a body hash".to_owned()),
+    };
+    let key = match &src.mapping.idempotency {
+        Locator::Header(h) => {
+            let id =
+                header(h).ok_or_else(|| format!("missing {h} header (the idempotency key)"))?;
+            match line {
+                Some(n) => format!("{id}#{n}"),
+                None => id,
+            }
+        }
+        Locator::JsonPath(p) => at_path(p).ok_or_else(|| format!("no idempotency key at {p}"))?,
+        Locator::BodyHash(_) => {
+            let digest = Sha256::digest(raw);
+            digest.iter().map(|b| format!("{b:02x}")).collect()
+        }
+        Locator::Constant(_) => return Err("the idempotency key cannot be a constant".to_owned()),
+    };
+    if event_type.is_empty() || key.is_empty() {
+        return Err("the event type and the idempotency key must not be empty".to_owned());
+    }
+    // Events about the same entity go to the same partition; the first entity the rules name
+    // decides. Events the rules cannot map go by their own key (the worker dead-letters them).
+    let partition_key = match src.mapping.map(&event_type, event) {
+        Ok(ops) => ops
+            .iter()
+            .find_map(|op| match op {
+                Op::Upsert { target, .. } | Op::Delete { target } => {
+                    Some(format!("{}:{}", target.label, target.key))
+                }
+                Op::Link { .. } => None,
+            })
+            .unwrap_or_else(|| key.clone()),
+        Err(_) => key.clone(),
+    };
+    Ok((event_type, key, partition_key))
+}
+
+/// A string value at a simple JSON path (`$.a.b`), numbers as text.
+fn json_path(event: &Value, path: &str) -> Option<String> {
+    let mut at = event;
+    for part in path.strip_prefix("$.")?.split('.') {
+        at = at.get(part)?;
+    }
+    match at {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+async fn publish(
+    ingest: &Ingest,
+    source: &str,
+    event_type: &str,
+    key: &str,
+    partition_key: &str,
+    raw: &[u8],
+) -> Result<(), bus::BusError> {
+    let routing_key = format!("{source}.{event_type}");
+    let partition = bus::partition_of(partition_key, ingest.bus.config().partitions);
+    let received = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis().to_string())
+        .unwrap_or_default();
+    let headers = [
+        ("x-source", source),
+        ("x-event-type", event_type),
+        ("x-received-ms", received.as_str()),
+    ];
+    ingest
+        .bus
+        .publish(&bus::Message {
+            routing_key: &routing_key,
+            message_id: key,
+            partition,
+            headers: &headers,
+            body: raw,
+        })
+        .await
+}
+
+/// `POST /ingest/{source}`.
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (ingest, src) = match admit(&state, &source, &headers, &body).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let event: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "NOT_JSON",
+                format!("the body is not JSON: {e}"),
+            )
+        }
+    };
+    let (event_type, key, partition_key) = match describe(&src, &headers, &body, &event, None) {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::BAD_REQUEST, "BAD_EVENT", e),
+    };
+    match publish(&ingest, &source, &event_type, &key, &partition_key, &body).await {
+        Ok(()) => {
+            metrics::counter!("ontograph_ingest_received_total", "source" => source.clone())
+                .increment(1);
+            (
+                StatusCode::ACCEPTED,
+                axum::Json(json!({ "eventId": key, "source": source, "eventType": event_type })),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::warn!(source, error = %e, "event not accepted: the broker did not store it");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "BROKER_UNAVAILABLE",
+                format!("the event was not accepted ({e}); retry later"),
+            )
+        }
+    }
+}
+
+/// `POST /ingest/{source}/bulk`: NDJSON, signed as a whole; a result per line. The status is
+/// 202 when every line was accepted, 207 otherwise (see each line's `status`).
+pub async fn receive_bulk(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (ingest, src) = match admit(&state, &source, &headers, &body).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let mut results = Vec::new();
+    let mut all_ok = true;
+    for (index, line) in body.split(|b| *b == b'\n').enumerate() {
+        let line_no = index + 1;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let outcome = match serde_json::from_slice::<Value>(line) {
+            Err(e) => Err((400, "NOT_JSON", format!("line {line_no} is not JSON: {e}"))),
+            Ok(event) => match describe(&src, &headers, line, &event, Some(line_no)) {
+                Err(e) => Err((400, "BAD_EVENT", e)),
+                Ok((event_type, key, partition_key)) => {
+                    match publish(&ingest, &source, &event_type, &key, &partition_key, line).await {
+                        Ok(()) => Ok(key),
+                        Err(e) => Err((
+                            503,
+                            "BROKER_UNAVAILABLE",
+                            format!("not accepted ({e}); retry this line"),
+                        )),
+                    }
+                }
+            },
+        };
+        match outcome {
+            Ok(key) => {
+                metrics::counter!("ontograph_ingest_received_total", "source" => source.clone())
+                    .increment(1);
+                results.push(json!({ "line": line_no, "status": 202, "eventId": key }));
+            }
+            Err((status, code, message)) => {
+                all_ok = false;
+                results.push(json!({ "line": line_no, "status": status, "error": { "code": code, "message": message } }));
+            }
+        }
+    }
+    let status = if all_ok {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::MULTI_STATUS
+    };
+    (status, axum::Json(json!({ "results": results }))).into_response()
+}
