@@ -10,6 +10,7 @@
 //!              └─#─► ontograph.partitions (headers) ─ og-partition = k ─► ontograph.ingest.k
 //!                                                        (quorum queue, single active consumer)
 //! workers ─► ontograph.dead (fanout) ─► ontograph.ingest.dead (quorum queue)
+//! workers ─► ontograph.changes (fanout, transient): what each committed batch wrote
 //! ```
 //!
 //! Events about the same entity carry the same `og-partition` (a hash of its key, computed by the
@@ -58,6 +59,12 @@ impl Names {
     /// The fanout exchange of events that can never apply.
     pub fn dead_exchange(&self) -> String {
         format!("{}.dead", self.prefix)
+    }
+
+    /// The fanout exchange of commit notifications (what an ingest batch wrote), not persisted:
+    /// caches and degree statistics listen with their own exclusive queues.
+    pub fn changes_exchange(&self) -> String {
+        format!("{}.changes", self.prefix)
     }
 
     /// The dead-letter queue.
@@ -135,9 +142,22 @@ impl BusConfig {
     }
 }
 
+/// Which exchange a message goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The events exchange (routing key `<source>.<event type>`, spread over the partitions).
+    Events,
+    /// The dead-letter exchange.
+    Dead,
+    /// The commit notifications exchange (not persistent; no queue needs to exist).
+    Changes,
+}
+
 /// One message to publish.
 #[derive(Debug, Clone)]
 pub struct Message<'a> {
+    /// Where it goes.
+    pub target: Target,
     /// The routing key (`<source>.<event type>`).
     pub routing_key: &'a str,
     /// The message id (the event's idempotency key).
@@ -254,17 +274,23 @@ impl Bus {
                 AMQPValue::LongString(LongString::from(*v)),
             );
         }
+        let names = &self.config.names;
+        let (exchange, persistent, mandatory) = match message.target {
+            Target::Events => (names.events_exchange(), true, true),
+            Target::Dead => (names.dead_exchange(), true, true),
+            Target::Changes => (names.changes_exchange(), false, false),
+        };
         let properties = BasicProperties::default()
-            .with_delivery_mode(2)
+            .with_delivery_mode(if persistent { 2 } else { 1 })
             .with_content_type("application/json".into())
             .with_message_id(message.message_id.into())
             .with_headers(headers);
         let confirm = channel
             .basic_publish(
-                &self.config.names.events_exchange(),
+                &exchange,
                 message.routing_key,
                 BasicPublishOptions {
-                    mandatory: true,
+                    mandatory,
                     immediate: false,
                 },
                 message.body,
@@ -355,6 +381,7 @@ impl Bus {
             names.events_exchange(),
             names.partitions_exchange(),
             names.dead_exchange(),
+            names.changes_exchange(),
         ] {
             channel
                 .exchange_delete(&exchange, Default::default())
@@ -396,6 +423,15 @@ async fn declare_on(channel: &Channel, names: &Names, partitions: u32) -> Result
         .map_err(topology)?;
     channel
         .exchange_declare(&dead, ExchangeKind::Fanout, durable, FieldTable::default())
+        .await
+        .map_err(topology)?;
+    channel
+        .exchange_declare(
+            &names.changes_exchange(),
+            ExchangeKind::Fanout,
+            durable,
+            FieldTable::default(),
+        )
         .await
         .map_err(topology)?;
     channel

@@ -48,10 +48,12 @@ impl Source {
                 timestamp_header: timestamp_header.clone(),
                 tolerance: std::time::Duration::from_secs(*tolerance_seconds),
             },
-            None => return Err(format!(
+            None => {
+                return Err(format!(
                 "source `{}` has no `signature` in its rules: unsigned webhooks are not accepted",
                 mapping.source
-            )),
+            ))
+            }
         };
         let verifier = Verifier::new(scheme, secret.as_bytes())
             .map_err(|e| format!("source `{}`: {e}", mapping.source))?;
@@ -238,6 +240,7 @@ async fn publish(
     ingest
         .bus
         .publish(&bus::Message {
+            target: bus::Target::Events,
             routing_key: &routing_key,
             message_id: key,
             partition,

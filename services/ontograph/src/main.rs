@@ -44,6 +44,25 @@ enum Command {
     Check,
     /// Load deterministic sample data with a heavy-tailed degree distribution.
     Seed(SeedArgs),
+    /// Run an ingest worker: consume accepted webhooks and write them to the graph in batches.
+    Ingest(IngestWorkerArgs),
+}
+
+#[derive(Args)]
+struct IngestWorkerArgs {
+    #[command(flatten)]
+    neo4j: Neo4jArgs,
+    #[command(flatten)]
+    ingest: IngestArgs,
+    /// Largest batch, in events.
+    #[arg(long, env = "ONTOGRAPH_INGEST_BATCH_SIZE", default_value_t = 500)]
+    batch_size: usize,
+    /// Longest wait before a partial batch is written, in milliseconds.
+    #[arg(long, env = "ONTOGRAPH_INGEST_FLUSH_MS", default_value_t = 50)]
+    flush_ms: u64,
+    /// Unacknowledged events the broker may send ahead.
+    #[arg(long, env = "ONTOGRAPH_INGEST_PREFETCH", default_value_t = 2000)]
+    prefetch: u16,
 }
 
 #[derive(Args, Clone)]
@@ -327,6 +346,31 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(&cli.ontology, args).await,
+        Command::Ingest(args) => {
+            let o = load_ontology(&cli.ontology)?;
+            let mappings = load_mappings(&o, &args.ingest.ingest_mappings)?;
+            if mappings.is_empty() {
+                anyhow::bail!(
+                    "{} holds no mapping rules",
+                    args.ingest.ingest_mappings.display()
+                );
+            }
+            let neo4j = router(routing_config(&args.neo4j)?).await?;
+            let bus = bus::Bus::new(bus::BusConfig {
+                partitions: args.ingest.ingest_partitions.max(1),
+                ..bus::BusConfig::new(args.ingest.amqp_url.clone())
+            });
+            let config = ingest::WorkerConfig {
+                batch_size: args.batch_size.max(1),
+                flush_interval: Duration::from_millis(args.flush_ms),
+                prefetch: args.prefetch.max(1),
+                ..ingest::WorkerConfig::default()
+            };
+            let worker = ingest::Worker::new(std::sync::Arc::new(o), mappings, bus, neo4j, config);
+            let stats = worker.run(shutdown_signal()).await;
+            tracing::info!(?stats, "ingest worker stopped");
+            Ok(())
+        }
     }
 }
 
@@ -396,9 +440,32 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "ontograph serving: GraphQL at http://{addr}/graphql, metrics at http://{addr}/metrics");
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutdown requested");
 }

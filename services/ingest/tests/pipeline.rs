@@ -1,0 +1,303 @@
+//! The whole ingestion path on the real stack: signed webhooks into the gateway's receiver,
+//! RabbitMQ, ingest workers, Neo4j. Each test uses its own exchange/queue names (deleted at the
+//! end) and its own data prefix.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use futures::StreamExt as _;
+use gateway::signature::{Scheme, Verifier};
+use lapin::options::BasicConsumeOptions;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const SECRET: &str = "pipeline-secret";
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/test"))
+}
+
+fn ontology() -> ontology::Ontology {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql");
+    ontology::parse_ontology(&std::fs::read_to_string(path).expect("ontology")).expect("valid")
+}
+
+fn internal_rules(o: &ontology::Ontology) -> ontology::mapping::Mapping {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/mappings/internal.yaml");
+    ontology::mapping::Mapping::from_yaml(
+        o,
+        "internal",
+        &std::fs::read_to_string(path).expect("rules"),
+    )
+    .expect("valid")
+}
+
+fn unique(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{name}-{nanos}")
+}
+
+struct Stack {
+    app: axum::Router,
+    bus: bus::Bus,
+    router: graph::Router,
+    neo4j: graph::Neo4jClient,
+}
+
+async fn stack(prefix: &str) -> Stack {
+    let o = ontology();
+    let bus = bus::Bus::new(bus::BusConfig {
+        names: bus::Names::new(prefix),
+        ..bus::BusConfig::new(env("AMQP_URL"))
+    });
+    bus.declare().await.expect("declare");
+    let router = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(
+        env("NEO4J_URI"),
+    )))
+    .await
+    .expect("router");
+    let source = gateway::ingest::Source::new(internal_rules(&o), SECRET).expect("source");
+    let mut state =
+        gateway::build_state(o, router.clone(), &gateway::GatewayConfig::default()).expect("state");
+    state.ingest = Some(Arc::new(gateway::ingest::Ingest {
+        sources: [("internal".to_owned(), Arc::new(source))]
+            .into_iter()
+            .collect(),
+        bus: bus.clone(),
+    }));
+    let neo4j = graph::Neo4jClient::connect(graph::Neo4jConfig::new(env("NEO4J_URI")))
+        .await
+        .expect("client");
+    Stack {
+        app: gateway::app(state),
+        bus,
+        router,
+        neo4j,
+    }
+}
+
+fn worker(s: &Stack, batch_size: usize) -> ingest::Worker {
+    let o = Arc::new(ontology());
+    let rules = internal_rules(&o);
+    let config = ingest::WorkerConfig {
+        batch_size,
+        flush_interval: Duration::from_millis(20),
+        ..ingest::WorkerConfig::default()
+    };
+    ingest::Worker::new(o, vec![rules], s.bus.clone(), s.router.clone(), config)
+}
+
+async fn send(app: &axum::Router, event: &Value) -> StatusCode {
+    let body = event.to_string().into_bytes();
+    let signed = Verifier::new(Scheme::hmac_default(), SECRET)
+        .expect("v")
+        .sign(&body, SystemTime::now());
+    let mut req = Request::post("/ingest/internal").header("content-type", "application/json");
+    for (k, v) in signed {
+        req = req.header(k, v);
+    }
+    app.clone()
+        .oneshot(req.body(Body::from(body)).expect("req"))
+        .await
+        .expect("resp")
+        .status()
+}
+
+async fn people(neo4j: &graph::Neo4jClient, prefix: &str) -> Vec<(String, String)> {
+    let st = graph::Statement::new("MATCH (p:Person) WHERE p.handle STARTS WITH $p RETURN p.handle AS h, p.name AS n ORDER BY h").param("p", prefix);
+    let rows = neo4j
+        .run(&st, graph::AccessMode::Read)
+        .await
+        .expect("people")
+        .rows;
+    rows.iter()
+        .map(|r| {
+            (
+                r["h"].as_str().unwrap_or_default().to_owned(),
+                r["n"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn wait_for<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < within,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn person_event(id: &str, handle: &str, name: &str) -> Value {
+    json!({ "id": id, "type": "person.upserted", "occurredAt": "2024-05-01T12:00:00Z",
+            "data": { "handle": handle, "name": name, "email": format!("{handle}@Example.COM") } })
+}
+
+#[tokio::test]
+async fn accepted_events_reach_the_graph_once_and_in_order() {
+    let prefix = unique("pipe");
+    let s = stack(&unique("test-pipe")).await;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker(&s, 100).run(async {
+        let _ = stop_rx.await;
+    }));
+    // 200 people, then 3 successive renames of each, and every event posted twice (a sender
+    // retrying after a lost 202): 1,600 accepted posts for 200 people in their last state.
+    let mut accepted = 0;
+    for round in 0..4 {
+        for i in 0..200 {
+            let handle = format!("{prefix}-{i:03}");
+            let event = person_event(
+                &format!("{handle}-r{round}"),
+                &handle,
+                &format!("name-{round}"),
+            );
+            for _ in 0..2 {
+                assert_eq!(send(&s.app, &event).await, StatusCode::ACCEPTED);
+                accepted += 1;
+            }
+        }
+    }
+    let neo4j = s.neo4j.clone();
+    let p = prefix.clone();
+    wait_for(
+        "all 200 people in their last state",
+        Duration::from_secs(120),
+        || {
+            let (neo4j, p) = (neo4j.clone(), p.clone());
+            async move {
+                let rows = people(&neo4j, &p).await;
+                rows.len() == 200 && rows.iter().all(|(_, n)| n == "name-3")
+            }
+        },
+    )
+    .await;
+    let _ = stop_tx.send(());
+    let stats = running.await.expect("worker");
+    println!("pipeline: {accepted} posts accepted, {stats:?}");
+    let rows = people(&s.neo4j, &prefix).await;
+    assert_eq!(rows.len(), 200, "no duplicates, none missing");
+    assert_eq!(
+        stats.applied, accepted as u64,
+        "every accepted event was applied and acknowledged"
+    );
+    let email = s
+        .neo4j
+        .run(
+            &graph::Statement::new("MATCH (p:Person {handle: $h}) RETURN p.email AS e")
+                .param("h", format!("{prefix}-000")),
+            graph::AccessMode::Read,
+        )
+        .await
+        .expect("email");
+    assert_eq!(
+        email.rows[0]["e"],
+        json!(format!("{prefix}-000@example.com")),
+        "the lower transform ran"
+    );
+    s.neo4j
+        .run(
+            &graph::Statement::new(
+                "MATCH (p:Person) WHERE p.handle STARTS WITH $p DETACH DELETE p",
+            )
+            .param("p", prefix),
+            graph::AccessMode::Write,
+        )
+        .await
+        .expect("cleanup");
+    s.bus.delete_topology().await.expect("cleanup");
+}
+
+#[tokio::test]
+async fn poison_events_are_dead_lettered_with_a_reason_while_the_rest_flow() {
+    let prefix = unique("poison");
+    let s = stack(&unique("test-poison")).await;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(worker(&s, 50).run(async {
+        let _ = stop_rx.await;
+    }));
+    for i in 0..20 {
+        let handle = format!("{prefix}-{i:02}");
+        let event = if i == 7 {
+            // The rules require a name: this event can never apply.
+            json!({ "id": format!("{handle}-x"), "type": "person.upserted", "data": { "handle": handle } })
+        } else {
+            person_event(&format!("{handle}-1"), &handle, "ok")
+        };
+        assert_eq!(send(&s.app, &event).await, StatusCode::ACCEPTED);
+    }
+    let neo4j = s.neo4j.clone();
+    let p = prefix.clone();
+    wait_for("the 19 good events", Duration::from_secs(60), || {
+        let (neo4j, p) = (neo4j.clone(), p.clone());
+        async move { people(&neo4j, &p).await.len() == 19 }
+    })
+    .await;
+    // The poison event waits in the dead-letter queue, with why.
+    let connection = s.bus.connect().await.expect("connect");
+    let channel = connection.create_channel().await.expect("channel");
+    let mut dlq = channel
+        .basic_consume(
+            &s.bus.config().names.dead_queue(),
+            "test",
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .expect("consume");
+    let delivery = tokio::time::timeout(Duration::from_secs(10), dlq.next())
+        .await
+        .expect("a dead letter")
+        .expect("some")
+        .expect("ok");
+    let reason = match delivery
+        .properties
+        .headers()
+        .as_ref()
+        .and_then(|h| h.inner().get("x-reason").cloned())
+    {
+        Some(lapin::types::AMQPValue::LongString(s)) => s.to_string(),
+        other => format!("{other:?}"),
+    };
+    assert!(reason.contains("required property `name`"), "{reason}");
+    assert_eq!(
+        delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|m| m.to_string()),
+        Some(format!("{prefix}-07-x"))
+    );
+    let _ = stop_tx.send(());
+    let stats = running.await.expect("worker");
+    assert_eq!((stats.applied, stats.dead_lettered), (19, 1), "{stats:?}");
+    let _ = connection.close(200, "done").await;
+    s.neo4j
+        .run(
+            &graph::Statement::new(
+                "MATCH (p:Person) WHERE p.handle STARTS WITH $p DETACH DELETE p",
+            )
+            .param("p", prefix),
+            graph::AccessMode::Write,
+        )
+        .await
+        .expect("cleanup");
+    s.bus.delete_topology().await.expect("cleanup");
+}
