@@ -363,6 +363,71 @@ impl Bus {
         Ok(out)
     }
 
+    /// Looks at up to `limit` dead letters without removing them (they are taken and put back,
+    /// unacknowledged, when the channel closes).
+    pub async fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, BusError> {
+        let connection = self.connect().await?;
+        let channel = connection.create_channel().await?;
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let got = channel
+                .basic_get(
+                    &self.config.names.dead_queue(),
+                    lapin::options::BasicGetOptions { no_ack: false },
+                )
+                .await?;
+            let Some(message) = got else { break };
+            out.push(DeadLetter::from_delivery(&message.delivery));
+        }
+        // Closing without acknowledging puts every one of them back.
+        let _ = channel.close(200, "peeked").await;
+        let _ = connection.close(200, "peeked").await;
+        Ok(out)
+    }
+
+    /// Takes the dead letters `select` picks (up to `limit` looked at), republishes each with
+    /// `republish` (which must publish it back for processing and confirm), and removes it from
+    /// the dead-letter queue only after that succeeded. Returns the ids replayed.
+    pub async fn replay_dead_letters<F, Fut>(
+        &self,
+        limit: usize,
+        select: impl Fn(&DeadLetter) -> bool,
+        republish: F,
+    ) -> Result<Vec<String>, BusError>
+    where
+        F: Fn(DeadLetter) -> Fut,
+        Fut: std::future::Future<Output = Result<(), BusError>>,
+    {
+        let connection = self.connect().await?;
+        let channel = connection.create_channel().await?;
+        let mut replayed = Vec::new();
+        let mut looked = 0;
+        while looked < limit {
+            let got = channel
+                .basic_get(
+                    &self.config.names.dead_queue(),
+                    lapin::options::BasicGetOptions { no_ack: false },
+                )
+                .await?;
+            let Some(message) = got else { break };
+            looked += 1;
+            let letter = DeadLetter::from_delivery(&message.delivery);
+            if !select(&letter) {
+                continue;
+            }
+            let id = letter.id.clone();
+            republish(letter).await?;
+            message
+                .delivery
+                .ack(lapin::options::BasicAckOptions::default())
+                .await?;
+            replayed.push(id);
+        }
+        let _ = channel.close(200, "replayed").await;
+        let _ = connection.close(200, "replayed").await;
+        Ok(replayed)
+    }
+
     /// Deletes the exchanges and queues under this bus's prefix (tests clean up with it).
     pub async fn delete_topology(&self) -> Result<(), BusError> {
         self.reset().await;
@@ -394,6 +459,50 @@ impl Bus {
     /// Checks that the broker answers (readiness).
     pub async fn ping(&self) -> Result<(), BusError> {
         self.channel().await.map(|_| ())
+    }
+}
+
+/// An event in the dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// Its idempotency key.
+    pub id: String,
+    /// Its source.
+    pub source: String,
+    /// Its event type.
+    pub event_type: String,
+    /// Why it could not be applied.
+    pub reason: String,
+    /// The original body.
+    pub body: Vec<u8>,
+}
+
+impl DeadLetter {
+    fn from_delivery(delivery: &lapin::message::Delivery) -> Self {
+        let header = |name: &str| -> String {
+            delivery
+                .properties
+                .headers()
+                .as_ref()
+                .and_then(|h| match h.inner().get(name) {
+                    Some(AMQPValue::LongString(s)) => Some(s.to_string()),
+                    Some(AMQPValue::ShortString(s)) => Some(s.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_default()
+        };
+        DeadLetter {
+            id: delivery
+                .properties
+                .message_id()
+                .as_ref()
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            source: header("x-source"),
+            event_type: header("x-event-type"),
+            reason: header("x-reason"),
+            body: delivery.data.clone(),
+        }
     }
 }
 

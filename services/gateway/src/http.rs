@@ -72,6 +72,11 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/admin/api/topology", get(topology))
+        .route("/admin/api/ingest", get(crate::ingest::admin_status))
+        .route(
+            "/admin/api/ingest/replay",
+            axum::routing::post(crate::ingest::admin_replay),
+        )
         .route(
             "/ingest/{source}",
             axum::routing::post(crate::ingest::receive)
@@ -370,21 +375,33 @@ fn consistency_of(
     Ok(Consistency { level, bookmark })
 }
 
+/// The refusal when the admin token is configured and not presented (`None`: go ahead).
+pub(crate) fn admin_denied(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Option<axum::response::Response> {
+    let token = state.admin_token.as_ref()?;
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes())) {
+        return None;
+    }
+    Some(
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "the admin API needs `Authorization: Bearer <ONTOGRAPH_ADMIN_TOKEN>`",
+        )
+            .into_response(),
+    )
+}
+
 /// `GET /admin/api/topology`: roles, health and load of every Neo4j server.
 async fn topology(State(state): State<AppState>, headers: HeaderMap) -> axum::response::Response {
-    if let Some(token) = &state.admin_token {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes())) {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(header::WWW_AUTHENTICATE, "Bearer")],
-                "the admin API needs `Authorization: Bearer <ONTOGRAPH_ADMIN_TOKEN>`",
-            )
-                .into_response();
-        }
+    if let Some(denied) = admin_denied(&state, &headers) {
+        return denied;
     }
     axum::Json(state.engine.neo4j.snapshot()).into_response()
 }

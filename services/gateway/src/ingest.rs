@@ -350,3 +350,146 @@ pub async fn receive_bulk(
     };
     (status, axum::Json(json!({ "results": results }))).into_response()
 }
+
+/// `GET /admin/api/ingest`: sources, queue depths and the dead letters (up to 100, not removed).
+pub async fn admin_status(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(denied) = crate::http::admin_denied(&state, &headers) {
+        return denied;
+    }
+    let Some(ingest) = state.ingest.clone() else {
+        return axum::Json(json!({ "enabled": false })).into_response();
+    };
+    let mut sources: Vec<Value> = ingest
+        .sources
+        .values()
+        .map(|s| json!({ "source": s.mapping.source, "eventTypes": s.mapping.event_types().collect::<Vec<_>>() }))
+        .collect();
+    sources.sort_by(|a, b| a["source"].as_str().cmp(&b["source"].as_str()));
+    let (queues, letters) = match (
+        ingest.bus.depths().await,
+        ingest.bus.dead_letters(100).await,
+    ) {
+        (Ok(q), Ok(l)) => (q, l),
+        (Err(e), _) | (_, Err(e)) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "BROKER_UNAVAILABLE",
+                e.to_string(),
+            )
+        }
+    };
+    let dead: Vec<Value> = letters
+        .iter()
+        .map(|d| {
+            let body = String::from_utf8_lossy(&d.body);
+            let body: String = body.chars().take(2000).collect();
+            json!({ "id": d.id, "source": d.source, "eventType": d.event_type, "reason": d.reason, "body": body })
+        })
+        .collect();
+    axum::Json(json!({
+        "enabled": true,
+        "sources": sources,
+        "partitions": ingest.bus.config().partitions,
+        "queues": queues.iter().map(|(name, n)| json!({ "name": name, "messages": n })).collect::<Vec<_>>(),
+        "deadLetters": dead,
+    }))
+    .into_response()
+}
+
+/// `POST /admin/api/ingest/replay` with `{"ids": [...]}` or `{"all": true}`: puts dead letters
+/// back into processing (after the rules or the data were fixed). Each is removed from the
+/// dead-letter queue only once the broker confirmed it back into a partition queue.
+pub async fn admin_replay(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(denied) = crate::http::admin_denied(&state, &headers) {
+        return denied;
+    }
+    let Some(ingest) = state.ingest.clone() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "INGEST_DISABLED",
+            "ingestion is not enabled on this gateway",
+        );
+    };
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "NOT_JSON",
+                format!("the body is not JSON: {e}"),
+            )
+        }
+    };
+    let all = request.get("all").and_then(Value::as_bool).unwrap_or(false);
+    let ids: std::collections::HashSet<String> = request
+        .get("ids")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if !all && ids.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "give `ids: [...]` or `all: true`",
+        );
+    }
+    let limit = request
+        .get("limit")
+        .and_then(Value::as_u64)
+        .unwrap_or(10_000) as usize;
+    let bus = ingest.bus.clone();
+    let outcome = bus
+        .replay_dead_letters(
+            limit,
+            |d| all || ids.contains(&d.id),
+            |d| {
+                let ingest = ingest.clone();
+                async move {
+                    let partition_key = ingest
+                        .sources
+                        .get(&d.source)
+                        .and_then(|s| {
+                            let event: Value = serde_json::from_slice(&d.body).ok()?;
+                            let ops = s.mapping.map(&d.event_type, &event).ok()?;
+                            ops.iter().find_map(|op| match op {
+                                Op::Upsert { target, .. } | Op::Delete { target } => {
+                                    Some(format!("{}:{}", target.label, target.key))
+                                }
+                                Op::Link { .. } => None,
+                            })
+                        })
+                        .unwrap_or_else(|| d.id.clone());
+                    publish(
+                        &ingest,
+                        &d.source,
+                        &d.event_type,
+                        &d.id,
+                        &partition_key,
+                        &d.body,
+                    )
+                    .await
+                }
+            },
+        )
+        .await;
+    match outcome {
+        Ok(replayed) => {
+            tracing::info!(count = replayed.len(), "dead letters replayed");
+            axum::Json(json!({ "replayed": replayed })).into_response()
+        }
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "BROKER_UNAVAILABLE",
+            e.to_string(),
+        ),
+    }
+}

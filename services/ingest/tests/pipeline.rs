@@ -8,9 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use futures::StreamExt as _;
 use gateway::signature::{Scheme, Verifier};
-use lapin::options::BasicConsumeOptions;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -108,6 +106,24 @@ async fn send(app: &axum::Router, event: &Value) -> StatusCode {
         .await
         .expect("resp")
         .status()
+}
+
+async fn admin(app: &axum::Router, method: &str, path: &str, body: Option<Value>) -> Value {
+    use http_body_util::BodyExt as _;
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json");
+    let body = body
+        .map(|b| Body::from(b.to_string()))
+        .unwrap_or_else(Body::empty);
+    let resp = app
+        .clone()
+        .oneshot(req.body(body).expect("req"))
+        .await
+        .expect("resp");
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    serde_json::from_slice(&bytes).expect("json")
 }
 
 async fn people(neo4j: &graph::Neo4jClient, prefix: &str) -> Vec<(String, String)> {
@@ -247,48 +263,80 @@ async fn poison_events_are_dead_lettered_with_a_reason_while_the_rest_flow() {
         async move { people(&neo4j, &p).await.len() == 19 }
     })
     .await;
-    // The poison event waits in the dead-letter queue, with why.
-    let connection = s.bus.connect().await.expect("connect");
-    let channel = connection.create_channel().await.expect("channel");
-    let mut dlq = channel
-        .basic_consume(
-            &s.bus.config().names.dead_queue(),
-            "test",
-            BasicConsumeOptions {
-                no_ack: true,
-                ..Default::default()
-            },
-            Default::default(),
-        )
-        .await
-        .expect("consume");
-    let delivery = tokio::time::timeout(Duration::from_secs(10), dlq.next())
-        .await
-        .expect("a dead letter")
-        .expect("some")
-        .expect("ok");
-    let reason = match delivery
-        .properties
-        .headers()
-        .as_ref()
-        .and_then(|h| h.inner().get("x-reason").cloned())
-    {
-        Some(lapin::types::AMQPValue::LongString(s)) => s.to_string(),
-        other => format!("{other:?}"),
-    };
-    assert!(reason.contains("required property `name`"), "{reason}");
-    assert_eq!(
-        delivery
-            .properties
-            .message_id()
-            .as_ref()
-            .map(|m| m.to_string()),
-        Some(format!("{prefix}-07-x"))
-    );
     let _ = stop_tx.send(());
     let stats = running.await.expect("worker");
     assert_eq!((stats.applied, stats.dead_lettered), (19, 1), "{stats:?}");
-    let _ = connection.close(200, "done").await;
+    // The poison event waits in the dead-letter queue, with why (the admin API shows it).
+    let status = admin(&s.app, "GET", "/admin/api/ingest", None).await;
+    let letters = status["deadLetters"]
+        .as_array()
+        .expect("dead letters")
+        .clone();
+    assert_eq!(letters.len(), 1, "{status}");
+    assert_eq!(letters[0]["id"], format!("{prefix}-07-x"));
+    assert!(
+        letters[0]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("required property `name`"),
+        "{status}"
+    );
+    // Looking did not remove it.
+    assert_eq!(
+        admin(&s.app, "GET", "/admin/api/ingest", None).await["deadLetters"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    // Fix the rule (take the name from the handle when the event has none), run a worker with
+    // the fixed rules, replay: the event applies.
+    let o = Arc::new(ontology());
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/mappings/internal.yaml");
+    let fixed_text = std::fs::read_to_string(path).expect("rules").replacen(
+        "name: $.data.name",
+        "name: $.data.handle",
+        1,
+    );
+    let fixed =
+        ontology::mapping::Mapping::from_yaml(&o, "internal", &fixed_text).expect("fixed rules");
+    let config = ingest::WorkerConfig {
+        flush_interval: Duration::from_millis(20),
+        ..ingest::WorkerConfig::default()
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(
+        ingest::Worker::new(o, vec![fixed], s.bus.clone(), s.router.clone(), config).run(async {
+            let _ = stop_rx.await;
+        }),
+    );
+    let replay = admin(
+        &s.app,
+        "POST",
+        "/admin/api/ingest/replay",
+        Some(json!({ "ids": [format!("{prefix}-07-x")] })),
+    )
+    .await;
+    assert_eq!(
+        replay["replayed"],
+        json!([format!("{prefix}-07-x")]),
+        "{replay}"
+    );
+    let neo4j = s.neo4j.clone();
+    let p = prefix.clone();
+    wait_for("the replayed event", Duration::from_secs(60), || {
+        let (neo4j, p) = (neo4j.clone(), p.clone());
+        async move { people(&neo4j, &p).await.len() == 20 }
+    })
+    .await;
+    let _ = stop_tx.send(());
+    running.await.expect("worker");
+    assert_eq!(
+        admin(&s.app, "GET", "/admin/api/ingest", None).await["deadLetters"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
     s.neo4j
         .run(
             &graph::Statement::new(
