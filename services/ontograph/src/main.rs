@@ -168,6 +168,19 @@ struct IngestArgs {
     /// Number of partition queues (all gateways and workers of a deployment must agree).
     #[arg(long, env = "ONTOGRAPH_INGEST_PARTITIONS", default_value_t = 4)]
     ingest_partitions: u32,
+    /// Prefix of the RabbitMQ exchange and queue names (several deployments on one broker).
+    #[arg(long, env = "ONTOGRAPH_BUS_PREFIX", default_value = "ontograph")]
+    bus_prefix: String,
+}
+
+impl IngestArgs {
+    fn bus(&self) -> bus::Bus {
+        bus::Bus::new(bus::BusConfig {
+            partitions: self.ingest_partitions.max(1),
+            names: bus::Names::new(self.bus_prefix.clone()),
+            ..bus::BusConfig::new(self.amqp_url.clone())
+        })
+    }
 }
 
 #[derive(Args)]
@@ -356,10 +369,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             let neo4j = router(routing_config(&args.neo4j)?).await?;
-            let bus = bus::Bus::new(bus::BusConfig {
-                partitions: args.ingest.ingest_partitions.max(1),
-                ..bus::BusConfig::new(args.ingest.amqp_url.clone())
-            });
+            let bus = args.ingest.bus();
             let config = ingest::WorkerConfig {
                 batch_size: args.batch_size.max(1),
                 flush_interval: Duration::from_millis(args.flush_ms),
@@ -412,10 +422,7 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
                 args.ingest_args.ingest_mappings.display()
             );
         }
-        let bus = bus::Bus::new(bus::BusConfig {
-            partitions: args.ingest_args.ingest_partitions.max(1),
-            ..bus::BusConfig::new(args.ingest_args.amqp_url.clone())
-        });
+        let bus = args.ingest_args.bus();
         if let Err(e) = bus.declare().await {
             tracing::warn!(error = %e, "RabbitMQ is not ready; webhooks get 503 until it is");
         }
