@@ -4,6 +4,7 @@
 //!   node and relationship counts are exact, nothing duplicated, every person in its last state;
 //! - RabbitMQ stopped and started mid-stream: while it is down the receiver answers 503 with
 //!   Retry-After, and every event that got a 202 ends up in the graph.
+//!
 //! Each test uses its own exchange/queue prefix and data prefix. They stop and start servers or
 //! processes, so they run one at a time.
 
