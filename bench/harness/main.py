@@ -38,6 +38,7 @@ def main() -> int:
     ap.add_argument("--replicas-2", help="gateway balancing reads over two readers")
     ap.add_argument("--readers", default="", help="comma-separated bolt URIs of the two readers")
     ap.add_argument("--routing", help="the `routing` binary")
+    ap.add_argument("--ingest", help="the `ingest` binary")
     ap.add_argument("--analysis", type=Path, help="hand-written notes appended to the report")
     ap.add_argument("--rerender", action="store_true", help="only rewrite the report from the last run's results (e.g. after editing the analysis)")
     ap.add_argument("latency", nargs="*", help="the latency command (after --)")
@@ -72,6 +73,7 @@ def main() -> int:
         replicas_2=a.replicas_2,
         readers=[r for r in a.readers.split(",") if r],
         routing=a.routing,
+        ingest=a.ingest,
     )
     facts = json.loads((a.bodies / "facts.json").read_text())
     a.work.mkdir(parents=True, exist_ok=True)
@@ -105,7 +107,7 @@ def main() -> int:
 
 def render(a, ctx: Ctx, facts: dict, names: list[str], sections: list[Section], elapsed: float, now: str) -> str:
     labels = ", ".join(f"{l} {n}" for l, n in facts.get("labels", []))
-    out = ["# Ontograph benchmarks: @neo4j/graphql, raw Bolt, traffic targets, read replicas\n"]
+    out = ["# Ontograph benchmarks: @neo4j/graphql, raw Bolt, traffic targets, read replicas, ingestion\n"]
     if ctx.smoke:
         out.append("> **SMOKE RUN** (tiny data, seconds per step): checks the harness, measures nothing.\n")
     out += [

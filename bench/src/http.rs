@@ -98,6 +98,24 @@ impl Connection {
         self.send(request).await
     }
 
+    /// POSTs `body` to `path` with extra headers (webhooks: signatures, event types).
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        headers: &[(String, String)],
+        body: Bytes,
+    ) -> anyhow::Result<Reply> {
+        let mut request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::HOST, self.endpoint.authority.as_str())
+            .header(header::CONTENT_TYPE, "application/json");
+        for (k, v) in headers {
+            request = request.header(k.as_str(), v.as_str());
+        }
+        self.send(request.body(Full::new(body))?).await
+    }
+
     /// GETs `path` on the same server.
     pub async fn get(&mut self, path: &str) -> anyhow::Result<Reply> {
         let request = Request::builder()
