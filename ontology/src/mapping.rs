@@ -938,6 +938,21 @@ impl Mapping {
         self.events.contains_key(event_type)
     }
 
+    /// The first node the rules for this event name (`Label:key`), cheaply: events about the
+    /// same entity share it, so the receiver uses it to pick the partition. `None` when the
+    /// event type is not mapped or the key is missing.
+    pub fn partition_key(&self, event_type: &str, event: &Value) -> Option<String> {
+        let rules = self.events.get(event_type)?;
+        let first = rules
+            .upsert
+            .iter()
+            .find(|u| u.when.as_ref().is_none_or(|w| w.holds(event)))
+            .map(|u| &u.target)
+            .or_else(|| rules.delete.first().map(|d| &d.target))?;
+        let key = first.key.eval(event).ok()??;
+        Some(format!("{}:{}", first.label, key))
+    }
+
     /// The graph writes one event asks for, in order: upserts, connects, disconnects, deletes.
     /// An unmapped event type gives no ops.
     pub fn map(&self, event_type: &str, event: &Value) -> Result<Vec<Op>, MapError> {

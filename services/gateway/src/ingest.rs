@@ -15,7 +15,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use ontology::mapping::{Locator, Mapping, Op, SignatureSpec};
+use ontology::mapping::{Locator, Mapping, SignatureSpec};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -190,18 +190,10 @@ fn describe(
     }
     // Events about the same entity go to the same partition; the first entity the rules name
     // decides. Events the rules cannot map go by their own key (the worker dead-letters them).
-    let partition_key = match src.mapping.map(&event_type, event) {
-        Ok(ops) => ops
-            .iter()
-            .find_map(|op| match op {
-                Op::Upsert { target, .. } | Op::Delete { target } => {
-                    Some(format!("{}:{}", target.label, target.key))
-                }
-                Op::Link { .. } => None,
-            })
-            .unwrap_or_else(|| key.clone()),
-        Err(_) => key.clone(),
-    };
+    let partition_key = src
+        .mapping
+        .partition_key(&event_type, event)
+        .unwrap_or_else(|| key.clone());
     Ok((event_type, key, partition_key))
 }
 
@@ -459,13 +451,7 @@ pub async fn admin_replay(
                         .get(&d.source)
                         .and_then(|s| {
                             let event: Value = serde_json::from_slice(&d.body).ok()?;
-                            let ops = s.mapping.map(&d.event_type, &event).ok()?;
-                            ops.iter().find_map(|op| match op {
-                                Op::Upsert { target, .. } | Op::Delete { target } => {
-                                    Some(format!("{}:{}", target.label, target.key))
-                                }
-                                Op::Link { .. } => None,
-                            })
+                            s.mapping.partition_key(&d.event_type, &event)
                         })
                         .unwrap_or_else(|| d.id.clone());
                     publish(

@@ -311,13 +311,27 @@ impl Worker {
                 unsettled.push(*n);
             }
         }
+        // Acknowledge every settled delivery at once (acks are one-way frames; awaiting them one
+        // by one would cost a scheduling round trip each).
+        let acks = items.iter().enumerate().map(|(n, item)| {
+            let skip = unsettled.contains(&n);
+            async move {
+                if skip {
+                    return false;
+                }
+                match item.delivery.ack(BasicAckOptions::default()).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "ack failed; the event will be redelivered and applied again (idempotent)");
+                        false
+                    }
+                }
+            }
+        });
+        let acked_flags = futures::future::join_all(acks).await;
         let mut acked = 0;
         for (n, item) in items.iter().enumerate() {
-            if unsettled.contains(&n) {
-                continue;
-            }
-            if let Err(e) = item.delivery.ack(BasicAckOptions::default()).await {
-                tracing::warn!(error = %e, "ack failed; the event will be redelivered and applied again (idempotent)");
+            if !acked_flags[n] {
                 continue;
             }
             acked += 1;
