@@ -128,6 +128,9 @@ pub struct BusConfig {
     pub confirm_timeout: Duration,
     /// Exchange and queue names.
     pub names: Names,
+    /// Publishing connections, used in turn (each has its own I/O loop). Default 1: on the
+    /// 2-core development machine a second one measured no faster (see bench/results/ingest.md).
+    pub publishers: usize,
 }
 
 impl BusConfig {
@@ -138,6 +141,7 @@ impl BusConfig {
             partitions: 4,
             confirm_timeout: Duration::from_secs(5),
             names: Names::default(),
+            publishers: 1,
         }
     }
 }
@@ -175,7 +179,8 @@ pub struct Message<'a> {
 #[derive(Clone)]
 pub struct Bus {
     config: Arc<BusConfig>,
-    state: Arc<Mutex<Option<(Connection, Channel)>>>,
+    slots: Arc<Vec<Mutex<Option<(Connection, Channel)>>>>,
+    next: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for Bus {
@@ -202,9 +207,11 @@ pub fn redact(url: &str) -> String {
 impl Bus {
     /// A bus for these settings; nothing is connected until first use.
     pub fn new(config: BusConfig) -> Self {
+        let publishers = config.publishers.max(1);
         Bus {
             config: Arc::new(config),
-            state: Arc::new(Mutex::new(None)),
+            slots: Arc::new((0..publishers).map(|_| Mutex::new(None)).collect()),
+            next: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
         }
     }
 
@@ -246,14 +253,18 @@ impl Bus {
     /// Publishes a persistent message and waits until the broker confirms it was stored in a
     /// queue. Any other outcome is an error: the caller must not report the event accepted.
     pub async fn publish(&self, message: &Message<'_>) -> Result<(), BusError> {
-        let outcome = tokio::time::timeout(self.config.confirm_timeout, self.publish_once(message))
-            .await
-            .unwrap_or(Err(BusError::Timeout(self.config.confirm_timeout)));
+        let slot = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.slots.len();
+        let outcome = tokio::time::timeout(
+            self.config.confirm_timeout,
+            self.publish_once(slot, message),
+        )
+        .await
+        .unwrap_or(Err(BusError::Timeout(self.config.confirm_timeout)));
         if let Err(error) = &outcome {
             metrics::counter!("ontograph_bus_publish_errors_total").increment(1);
             if !matches!(error, BusError::Rejected(_)) {
                 // Start over with a fresh connection next time.
-                self.reset().await;
+                self.reset(slot).await;
             }
         } else {
             metrics::counter!("ontograph_bus_published_total").increment(1);
@@ -261,8 +272,8 @@ impl Bus {
         outcome
     }
 
-    async fn publish_once(&self, message: &Message<'_>) -> Result<(), BusError> {
-        let channel = self.channel().await?;
+    async fn publish_once(&self, slot: usize, message: &Message<'_>) -> Result<(), BusError> {
+        let channel = self.channel(slot).await?;
         let mut headers = FieldTable::default();
         headers.insert(
             ShortString::from(PARTITION_HEADER),
@@ -316,8 +327,8 @@ impl Bus {
     }
 
     /// The publishing channel, opened (with confirms and the topology) when there is none.
-    async fn channel(&self) -> Result<Channel, BusError> {
-        let mut state = self.state.lock().await;
+    async fn channel(&self, slot: usize) -> Result<Channel, BusError> {
+        let mut state = self.slots[slot % self.slots.len()].lock().await;
         if let Some((connection, channel)) = state.as_ref() {
             if connection.status().connected() && channel.status().connected() {
                 return Ok(channel.clone());
@@ -335,16 +346,22 @@ impl Bus {
         Ok(channel)
     }
 
-    async fn reset(&self) {
-        let taken = self.state.lock().await.take();
+    async fn reset(&self, slot: usize) {
+        let taken = self.slots[slot % self.slots.len()].lock().await.take();
         if let Some((connection, _)) = taken {
             let _ = connection.close(200, "reset after an error").await;
         }
     }
 
+    async fn reset_all(&self) {
+        for slot in 0..self.slots.len() {
+            self.reset(slot).await;
+        }
+    }
+
     /// Messages waiting in each partition queue and in the dead-letter queue.
     pub async fn depths(&self) -> Result<Vec<(String, u32)>, BusError> {
-        let channel = self.channel().await?;
+        let channel = self.channel(0).await?;
         let mut queues: Vec<String> = (0..self.config.partitions.max(1))
             .map(|k| self.config.names.partition_queue(k))
             .collect();
@@ -430,7 +447,7 @@ impl Bus {
 
     /// Deletes the exchanges and queues under this bus's prefix (tests clean up with it).
     pub async fn delete_topology(&self) -> Result<(), BusError> {
-        self.reset().await;
+        self.reset_all().await;
         let connection = self.connect().await?;
         let channel = connection.create_channel().await?;
         let names = &self.config.names;
@@ -458,7 +475,7 @@ impl Bus {
 
     /// Checks that the broker answers (readiness).
     pub async fn ping(&self) -> Result<(), BusError> {
-        self.channel().await.map(|_| ())
+        self.channel(0).await.map(|_| ())
     }
 }
 

@@ -143,6 +143,19 @@ impl Worker {
     /// cannot be written), so nothing unwritten is ever acknowledged.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Stats {
         tokio::pin!(shutdown);
+        // Queue depths as gauges, every 5 s, for as long as the worker runs.
+        let depth_bus = self.bus.clone();
+        let _depths = AbortOnDrop(tokio::spawn(async move {
+            loop {
+                if let Ok(depths) = depth_bus.depths().await {
+                    for (queue, n) in depths {
+                        metrics::gauge!("ontograph_ingest_queue_depth", "queue" => queue)
+                            .set(f64::from(n));
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }));
         let mut backoff = self.config.retry_base;
         loop {
             let stop = tokio::select! {
@@ -453,4 +466,13 @@ enum WriteFailure {
     Permanent(String),
     /// Shutting down while the write keeps failing transiently.
     GaveUp,
+}
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
