@@ -174,12 +174,15 @@ pub struct Message<'a> {
     pub body: &'a [u8],
 }
 
+/// A publishing connection and its confirm-mode channel, opened on demand.
+type Slot = Mutex<Option<(Connection, Channel)>>;
+
 /// A RabbitMQ connection with a confirm-mode publishing channel, reopened on demand after a
 /// failure. Cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
     config: Arc<BusConfig>,
-    slots: Arc<Vec<Mutex<Option<(Connection, Channel)>>>>,
+    slots: Arc<Vec<Slot>>,
     next: Arc<std::sync::atomic::AtomicUsize>,
 }
 
