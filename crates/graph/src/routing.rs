@@ -628,7 +628,8 @@ struct Shared {
     config: RoutingConfig,
     /// `bolt`, or `bolt+s` / `bolt+ssc` for a TLS seed.
     scheme: String,
-    table: RwLock<Table>,
+    /// Replaced whole on every install; readers take a cheap `Arc` clone per request.
+    table: RwLock<Arc<Table>>,
     backends: Mutex<HashMap<String, Arc<Backend>>>,
     refresh_now: Arc<tokio::sync::Notify>,
     last_refresh: Mutex<Option<Instant>>,
@@ -679,7 +680,7 @@ impl Router {
         };
         let shared = Arc::new(Shared {
             scheme,
-            table: RwLock::new(Table::default()),
+            table: RwLock::new(Arc::new(Table::default())),
             backends: Mutex::new(HashMap::new()),
             refresh_now: Arc::new(tokio::sync::Notify::new()),
             last_refresh: Mutex::new(None),
@@ -808,17 +809,17 @@ impl Router {
         matches!(self.shared.config.source, TopologySource::Discovered { .. })
     }
 
-    fn table(&self) -> Table {
+    fn table(&self) -> Arc<Table> {
         self.shared
             .table
             .read()
-            .map(|t| t.clone())
+            .map(|t| Arc::clone(&t))
             .unwrap_or_default()
     }
 
     fn leader(&self) -> Result<Arc<Backend>> {
         let table = self.table();
-        let Some(writer) = table.writer else {
+        let Some(writer) = table.writer.clone() else {
             self.shared.refresh_now.notify_one();
             return Err(Error::Unavailable {
                 message: "no leader is known (the routing table has no writer)".to_owned(),
@@ -960,7 +961,7 @@ impl Router {
             };
             tracing::info!(before = %describe(&current), after = %describe(&table), "routing table changed");
         }
-        *current = table;
+        *current = Arc::new(table);
         Ok(())
     }
 
@@ -994,7 +995,7 @@ impl Router {
         }
         metrics::counter!(REFRESHES_TOTAL, "outcome" => "error").increment(1);
         if let Ok(mut table) = self.shared.table.write() {
-            table.last_refresh_error = Some(last_error.to_string());
+            Arc::make_mut(&mut table).last_refresh_error = Some(last_error.to_string());
         }
         Err(last_error)
     }
