@@ -8,10 +8,13 @@
 //! Connections (`…Connection` fields) come back from Neo4j as raw rows plus counts; the
 //! [`crate::shape`] module turns them into `edges`/`pageInfo`/`totalCount` with cursors.
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
+use crate::deps;
 use crate::ir::{FieldSel, Operation, OperationKind};
 use crate::model::{Direction, NodeType, Ontology, Property, Relationship, Scalar};
 use crate::shape::{ConnectionShape, Shape};
@@ -43,6 +46,8 @@ pub struct CompiledOperation {
     pub kind: OperationKind,
     /// One per root field, in selection order: the response key, the result column, the shape.
     pub roots: Vec<RootField>,
+    /// What a query read, or what a mutation may change, as cache tags ([`crate::deps`]).
+    pub tags: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +87,8 @@ pub fn compile(
         opts,
         params: Map::new(),
         vars: 0,
+        tags: RefCell::new(BTreeSet::new()),
+        writing: op.kind == OperationKind::Mutation,
     };
     let mut cypher = String::new();
     let mut roots = Vec::new();
@@ -112,6 +119,7 @@ pub fn compile(
         params: c.params,
         kind: op.kind,
         roots,
+        tags: c.tags.into_inner(),
     })
 }
 
@@ -161,6 +169,10 @@ pub(crate) struct Compiler<'a> {
     pub(crate) opts: &'a CompileOptions,
     pub(crate) params: Map<String, Value>,
     pub(crate) vars: usize,
+    /// Cache tags of everything the statement reads or writes.
+    pub(crate) tags: RefCell<BTreeSet<String>>,
+    /// A mutation: every node type touched also gets its `k:` tag.
+    pub(crate) writing: bool,
 }
 
 impl<'a> Compiler<'a> {
@@ -187,15 +199,50 @@ impl<'a> Compiler<'a> {
     }
 
     pub(crate) fn node(&self, name: &str) -> Result<&'a NodeType, CompileError> {
-        self.o.node(name).ok_or_else(|| CompileError::UnknownField {
-            owner: "ontology".into(),
-            field: name.into(),
-        })
+        let n = self
+            .o
+            .node(name)
+            .ok_or_else(|| CompileError::UnknownField {
+                owner: "ontology".into(),
+                field: name.into(),
+            })?;
+        self.depends_on(n);
+        Ok(n)
+    }
+
+    /// Records that the statement reads (or writes) nodes of this type.
+    pub(crate) fn depends_on(&self, n: &NodeType) {
+        let mut tags = self.tags.borrow_mut();
+        tags.extend(n.labels.iter().map(|l| deps::label_tag(l)));
+        if self.writing {
+            tags.insert(deps::keyed_tag(n.main_label()));
+        }
+    }
+
+    /// `:Label` for a node type, recorded as a dependency.
+    pub(crate) fn labels(&self, n: &NodeType) -> String {
+        self.depends_on(n);
+        labels_of(n)
+    }
+
+    /// The quoted relationship type, recorded as a dependency.
+    pub(crate) fn rel_type(&self, r: &Relationship) -> String {
+        self.tags.borrow_mut().insert(deps::rel_tag(&r.rel_type));
+        quote(&r.rel_type)
     }
 
     fn root_query(&mut self, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
         if let Some(n) = self.o.node_by_plural(&f.name) {
             let v = self.var("this");
+            // A key lookup depends on one node, not on every node of the label.
+            match deps::key_lookup(n, f.arg("where")) {
+                Some((prop, value)) => {
+                    let mut tags = self.tags.borrow_mut();
+                    tags.insert(deps::node_tag(n.main_label(), prop, value));
+                    tags.insert(deps::keyed_tag(n.main_label()));
+                }
+                None => self.depends_on(n),
+            }
             let mut q = format!("MATCH ({v}{})", labels_of(n));
             if let Some(w) = self.where_arg(Owner::Node(n), &v, f.arg("where"))? {
                 let _ = write!(q, "\nWHERE {w}");
@@ -247,7 +294,7 @@ impl<'a> Compiler<'a> {
         let row = map_literal(&edge_parts);
         let fetch = first.map(|f| f + 1);
         let rows = self.var("rows");
-        let mut q = format!("CALL {{\nMATCH ({v}{})", labels_of(n));
+        let mut q = format!("CALL {{\nMATCH ({v}{})", self.labels(n));
         if let Some(w) = &where_ {
             let _ = write!(q, "\nWHERE {w}");
         }
@@ -377,7 +424,7 @@ impl<'a> Compiler<'a> {
         } else {
             String::new()
         };
-        let t = quote(&r.rel_type);
+        let t = self.rel_type(r);
         Ok(match r.direction {
             Direction::Out => format!("({from})-[{e}:{t}]->({to}{labels})"),
             Direction::In => format!("({from})<-[{e}:{t}]-({to}{labels})"),

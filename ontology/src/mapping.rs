@@ -1162,8 +1162,8 @@ pub struct BatchPlan {
     pub labels: BTreeSet<String>,
     /// Relationship types written.
     pub rel_types: BTreeSet<String>,
-    /// `(label, key value)` of every node written.
-    pub nodes: Vec<(String, Value)>,
+    /// `(label, key property, key value)` of every node written.
+    pub nodes: Vec<(String, String, Value)>,
 }
 
 /// Block kinds in the order a segment applies them.
@@ -1246,7 +1246,11 @@ pub fn plan_batch(ops: &[Op], property_types: &dyn Fn(&str, &str) -> Option<Scal
                 props,
             } => {
                 plan.labels.insert(target.label.clone());
-                plan.nodes.push((target.label.clone(), target.key.clone()));
+                plan.nodes.push((
+                    target.label.clone(),
+                    target.key_prop.clone(),
+                    target.key.clone(),
+                ));
                 segment
                     .entry(Block::Upsert {
                         label: target.label.clone(),
@@ -1275,6 +1279,11 @@ pub fn plan_batch(ops: &[Op], property_types: &dyn Fn(&str, &str) -> Option<Scal
                 plan.rel_types.insert(rel_type.clone());
                 plan.labels.insert(from.label.clone());
                 plan.labels.insert(to.label.clone());
+                // A link may create a missing end (MERGE): key lookups of both ends may change.
+                for end in [from, to] {
+                    plan.nodes
+                        .push((end.label.clone(), end.key_prop.clone(), end.key.clone()));
+                }
                 segment
                     .entry(Block::Link {
                         connect: *connect,
@@ -1290,7 +1299,11 @@ pub fn plan_batch(ops: &[Op], property_types: &dyn Fn(&str, &str) -> Option<Scal
             Op::Delete { target } => {
                 deleted.insert(target.id());
                 plan.labels.insert(target.label.clone());
-                plan.nodes.push((target.label.clone(), target.key.clone()));
+                plan.nodes.push((
+                    target.label.clone(),
+                    target.key_prop.clone(),
+                    target.key.clone(),
+                ));
                 segment
                     .entry(Block::Delete {
                         label: target.label.clone(),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::compile::{as_list, labels_of, map_literal, quote, CompileError, Compiler};
+use crate::compile::{as_list, map_literal, quote, CompileError, Compiler};
 use crate::ir::FieldSel;
 use crate::model::{NodeType, Property, Relationship};
 use crate::shape::Shape;
@@ -130,14 +130,14 @@ impl<'a> Compiler<'a> {
             .as_object()
             .ok_or_else(|| invalid("input", format!("each {} input must be an object", n.name)))?;
         let v = self.var("new");
-        let labels = labels_of(n);
+        let labels = self.labels(n);
         match parent {
             None => {
                 let _ = writeln!(q, "CREATE ({v}{labels})");
             }
             Some((from, r, edge)) => {
                 let e = self.var("edge");
-                let t = quote(&r.rel_type);
+                let t = self.rel_type(r);
                 let arrow = match r.direction {
                     crate::model::Direction::Out => format!("({from})-[{e}:{t}]->({v}{labels})"),
                     crate::model::Direction::In => format!("({from})<-[{e}:{t}]-({v}{labels})"),
@@ -218,7 +218,7 @@ impl<'a> Compiler<'a> {
         let t = self.var("target");
         let e = self.var("edge");
         let k = self.var("connected");
-        let labels = labels_of(target);
+        let labels = self.labels(target);
         let pred = match c.get("where").and_then(|w| w.get("node")) {
             Some(w) if !w.is_null() => self.node_predicate(target, &t, w)?,
             _ => None,
@@ -227,7 +227,7 @@ impl<'a> Compiler<'a> {
         if let Some(p) = pred {
             let _ = write!(body, " WHERE {p}");
         }
-        let rt = quote(&r.rel_type);
+        let rt = self.rel_type(r);
         let arrow = match r.direction {
             crate::model::Direction::Out => format!("({v})-[{e}:{rt}]->({t})"),
             crate::model::Direction::In => format!("({v})<-[{e}:{rt}]-({t})"),
@@ -300,7 +300,7 @@ impl<'a> Compiler<'a> {
         column: &str,
     ) -> Result<(String, Shape), CompileError> {
         let u = self.var("this");
-        let labels = labels_of(n);
+        let labels = self.labels(n);
         let mut q = format!("MATCH ({u}{labels})\n");
         if let Some(w) = f.arg("where") {
             if let Some(p) = self.node_predicate(n, &u, w)? {
@@ -571,7 +571,7 @@ CALL ({ts}) {{ UNWIND {ts} AS x DETACH DELETE x }} RETURN size({ts}) AS {nd}, {r
         let d = self.var("this");
         let ds = self.var("doomed");
         let rels = self.var("rels");
-        let labels = labels_of(n);
+        let labels = self.labels(n);
         let mut q = format!("MATCH ({d}{labels})\n");
         if let Some(w) = f.arg("where") {
             if let Some(p) = self.node_predicate(n, &d, w)? {

@@ -102,3 +102,55 @@ shape!(
     delete_with_where,
     r#"mutation { deleteTopics(where: { name: { startsWith: "tmp" } }) { nodesDeleted relationshipsDeleted } }"#
 );
+
+fn tags_for(query: &str) -> Vec<String> {
+    let o = ontology();
+    let doc = async_graphql_parser::parse_query(query).unwrap_or_else(|e| panic!("{e}"));
+    let vars = async_graphql_value::Variables::default();
+    let op = ontology::ir::from_document(&doc, None, &vars)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("not introspection only");
+    let compiled = compile(&o, &op, &CompileOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    compiled.tags.into_iter().collect()
+}
+
+#[test]
+fn cache_tags_cover_everything_read() {
+    // A key lookup depends on its node; its traversals depend on their types and targets,
+    // relationship filters included.
+    assert_eq!(
+        tags_for(
+            r#"{ people(where: {id: {eq: "p1"}}) { name teams(where: {projects: {some: {name: {eq: "x"}}}}) { name } } }"#
+        ),
+        [
+            "k:Person",
+            "l:Project",
+            "l:Team",
+            "n:Person:id:p1",
+            "r:MEMBER_OF",
+            "r:WORKS_ON"
+        ]
+    );
+    // Any other filter reads the label.
+    assert_eq!(
+        tags_for(r#"{ people(where: {name: {eq: "Ann"}}) { name } }"#),
+        ["l:Person"]
+    );
+    assert_eq!(
+        tags_for(r#"{ peopleConnection(first: 2) { totalCount edges { node { handle } } } }"#),
+        ["l:Person"]
+    );
+}
+
+#[test]
+fn mutation_tags_cover_everything_changed() {
+    let tags = tags_for(
+        r#"mutation { updatePeople(where: {handle: {eq: "ann"}}, update: {name: {set: "A"}, teams: [{connect: [{where: {node: {name: {eq: "core"}}}}]}]}) { people { name } } }"#,
+    );
+    for expected in ["l:Person", "k:Person", "l:Team", "k:Team", "r:MEMBER_OF"] {
+        assert!(
+            tags.contains(&expected.to_owned()),
+            "{expected} missing from {tags:?}"
+        );
+    }
+}

@@ -416,7 +416,7 @@ impl Worker {
         let body = json!({
             "labels": plan.labels,
             "relTypes": plan.rel_types,
-            "nodes": plan.nodes.iter().map(|(l, k)| json!([l, k])).collect::<Vec<_>>(),
+            "nodes": plan.nodes.iter().map(|(l, p, k)| json!([l, p, k])).collect::<Vec<_>>(),
         })
         .to_string();
         let message = bus::Message {
