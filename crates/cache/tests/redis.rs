@@ -22,22 +22,30 @@ fn config() -> CacheConfig {
     }
 }
 
+fn any(_: &Entry) -> bool {
+    true
+}
+
 async fn get(cache: &Cache, key: &str, calls: &Arc<AtomicU64>, ttl: Duration) -> Level {
     let calls = calls.clone();
     let (entry, level) = cache
-        .get_or_compute(key, || async move {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Ok((
-                Entry::new(
-                    b"{\"data\":{}}".to_vec(),
-                    vec!["label:Person".into(), "node:Person:ada".into()],
-                ),
-                Some(ttl),
-            ))
+        .get_or_compute(key, &any, || {
+            let calls = calls.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok((
+                    Entry::new(
+                        &b"{\"data\":{}}"[..],
+                        vec!["l:Person".into(), "n:Person:id:ada".into()],
+                        String::new(),
+                    ),
+                    Some(ttl),
+                ))
+            }
         })
         .await
         .expect("entry");
-    assert_eq!(entry.body, b"{\"data\":{}}");
+    assert_eq!(&entry.body[..], b"{\"data\":{}}");
     level
 }
 
@@ -63,7 +71,7 @@ async fn a_second_gateway_hits_l2_and_invalidation_reaches_both() {
 
     // A write on gateway A touching ada: both gateways stop serving the entry.
     let started = Instant::now();
-    a.invalidate(&["node:Person:ada".into()]).await;
+    a.invalidate(&["n:Person:id:ada".into()]).await;
     assert_eq!(
         get(&a, "q1", &calls, ttl).await,
         Level::Miss,
@@ -73,8 +81,8 @@ async fn a_second_gateway_hits_l2_and_invalidation_reaches_both() {
     while started.elapsed() < Duration::from_secs(2) {
         // Peek without computing: an L1 hit means B still holds it.
         let probe = b
-            .get_or_compute("q1", || async {
-                Ok((Entry::new(b"x".to_vec(), vec![]), None))
+            .get_or_compute("q1", &any, || async {
+                Ok((Entry::new(&b"x"[..], vec![], String::new()), None))
             })
             .await
             .expect("probe");
@@ -139,5 +147,43 @@ async fn without_redis_the_cache_still_works_on_l1() {
         get(&cache, "k", &calls, Duration::from_secs(60)).await,
         Level::L1
     );
-    assert_eq!(cache.invalidate(&["label:Person".into()]).await, 1);
+    assert_eq!(cache.invalidate(&["l:Person".into()]).await, 1);
+    assert_eq!(
+        cache.pending_invalidations(),
+        1,
+        "kept for when Redis answers"
+    );
+}
+
+#[tokio::test]
+async fn a_miss_overtaken_by_an_invalidation_does_not_reach_redis() {
+    let config = config();
+    let a = Cache::new(config.clone()).await;
+    let b = Cache::new(config.clone()).await;
+    // Gateway A reads the old value slowly; gateway B commits a write meanwhile.
+    let slow = a.get_or_compute("race", &any, || async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Ok((
+            Entry::new(&b"old"[..], vec!["l:Person".into()], String::new()),
+            Some(Duration::from_secs(60)),
+        ))
+    });
+    let write = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        b.invalidate(&["l:Person".into()]).await;
+    };
+    let (read, ()) = tokio::join!(slow, write);
+    assert_eq!(read.expect("read").0.body, "old");
+    // A third gateway must not find the old value in Redis.
+    let c = Cache::new(config).await;
+    let (entry, level) = c
+        .get_or_compute("race", &any, || async {
+            Ok((
+                Entry::new(&b"new"[..], vec!["l:Person".into()], String::new()),
+                Some(Duration::from_secs(60)),
+            ))
+        })
+        .await
+        .expect("fresh");
+    assert_eq!((&entry.body[..], level), (&b"new"[..], Level::Miss));
 }
