@@ -13,5 +13,6 @@ pub mod deps;
 pub mod ir;
 pub mod mapping;
 mod mutate;
+pub mod normalize;
 pub mod seed;
 pub mod shape;

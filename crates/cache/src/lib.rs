@@ -241,8 +241,10 @@ struct Inner {
     redis: RwLock<Option<redis::aio::ConnectionManager>>,
     /// Redis is skipped until this instant (milliseconds since `epoch`).
     redis_open_until: AtomicU64,
-    /// Tags whose Redis invalidation failed; resent when Redis is back.
+    /// Tags whose Redis invalidation has not run yet (failed ones are resent).
     pending: Mutex<BTreeSet<String>>,
+    /// Invalidation scripts in flight.
+    flushing: AtomicU64,
     epoch: Instant,
 }
 
@@ -321,6 +323,7 @@ impl Cache {
                 redis: RwLock::new(None),
                 redis_open_until: AtomicU64::new(0),
                 pending: Mutex::new(BTreeSet::new()),
+                flushing: AtomicU64::new(0),
                 epoch: Instant::now(),
             }),
         };
@@ -367,8 +370,11 @@ impl Cache {
             }
             self.inner.l1.invalidate(key).await;
         }
-        let level = Arc::new(Mutex::new(Level::Miss));
-        let level_in = level.clone();
+        // `None` until this caller's own future runs (it then records where the slot came
+        // from); a caller that only waited for another's future must check the slot is still
+        // valid: that future may have read before a write this caller already saw acknowledged.
+        let level: Mutex<Option<Level>> = Mutex::new(None);
+        let level_in = &level;
         let compute_ref = &compute;
         // Single flight: moka runs this future once per key; concurrent callers wait for it.
         // The caller that runs it decides with its own `accept`; the others check theirs below.
@@ -377,13 +383,15 @@ impl Cache {
             .l1
             .try_get_with(key.to_owned(), async move {
                 let (slot, level) = self.load(key, accept, compute_ref).await?;
-                *lock(&level_in) = level;
+                *lock(level_in) = Some(level);
                 Ok::<_, NoSlot>(slot)
             })
             .await;
-        let level = *lock(&level);
+        let ran = *lock(&level);
         match outcome {
-            Ok(slot) if accept(&slot.entry) => Ok(self.counted(slot.entry, level)),
+            Ok(slot) if accept(&slot.entry) && (ran.is_some() || self.valid(&slot)) => {
+                Ok(self.counted(slot.entry, ran.unwrap_or(Level::Miss)))
+            }
             Ok(_) => {
                 let computed = self.fill(key, accept, &compute).await;
                 computed.map(|(e, l)| self.counted(e, l))
@@ -482,23 +490,43 @@ impl Cache {
 
     /// Drops every entry carrying one of `tags` from L1 (here) and Redis, and tells the other
     /// gateways. Returns how many L1 entries were dropped here. When Redis cannot be reached
-    /// the tags are kept and sent once it answers again.
+    /// the tags are kept and sent once it answers again; until then L2 is neither read nor
+    /// written, since it may hold what they invalidate.
     pub async fn invalidate(&self, tags: &[String]) -> usize {
         if tags.is_empty() {
             return 0;
         }
+        // Pending first: from before the local stamp until Redis has run the script, no lookup
+        // here reads L2, which may still hold what this invalidates.
+        let redis = self.inner.config.redis_url.is_some();
+        if redis {
+            lock(&self.inner.pending).extend(tags.iter().cloned());
+        }
         let dropped = self.invalidate_local(tags).await;
         metrics::counter!("ontograph_cache_invalidations_total", "origin" => "local")
             .increment(tags.len() as u64);
-        if self.inner.config.redis_url.is_some() && !self.redis_invalidate(tags).await {
-            lock(&self.inner.pending).extend(tags.iter().cloned());
+        if redis {
+            self.flush_pending().await;
         }
         dropped
     }
 
+    /// Sends the kept invalidations to Redis (all of them, in one script); they stay kept
+    /// when Redis cannot be reached.
+    async fn flush_pending(&self) {
+        self.inner.flushing.fetch_add(1, Ordering::SeqCst);
+        let tags: Vec<String> = std::mem::take(&mut *lock(&self.inner.pending))
+            .into_iter()
+            .collect();
+        if !tags.is_empty() && !self.redis_invalidate(&tags).await {
+            lock(&self.inner.pending).extend(tags);
+        }
+        self.inner.flushing.fetch_sub(1, Ordering::SeqCst);
+    }
+
     /// Runs the invalidation script; `false` when Redis could not be reached.
     async fn redis_invalidate(&self, tags: &[String]) -> bool {
-        let Some(mut redis) = self.redis() else {
+        let Some(mut redis) = self.redis_unchecked() else {
             return false;
         };
         let payload = format!("{} {}\n{}", self.inner.origin, now_ms(), tags.join("\n"));
@@ -526,12 +554,13 @@ impl Cache {
 
     /// Drops the tagged entries from this process's L1 only.
     pub async fn invalidate_local(&self, tags: &[String]) -> usize {
-        let stamp = self.inner.invalidations.fetch_add(1, Ordering::SeqCst) + 1;
-        for tag in tags {
-            self.inner.stamps.insert(tag.clone(), stamp);
-        }
         let keys: Vec<String> = {
+            // Under the lock, so stamps only ever grow.
             let mut index = lock(&self.inner.index);
+            let stamp = self.inner.invalidations.fetch_add(1, Ordering::SeqCst) + 1;
+            for tag in tags {
+                self.inner.stamps.insert(tag.clone(), stamp);
+            }
             tags.iter()
                 .filter_map(|t| index.remove(t))
                 .flatten()
@@ -545,9 +574,11 @@ impl Cache {
 
     /// Drops all of this process's L1 (after a gap in the invalidation feed).
     pub fn clear_local(&self) {
+        let mut index = lock(&self.inner.index);
         let stamp = self.inner.invalidations.fetch_add(1, Ordering::SeqCst) + 1;
         self.inner.floor.fetch_max(stamp, Ordering::SeqCst);
-        lock(&self.inner.index).clear();
+        index.clear();
+        drop(index);
         self.inner.l1.invalidate_all();
     }
 
@@ -662,7 +693,17 @@ impl Cache {
         self.inner.l1.run_pending_tasks().await;
     }
 
+    /// Redis for entries: skipped while the breaker is open or invalidations are pending or
+    /// in flight.
     fn redis(&self) -> Option<redis::aio::ConnectionManager> {
+        if self.inner.flushing.load(Ordering::SeqCst) > 0 || !lock(&self.inner.pending).is_empty() {
+            return None;
+        }
+        self.redis_unchecked()
+    }
+
+    /// Redis for invalidations: skipped while the breaker is open.
+    fn redis_unchecked(&self) -> Option<redis::aio::ConnectionManager> {
         let now = self.inner.epoch.elapsed().as_millis() as u64;
         if now < self.inner.redis_open_until.load(Ordering::Relaxed) {
             return None;

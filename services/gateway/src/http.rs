@@ -26,6 +26,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
 use crate::operation::{coded_error, Engine, OperationSlot};
+use crate::result_cache::{self, ResultCache};
 use graph::{Consistency, ConsistencyLevel};
 
 /// Request header naming the read consistency (`eventual`, `session`, `strong`).
@@ -56,6 +57,8 @@ pub struct AppState {
     pub admin_token: Option<Arc<str>>,
     /// The webhook receiver (`None`: ingestion is off and `/ingest/*` answers 404).
     pub ingest: Option<Arc<crate::ingest::Ingest>>,
+    /// The result cache (`None`: off).
+    pub cache: Option<Arc<ResultCache>>,
 }
 
 /// Largest body any ingestion route reads (each source has its own, smaller limit).
@@ -95,29 +98,6 @@ pub fn app(state: AppState) -> Router {
 fn json_response(status: StatusCode, resp: &Response) -> axum::response::Response {
     match serde_json::to_vec(resp) {
         Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "response serialization failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
-/// `{"data": …}` from the fast path's rendered data (and `extensions.bookmark` after a write).
-fn rendered_response(
-    data: Option<serde_json::Value>,
-    bookmark: Option<String>,
-) -> axum::response::Response {
-    let mut body = serde_json::json!({ "data": data.unwrap_or(serde_json::Value::Null) });
-    if let Some(b) = bookmark {
-        body["extensions"] = serde_json::json!({ "bookmark": b });
-    }
-    match serde_json::to_vec(&body) {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            bytes,
-        )
-            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "response serialization failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -194,29 +174,226 @@ async fn graphql_get(
     }
 }
 
+/// The caller's authorization scope, part of every cache key. Until access control exists
+/// every caller shares one scope.
+const PUBLIC_SCOPE: &str = "public";
+
+/// Response header saying where the response came from: `HIT-L1`, `HIT-L2`, `MISS` or `BYPASS`.
+pub const CACHE_HEADER: &str = "ontograph-cache";
+/// Response header with the cached entry's age in milliseconds (`Age` has it in seconds).
+pub const CACHE_AGE_HEADER: &str = "ontograph-cache-age-ms";
+
+/// One GraphQL request's result, before it becomes an HTTP response.
+struct Outcome {
+    status: StatusCode,
+    body: Bytes,
+    /// The mutation's bookmark (response header and extension).
+    bookmark: Option<String>,
+    /// A query that ran without errors.
+    cacheable: bool,
+    /// What the statement read (cache tags).
+    tags: Vec<String>,
+    /// The query's bookmark: the data version its result reflects.
+    observed: Option<String>,
+}
+
+impl Outcome {
+    fn error(status: StatusCode, err: ServerError) -> Self {
+        Outcome::json(status, &Response::from_errors(vec![err]))
+    }
+
+    fn json(status: StatusCode, resp: &Response) -> Self {
+        let (status, body) = match serde_json::to_vec(resp) {
+            Ok(body) => (status, Bytes::from(body)),
+            Err(e) => {
+                tracing::error!(error = %e, "response serialization failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, Bytes::new())
+            }
+        };
+        Outcome {
+            status,
+            body,
+            bookmark: None,
+            cacheable: false,
+            tags: Vec::new(),
+            observed: None,
+        }
+    }
+
+    fn into_response(self) -> axum::response::Response {
+        let response = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.body,
+        )
+            .into_response();
+        with_bookmark(response, self.bookmark)
+    }
+}
+
 async fn execute(
     state: AppState,
-    mut request: async_graphql::Request,
+    request: async_graphql::Request,
     via_get: bool,
     headers: &HeaderMap,
 ) -> axum::response::Response {
-    let started = Instant::now();
     let consistency = match consistency_of(&request, headers, state.default_consistency) {
         Ok(c) => c,
         Err(msg) => {
             return error_response(StatusCode::BAD_REQUEST, coded_error(msg, "BAD_REQUEST"))
         }
     };
-    let doc = match request.parsed_query() {
+    let Some(rc) = state.cache.clone() else {
+        return run_request(&state, request, via_get, &consistency)
+            .await
+            .into_response();
+    };
+    let prepared = match rc.prepare(&request.query, request.operation_name.as_deref()) {
+        Ok(p) => p,
+        // The normal path reports the error.
+        Err(_) => {
+            return cache_status(
+                run_request(&state, request, via_get, &consistency)
+                    .await
+                    .into_response(),
+                "BYPASS",
+                None,
+            )
+        }
+    };
+    if prepared.kind != Some(OperationType::Query)
+        || consistency.level == ConsistencyLevel::Strong
+        || prepared.ttl.is_some_and(|t| t.is_zero())
+        || (prepared.ttl.is_none() && rc.policy.default_ttl.is_none())
+    {
+        let mut request = request;
+        request.set_parsed_query(prepared.doc.clone());
+        return cache_status(
+            run_request(&state, request, via_get, &consistency)
+                .await
+                .into_response(),
+            "BYPASS",
+            None,
+        );
+    }
+    let key = rc.key(
+        &prepared,
+        &request.variables,
+        consistency.level,
+        PUBLIC_SCOPE,
+    );
+    let bookmark = consistency.bookmark.clone();
+    let accept = move |e: &cache::Entry| result_cache::covers(bookmark.as_deref(), &e.version);
+    // What this request computed itself, when it is not to be shared (errors, policy).
+    let own: std::sync::Mutex<Option<Outcome>> = std::sync::Mutex::new(None);
+    let compute = || {
+        let mut request =
+            async_graphql::Request::new(request.query.clone()).variables(request.variables.clone());
+        request.operation_name = prepared_name(&prepared);
+        request.set_parsed_query(prepared.doc.clone());
+        let (state, consistency, rc, prepared, own) = (&state, &consistency, &rc, &prepared, &own);
+        async move {
+            let outcome = run_request(state, request, via_get, consistency).await;
+            let ttl = if outcome.cacheable {
+                rc.ttl_for(prepared, &outcome.tags)
+            } else {
+                None
+            };
+            match ttl {
+                Some(ttl) => Ok((
+                    cache::Entry::new(
+                        outcome.body.clone(),
+                        outcome.tags.clone(),
+                        outcome.observed.clone().unwrap_or_default(),
+                    ),
+                    Some(ttl),
+                )),
+                None => {
+                    *own.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(outcome);
+                    Err(cache::ComputeError("not cached".to_owned()))
+                }
+            }
+        }
+    };
+    match rc.cache.get_or_compute(&key, &accept, compute).await {
+        Ok((entry, level)) => {
+            let body = entry.body.clone();
+            let response = (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response();
+            cache_status(response, level.as_str(), Some(entry.age()))
+        }
+        Err(_) => {
+            let mine = own
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            let outcome = match mine {
+                Some(outcome) => outcome,
+                // Another request's uncacheable result: run this one on its own.
+                None => {
+                    let mut request = request;
+                    request.set_parsed_query(prepared.doc.clone());
+                    run_request(&state, request, via_get, &consistency).await
+                }
+            };
+            cache_status(outcome.into_response(), "BYPASS", None)
+        }
+    }
+}
+
+fn prepared_name(p: &result_cache::Prepared) -> Option<String> {
+    p.operation_name().map(str::to_owned)
+}
+
+fn cache_status(
+    mut response: axum::response::Response,
+    status: &'static str,
+    age: Option<Duration>,
+) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        HeaderName::from_static(CACHE_HEADER),
+        HeaderValue::from_static(status),
+    );
+    if let Some(age) = age {
+        headers.insert(header::AGE, HeaderValue::from(age.as_secs()));
+        headers.insert(
+            HeaderName::from_static(CACHE_AGE_HEADER),
+            HeaderValue::from(age.as_millis() as u64),
+        );
+    }
+    response
+}
+
+/// Runs one request through GraphQL and the single statement; a mutation's cache tags are
+/// invalidated before this returns.
+async fn run_request(
+    state: &AppState,
+    mut request: async_graphql::Request,
+    via_get: bool,
+    consistency: &Consistency,
+) -> Outcome {
+    let started = Instant::now();
+    let mut doc = match request.parsed_query() {
         Ok(doc) => doc.clone(),
         Err(e) => {
             metrics::counter!("ontograph_graphql_requests_total", "type" => "unknown", "outcome" => "parse_error").increment(1);
-            return json_response(StatusCode::OK, &Response::from_errors(vec![e]));
+            return Outcome::json(StatusCode::OK, &Response::from_errors(vec![e]));
         }
     };
-    let op_type = operation_type(&doc, request.operation_name.as_deref());
+    // `@cached` is the cache's business (async-graphql would refuse an unknown directive).
+    if let Err(msg) = result_cache::strip_cached(&mut doc, request.operation_name.as_deref()) {
+        return Outcome::error(StatusCode::BAD_REQUEST, coded_error(msg, "BAD_USER_INPUT"));
+    }
+    request.set_parsed_query(doc.clone());
+    let op_type = result_cache::operation_type(&doc, request.operation_name.as_deref());
     if via_get && op_type == Some(OperationType::Mutation) {
-        return error_response(
+        return Outcome::error(
             StatusCode::METHOD_NOT_ALLOWED,
             coded_error("mutations must be sent with POST", "BAD_REQUEST"),
         );
@@ -238,7 +415,7 @@ async fn execute(
     let slot = Arc::new(OperationSlot::new(
         doc,
         request.variables.clone(),
-        consistency,
+        consistency.clone(),
     ));
     let request = request.data(slot.clone());
     let span = tracing::info_span!(
@@ -253,6 +430,14 @@ async fn execute(
         state.schema.execute(request).instrument(span.clone()),
     )
     .await;
+    if op_type == Some(OperationType::Mutation) {
+        // Whatever the outcome, a statement that may have written invalidates what it touches
+        // before the client hears back.
+        if let (Some(rc), Some(tags)) = (&state.cache, slot.tags()) {
+            let tags: Vec<String> = tags.into_iter().collect();
+            rc.cache.invalidate(&tags).await;
+        }
+    }
     let elapsed = started.elapsed();
     span.in_scope(|| {
         let errors = response.as_ref().map(|r| r.errors.len()).unwrap_or(1);
@@ -265,30 +450,59 @@ async fn execute(
     });
     metrics::histogram!("ontograph_graphql_request_seconds", "type" => type_label)
         .record(elapsed.as_secs_f64());
+    let tags = || {
+        slot.tags()
+            .map(|t| t.into_iter().collect())
+            .unwrap_or_default()
+    };
     match response {
         Ok(resp) if resp.errors.is_empty() && slot.has_rendered() => {
             metrics::counter!("ontograph_graphql_requests_total", "type" => type_label, "outcome" => "ok").increment(1);
-            with_bookmark(
-                rendered_response(slot.take_rendered(), slot.bookmark()),
-                slot.bookmark(),
-            )
+            let mut body = serde_json::json!({ "data": slot.take_rendered().unwrap_or(serde_json::Value::Null) });
+            if let Some(b) = slot.bookmark() {
+                body["extensions"] = serde_json::json!({ "bookmark": b });
+            }
+            match serde_json::to_vec(&body) {
+                Ok(bytes) => Outcome {
+                    status: StatusCode::OK,
+                    body: Bytes::from(bytes),
+                    bookmark: slot.bookmark(),
+                    cacheable: op_type == Some(OperationType::Query),
+                    tags: tags(),
+                    observed: slot.observed(),
+                },
+                Err(e) => {
+                    tracing::error!(error = %e, "response serialization failed");
+                    Outcome::error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        coded_error(
+                            "internal error while rendering the response",
+                            "INTERNAL_SERVER_ERROR",
+                        ),
+                    )
+                }
+            }
         }
         Ok(mut resp) => {
             if let Some(b) = slot.bookmark() {
                 resp.extensions
                     .insert("bookmark".to_owned(), async_graphql::Value::String(b));
             }
-            let outcome = if resp.errors.is_empty() {
-                "ok"
-            } else {
-                "error"
-            };
+            let ok = resp.errors.is_empty();
+            let outcome = if ok { "ok" } else { "error" };
             metrics::counter!("ontograph_graphql_requests_total", "type" => type_label, "outcome" => outcome).increment(1);
-            with_bookmark(json_response(StatusCode::OK, &resp), slot.bookmark())
+            let mut out = Outcome::json(StatusCode::OK, &resp);
+            out.bookmark = slot.bookmark();
+            // Introspection-only queries never reach the statement: no tags, nothing to cache
+            // against, and the schema only changes with the ontology version (in the key).
+            out.cacheable = ok && op_type == Some(OperationType::Query);
+            out.tags = tags();
+            out.observed = slot.observed();
+            out
         }
         Err(_) => {
             metrics::counter!("ontograph_graphql_requests_total", "type" => type_label, "outcome" => "timeout").increment(1);
-            error_response(
+            Outcome::error(
                 StatusCode::GATEWAY_TIMEOUT,
                 coded_error(
                     format!(
@@ -299,17 +513,6 @@ async fn execute(
                 ),
             )
         }
-    }
-}
-
-fn operation_type(
-    doc: &async_graphql::parser::types::ExecutableDocument,
-    name: Option<&str>,
-) -> Option<OperationType> {
-    match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(n)) => ops.get(n).map(|o| o.node.ty),
-        (DocumentOperations::Multiple(ops), None) => ops.values().next().map(|o| o.node.ty),
     }
 }
 

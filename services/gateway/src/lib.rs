@@ -5,6 +5,7 @@ pub mod http;
 pub mod ingest;
 pub mod operation;
 pub mod render;
+pub mod result_cache;
 pub mod schema;
 pub mod signature;
 
@@ -106,5 +107,6 @@ pub fn build_state(
         default_consistency: config.default_consistency,
         admin_token: config.admin_token.as_deref().map(Arc::from),
         ingest: None,
+        cache: None,
     })
 }

@@ -7,6 +7,7 @@
 //! path, mutations on the leader), shapes the row and fills the slot; the resolvers then only
 //! read from it (see [`crate::schema`]).
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{ErrorExtensions, Response, ServerError, Variables};
 use graph::{AccessMode, Consistency, Router, Statement};
-use ontology::compile::{compile, CompileOptions};
+use ontology::compile::{compile, CompileOptions, CompiledOperation};
 use ontology::ir::{Operation, OperationKind};
 use ontology::Ontology;
 use serde_json::Map;
@@ -30,6 +31,10 @@ pub struct OperationSlot {
     consistency: Consistency,
     /// The bookmark of the mutation's transaction, for the client's next session read.
     bookmark: Mutex<Option<String>>,
+    /// The bookmark a query's transaction returned: the data version its result reflects.
+    observed: Mutex<Option<String>>,
+    /// What the compiled statement reads or may change (cache tags), once compiled.
+    tags: Mutex<Option<BTreeSet<String>>>,
 }
 
 impl OperationSlot {
@@ -41,7 +46,19 @@ impl OperationSlot {
             rendered: Mutex::new(None),
             consistency,
             bookmark: Mutex::new(None),
+            observed: Mutex::new(None),
+            tags: Mutex::new(None),
         }
+    }
+
+    /// The bookmark a query's transaction returned (the data version it read).
+    pub fn observed(&self) -> Option<String> {
+        self.observed.lock().ok()?.clone()
+    }
+
+    /// The cache tags of the compiled statement (`None` before compilation).
+    pub fn tags(&self) -> Option<BTreeSet<String>> {
+        self.tags.lock().ok()?.clone()
     }
 
     /// The bookmark of the mutation's transaction (after it committed).
@@ -85,16 +102,19 @@ pub fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
 }
 
 impl Engine {
-    /// Compiles the operation, runs its statement (queries where `consistency` allows,
-    /// mutations on the leader) and returns the shaped `data` object and the transaction's
-    /// bookmark.
+    /// Compiles the operation to one statement.
+    pub fn compile(&self, op: &Operation) -> Result<CompiledOperation, ServerError> {
+        compile(&self.ontology, op, &self.options)
+            .map_err(|e| coded_error(e.to_string(), "BAD_USER_INPUT"))
+    }
+
+    /// Runs a compiled statement (queries where `consistency` allows, mutations on the leader)
+    /// and returns the shaped `data` object and the transaction's bookmark.
     pub async fn run(
         &self,
-        op: &Operation,
+        compiled: &CompiledOperation,
         consistency: &Consistency,
     ) -> Result<(Map<String, serde_json::Value>, Option<String>), ServerError> {
-        let compiled = compile(&self.ontology, op, &self.options)
-            .map_err(|e| coded_error(e.to_string(), "BAD_USER_INPUT"))?;
         let access = match compiled.kind {
             OperationKind::Query => AccessMode::Read,
             OperationKind::Mutation => AccessMode::Write,
@@ -118,7 +138,7 @@ impl Engine {
         tracing::Span::current().record("backend", routed.backend.as_str());
         let bookmark = routed.result.bookmark;
         let row = routed.result.rows.into_iter().next().unwrap_or_default();
-        Ok((ontology::shape::shape_row(&compiled, row), bookmark))
+        Ok((ontology::shape::shape_row(compiled, row), bookmark))
     }
 }
 
@@ -195,6 +215,21 @@ struct OneStatementExt {
     engine: Arc<Engine>,
 }
 
+impl OneStatementExt {
+    /// Compiles (recording the cache tags in the slot) and runs.
+    async fn compile_and_run(
+        &self,
+        slot: &OperationSlot,
+        op: &Operation,
+    ) -> Result<(Map<String, serde_json::Value>, Option<String>), ServerError> {
+        let compiled = self.engine.compile(op)?;
+        if let Ok(mut tags) = slot.tags.lock() {
+            *tags = Some(compiled.tags.clone());
+        }
+        self.engine.run(&compiled, &slot.consistency).await
+    }
+}
+
 #[async_trait::async_trait]
 impl Extension for OneStatementExt {
     async fn execute(
@@ -217,12 +252,14 @@ impl Extension for OneStatementExt {
                 );
                 return Response::from_errors(vec![coded_error(msg, "BAD_USER_INPUT")]);
             }
-            Ok(Some(op)) => match self.engine.run(&op, &slot.consistency).await {
+            Ok(Some(op)) => match self.compile_and_run(slot, &op).await {
                 Ok((data, bookmark)) => {
-                    if op.kind == OperationKind::Mutation {
-                        if let Ok(mut b) = slot.bookmark.lock() {
-                            *b = bookmark;
-                        }
+                    let target = match op.kind {
+                        OperationKind::Mutation => &slot.bookmark,
+                        OperationKind::Query => &slot.observed,
+                    };
+                    if let Ok(mut b) = target.lock() {
+                        *b = bookmark;
                     }
                     // Fast path: render straight from the data when it fits the schema's types;
                     // the resolvers below then have nothing to do. Otherwise they run as usual.

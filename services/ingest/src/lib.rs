@@ -94,6 +94,8 @@ pub struct Worker {
     neo4j: graph::Router,
     config: WorkerConfig,
     stats: Stats,
+    /// The result cache to invalidate after each commit (`None`: no gateway caches).
+    cache: Option<cache::Cache>,
 }
 
 /// One received event and what became of its mapping.
@@ -135,7 +137,15 @@ impl Worker {
             neo4j,
             config,
             stats: Stats::default(),
+            cache: None,
         }
+    }
+
+    /// Invalidates what each committed batch changed in this result cache (before the batch's
+    /// events are acknowledged).
+    pub fn with_cache(mut self, cache: cache::Cache) -> Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// Consumes until `shutdown` completes, reconnecting after broker failures. The batch in
@@ -393,6 +403,17 @@ impl Worker {
                 .await
             {
                 Ok(_) => {
+                    if let Some(cache) = &self.cache {
+                        let tags: Vec<String> = ontology::deps::batch_tags(
+                            &self.ontology,
+                            &plan.labels,
+                            &plan.rel_types,
+                            &plan.nodes,
+                        )
+                        .into_iter()
+                        .collect();
+                        cache.invalidate(&tags).await;
+                    }
                     self.announce(&plan).await;
                     return Ok(());
                 }

@@ -54,6 +54,8 @@ struct IngestWorkerArgs {
     neo4j: Neo4jArgs,
     #[command(flatten)]
     ingest: IngestArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
     /// Largest batch, in events.
     #[arg(long, env = "ONTOGRAPH_INGEST_BATCH_SIZE", default_value_t = 500)]
     batch_size: usize,
@@ -146,6 +148,85 @@ struct ServeArgs {
     ingest: bool,
     #[command(flatten)]
     ingest_args: IngestArgs,
+    #[command(flatten)]
+    cache: CacheArgs,
+}
+
+#[derive(Args, Clone)]
+struct CacheArgs {
+    /// Result cache TTL for queries (`30s`, `5m`, `250ms`); `off` disables the cache.
+    #[arg(long, env = "ONTOGRAPH_CACHE_TTL", default_value = "off", value_parser = parse_ttl)]
+    cache_ttl: Duration,
+    /// Per-type TTLs overriding the default: `Person=30s,Issue=off`. The shortest among the
+    /// types a query reads applies.
+    #[arg(long, env = "ONTOGRAPH_CACHE_TYPE_TTL", default_value = "")]
+    cache_type_ttl: String,
+    /// Size of the in-process cache level, in MiB.
+    #[arg(long, env = "ONTOGRAPH_CACHE_L1_MB", default_value_t = 256)]
+    cache_l1_mb: u64,
+    /// Redis for the shared cache level and cross-instance invalidation; unset: in-process only
+    /// (and ingest workers cannot invalidate gateways' caches).
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    redis_url: Option<String>,
+    /// Prefix of the cache's Redis keys and channel.
+    #[arg(
+        long,
+        env = "ONTOGRAPH_CACHE_PREFIX",
+        default_value = "ontograph:cache"
+    )]
+    cache_prefix: String,
+    /// Longest a Redis call may take before Redis is skipped for a while, in milliseconds.
+    #[arg(long, env = "ONTOGRAPH_CACHE_REDIS_TIMEOUT_MS", default_value_t = 50)]
+    cache_redis_timeout_ms: u64,
+}
+
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    gateway::result_cache::parse_duration(text)
+}
+
+impl CacheArgs {
+    fn config(&self, l1_bytes: u64) -> cache::CacheConfig {
+        cache::CacheConfig {
+            l1_bytes,
+            redis_url: self.redis_url.clone().filter(|u| !u.is_empty()),
+            prefix: self.cache_prefix.clone(),
+            redis_timeout: Duration::from_millis(self.cache_redis_timeout_ms.max(1)),
+            ..cache::CacheConfig::default()
+        }
+    }
+
+    /// The gateway's result cache, when a TTL is configured.
+    async fn result_cache(
+        &self,
+        o: &ontology::Ontology,
+    ) -> anyhow::Result<Option<std::sync::Arc<gateway::result_cache::ResultCache>>> {
+        use gateway::result_cache::{CachePolicy, ResultCache};
+        let policy = CachePolicy {
+            default_ttl: (!self.cache_ttl.is_zero()).then_some(self.cache_ttl),
+            type_ttls: CachePolicy::parse_type_ttls(&self.cache_type_ttl)
+                .map_err(|e| anyhow::anyhow!("ONTOGRAPH_CACHE_TYPE_TTL: {e}"))?,
+        };
+        let unknown = ResultCache::unknown_types(&policy, o);
+        if !unknown.is_empty() {
+            anyhow::bail!(
+                "ONTOGRAPH_CACHE_TYPE_TTL names types the ontology does not have: {}",
+                unknown.join(", ")
+            );
+        }
+        if policy.default_ttl.is_none() && policy.type_ttls.values().all(|t| t.is_zero()) {
+            return Ok(None);
+        }
+        let cache = cache::Cache::new(self.config(self.cache_l1_mb.max(1) * 1024 * 1024)).await;
+        cache.listen();
+        tracing::info!(
+            default_ttl_ms = policy.default_ttl.map(|t| t.as_millis() as u64),
+            redis = cache.has_redis(),
+            "result cache on"
+        );
+        Ok(Some(std::sync::Arc::new(ResultCache::new(
+            cache, policy, o,
+        ))))
+    }
 }
 
 #[derive(Args, Clone)]
@@ -376,7 +457,17 @@ async fn main() -> anyhow::Result<()> {
                 prefetch: args.prefetch.max(1),
                 ..ingest::WorkerConfig::default()
             };
-            let worker = ingest::Worker::new(std::sync::Arc::new(o), mappings, bus, neo4j, config);
+            let mut worker =
+                ingest::Worker::new(std::sync::Arc::new(o), mappings, bus, neo4j, config);
+            if args
+                .cache
+                .redis_url
+                .as_deref()
+                .is_some_and(|u| !u.is_empty())
+            {
+                // Only invalidates: no in-process level.
+                worker = worker.with_cache(cache::Cache::new(args.cache.config(0)).await);
+            }
             let stats = worker.run(shutdown_signal()).await;
             tracing::info!(?stats, "ingest worker stopped");
             Ok(())
@@ -438,8 +529,10 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     };
     config.default_consistency = args.consistency;
     config.admin_token = args.admin_token.filter(|t| !t.is_empty());
+    let result_cache = args.cache.result_cache(&o).await?;
     let mut state = gateway::build_state(o, client, &config)?;
     state.ingest = ingest;
+    state.cache = result_cache;
     let app = gateway::app(state);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
