@@ -39,6 +39,8 @@ def main() -> int:
     ap.add_argument("--readers", default="", help="comma-separated bolt URIs of the two readers")
     ap.add_argument("--routing", help="the `routing` binary")
     ap.add_argument("--ingest", help="the `ingest` binary")
+    ap.add_argument("--cached", help="Ontograph with the result cache on (cache scenario)")
+    ap.add_argument("--cache-bin", help="the `cache` binary")
     ap.add_argument("--analysis", type=Path, help="hand-written notes appended to the report")
     ap.add_argument("--rerender", action="store_true", help="only rewrite the report from the last run's results (e.g. after editing the analysis)")
     ap.add_argument("latency", nargs="*", help="the latency command (after --)")
@@ -74,6 +76,8 @@ def main() -> int:
         readers=[r for r in a.readers.split(",") if r],
         routing=a.routing,
         ingest=a.ingest,
+        cached_url=a.cached,
+        cache_bin=a.cache_bin,
     )
     facts = json.loads((a.bodies / "facts.json").read_text())
     a.work.mkdir(parents=True, exist_ok=True)

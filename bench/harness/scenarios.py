@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+import urllib.request
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,8 @@ class Ctx:
     readers: list[str] = field(default_factory=list)  # bolt URIs of the two readers
     routing: str | None = None  # the `routing` binary (the router's own cost)
     ingest: str | None = None  # the `ingest` binary (ingestion throughput)
+    cached_url: str | None = None  # Ontograph with the result cache on (cache scenario)
+    cache_bin: str | None = None  # the `cache` binary (Zipf workload, miss path)
 
     @property
     def metrics_url(self) -> str:
@@ -557,7 +560,88 @@ def ingest(ctx: Ctx) -> Section:
     return Section("ingest", "5. Ingestion", "\n".join(md), head, [])
 
 
-# ---------------------------------------------------------------- 6. placeholders
+# ---------------------------------------------------------------- 6. result cache
+
+
+def cache_stats(url: str) -> dict:
+    admin = url.rsplit("/", 1)[0] + "/admin/api/cache"
+    with urllib.request.urlopen(admin, timeout=5) as r:
+        return json.loads(r.read())["stats"]
+
+
+def cache(ctx: Ctx) -> Section:
+    if not (ctx.cached_url and ctx.cache_bin):
+        raise RuntimeError("the cache scenario needs the cached gateway and the `cache` binary (bench/run passes them)")
+    secs = 2 if ctx.smoke else 15
+    body = ctx.body("point")
+    for _ in range(2):  # fill the cache
+        status, reply = probe.post(ctx.cached_url, body.read_bytes())
+        if status != 200 or reply.get("errors"):
+            raise RuntimeError(f"the cached gateway answered {status}: {json.dumps(reply)[:300]}")
+    hit_rows: list[str] = []
+    hit: dict[int, oha.Stats] = {}
+    for c in (8, 16, 32):
+        before = cache_stats(ctx.cached_url)
+        log(f"cache: hit path, `point` on the cached gateway (c={c}, {secs} s)")
+        out = oha.run(ctx.oha, oha.Load(f"cached/point/c{c}", ctx.cached_url, body, secs, c), ctx.work, "cache-hit")
+        after = cache_stats(ctx.cached_url)
+        st = oha.stats([out])
+        hits = after["hitsL1"] - before["hitsL1"]
+        hit[c] = st
+        hit_rows.append(f"| {c} | **{st.rps:,.0f}** | {ms(st.p50)} | **{ms(st.p99)}** | {st.failed} | {pct(hits / st.n if st.n else 0)} |")
+    log(f"cache: the same request without the cache (c=32, {secs} s)")
+    base = oha.stats([oha.run(ctx.oha, oha.Load("uncached/point", ctx.ontograph_url, body, secs, 32), ctx.work, "cache-base")])
+    best_c = max(hit, key=lambda c: hit[c].rps)
+    best = hit[best_c]
+
+    json_path = ctx.work / "cache.json"
+    cmd = [ctx.cache_bin, "--cached", ctx.cached_url, "--uncached", ctx.ontograph_url,
+           "--seconds", str(2 if ctx.smoke else 15), "--concurrency", "16", "--json", str(json_path)]
+    if ctx.peer_url:
+        cmd += ["--peer", ctx.peer_url]
+    log("cache: " + " ".join(cmd))
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    r = json.loads(json_path.read_text())
+    zc, zu, zp = r["zipf_cached"], r["zipf_uncached"], r.get("zipf_peer")
+    mc, mu = r["miss_cached"], r["miss_uncached"]
+
+    def row(name: str, x: dict, ref: dict | None) -> str:
+        hr = "" if x.get("hit_ratio") is None else pct(x["hit_ratio"])
+        vs = "" if ref is None else f"{x['rps'] / ref['rps']:.2f}x"
+        return f"| {name} | {x['rps']:,.0f} | {ms(x['p50_ms'])} | {ms(x['p99_ms'])} | {x['failed']} | {hr} | {vs} |"
+
+    md = [
+        "**Hit path**: the `point` request body, already cached, sent by oha (closed loop) to a gateway started with "
+        "`ONTOGRAPH_CACHE_TTL=600s` and Redis. Every request is an L1 hit served from stored bytes "
+        "(`hits` is the gateway's own count of L1 hits over requests sent). oha runs on the same 2-core "
+        "machine as the gateway, Neo4j, Redis and RabbitMQ.\n",
+        "| connections | req/s | p50 | p99 | failed | L1 hits |\n|--:|--:|--:|--:|--:|--:|",
+        *hit_rows,
+        f"\nThe same request without the cache (c=32): {base.rps:,.0f} req/s, p99 {ms(base.p99)} "
+        f"→ the hit path serves **{best.rps / base.rps:.1f}x** the throughput. Target: 30,000 req/s with p99 under 2 ms.\n",
+        f"**Zipf workload** (`target/release/cache`): {r['keys']:,} people, popularity Zipf(s={r['zipf_s']}), the "
+        f"`PersonWithTeams` query (person by handle with their teams), {r['concurrency']} connections, {r['seconds']:.0f} s per "
+        "row, each system in turn. The cached gateway starts cold, so its hit ratio includes the warm-up.\n",
+        "| system | req/s | p50 | p99 | failed | hit ratio | vs no cache |\n|---|--:|--:|--:|--:|--:|--:|",
+        row("Ontograph, cache on", zc, zu),
+        row("Ontograph, cache off", zu, None),
+    ]
+    if zp:
+        md.append(row("@neo4j/graphql peer", zp, zu))
+    md += [
+        "\n**Miss path**: every request a new key (a handle no one has), so each one runs the statement and is "
+        "stored in both levels (the Redis write is part of the request).\n",
+        "| system | req/s | p50 | p99 | failed | hit ratio | vs no cache |\n|---|--:|--:|--:|--:|--:|--:|",
+        row("Ontograph, cache on (all misses)", mc, mu),
+        row("Ontograph, cache off", mu, None),
+    ]
+    head = [f"Cache: hit path {best.rps:,.0f} req/s (c={best_c}), p99 {ms(best.p99)}; Zipf hit ratio "
+            f"{pct(zc['hit_ratio'] or 0)}, {zc['rps'] / zu['rps']:.1f}x the uncached throughput"
+            + (f", {zc['rps'] / zp['rps']:.1f}x the peer" if zp else "")]
+    return Section("cache", "6. Result cache", "\n".join(md), head, [])
+
+
+# ---------------------------------------------------------------- 7. placeholders
 
 
 def placeholder(what: str) -> Callable[[Ctx], Section]:
@@ -574,7 +658,7 @@ SCENARIOS: dict[str, tuple[Callable[[Ctx], Section], str, bool]] = {
     "bolt": (bolt, "Ontograph vs the same Cypher over raw Bolt, per shape (the `latency` binary)", True),
     "traffic": (traffic, "steady 100, peak 1,000 (80/20 read/write), spike 100 -> 1,000 req/s", True),
     "soak": (soak, "10 minutes at a moderate rate, memory of the service over time", True),
-    "cache": (placeholder("cache hit path (result cache)"), "cache hit path of the result cache", False),
+    "cache": (cache, "result cache: hit-path throughput and p99, Zipf workload hit ratio vs no cache and the peer, miss path", True),
     "ingest": (ingest, "end-to-end events/s (webhook → RabbitMQ → worker → Neo4j) vs raw batched writes and one transaction per event", True),
     "supernode": (placeholder("supernode rewrites"), "queries touching supernodes, with and without rewrites", False),
     "replicas": (replicas, "read throughput through one reader vs two, and the router's own cost per request", True),

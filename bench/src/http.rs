@@ -57,6 +57,8 @@ impl Endpoint {
 pub struct Reply {
     pub status: StatusCode,
     pub body: Bytes,
+    /// The `Ontograph-Cache` response header (HIT-L1, HIT-L2, MISS, BYPASS), when present.
+    pub cache: Option<String>,
 }
 
 /// One persistent HTTP/1.1 connection.
@@ -137,13 +139,22 @@ impl Connection {
             .await
             .context("HTTP request failed")?;
         let status = response.status();
+        let cache = response
+            .headers()
+            .get("ontograph-cache")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = response
             .into_body()
             .collect()
             .await
             .context("reading the HTTP response body failed")?
             .to_bytes();
-        Ok(Reply { status, body })
+        Ok(Reply {
+            status,
+            body,
+            cache,
+        })
     }
 }
 

@@ -124,6 +124,27 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Counters since start and the cache's state.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub hits_l1: u64,
+    pub hits_l2: u64,
+    pub misses: u64,
+    /// Tags invalidated by writes through this process.
+    pub invalidated_here: u64,
+    /// Tags invalidated by other processes (received over pub/sub).
+    pub invalidated_elsewhere: u64,
+    pub l1_entries: u64,
+    pub l1_bytes: u64,
+    pub l1_capacity_bytes: u64,
+    pub redis_configured: bool,
+    pub redis_connected: bool,
+    /// Redis is being skipped after a failure (the breaker is open).
+    pub redis_skipped: bool,
+    pub pending_invalidations: usize,
+}
+
 /// Where a lookup was answered from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -245,6 +266,8 @@ struct Inner {
     pending: Mutex<BTreeSet<String>>,
     /// Invalidation scripts in flight.
     flushing: AtomicU64,
+    /// Lookups answered from L1, L2, computed; invalidated tags (here, from others).
+    counts: [AtomicU64; 5],
     epoch: Instant,
 }
 
@@ -324,6 +347,7 @@ impl Cache {
                 redis_open_until: AtomicU64::new(0),
                 pending: Mutex::new(BTreeSet::new()),
                 flushing: AtomicU64::new(0),
+                counts: Default::default(),
                 epoch: Instant::now(),
             }),
         };
@@ -404,6 +428,7 @@ impl Cache {
     }
 
     fn counted(&self, entry: Arc<Entry>, level: Level) -> (Arc<Entry>, Level) {
+        self.inner.counts[level as usize].fetch_add(1, Ordering::Relaxed);
         metrics::counter!("ontograph_cache_lookups_total", "result" => level.metric()).increment(1);
         (entry, level)
     }
@@ -505,6 +530,7 @@ impl Cache {
         let dropped = self.invalidate_local(tags).await;
         metrics::counter!("ontograph_cache_invalidations_total", "origin" => "local")
             .increment(tags.len() as u64);
+        self.inner.counts[3].fetch_add(tags.len() as u64, Ordering::Relaxed);
         if redis {
             self.flush_pending().await;
         }
@@ -640,6 +666,7 @@ impl Cache {
         self.invalidate_local(&tags).await;
         metrics::counter!("ontograph_cache_invalidations_total", "origin" => "remote")
             .increment(tags.len() as u64);
+        self.inner.counts[4].fetch_add(tags.len() as u64, Ordering::Relaxed);
         if let Ok(sent) = sent_ms.parse::<u64>() {
             let lag = now_ms().saturating_sub(sent) as f64 / 1000.0;
             metrics::histogram!("ontograph_cache_invalidation_lag_seconds").record(lag);
@@ -647,7 +674,7 @@ impl Cache {
     }
 
     /// Reconnects to Redis when the connection could not be made, resends invalidations that
-    /// failed, and exports the L1 gauges; stops when the cache is dropped.
+    /// failed; stops when the cache is dropped.
     fn spawn_maintenance(&self, url: String) {
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
@@ -676,6 +703,35 @@ impl Cache {
                     .set(lock(&cache.inner.pending).len() as f64);
             }
         });
+    }
+
+    /// Counters and state, for the admin API.
+    pub fn stats(&self) -> Stats {
+        let count = |i: usize| self.inner.counts[i].load(Ordering::Relaxed);
+        let (l1_entries, l1_bytes) = self.l1_usage();
+        Stats {
+            hits_l1: count(0),
+            hits_l2: count(1),
+            misses: count(2),
+            invalidated_here: count(3),
+            invalidated_elsewhere: count(4),
+            l1_entries,
+            l1_bytes,
+            l1_capacity_bytes: self.inner.config.l1_bytes,
+            redis_configured: self.inner.config.redis_url.is_some(),
+            redis_connected: self.has_redis(),
+            redis_skipped: self.redis_unchecked().is_none(),
+            pending_invalidations: self.pending_invalidations(),
+        }
+    }
+
+    /// Sets the L1 gauges (call before rendering metrics).
+    pub fn export_gauges(&self) {
+        let (entries, bytes) = self.l1_usage();
+        metrics::gauge!("ontograph_cache_l1_entries").set(entries as f64);
+        metrics::gauge!("ontograph_cache_l1_bytes").set(bytes as f64);
+        metrics::gauge!("ontograph_cache_pending_invalidations")
+            .set(self.pending_invalidations() as f64);
     }
 
     /// Entries and bytes in L1.

@@ -75,6 +75,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/admin/api/topology", get(topology))
+        .route("/admin/api/cache", get(cache_admin))
         .route("/admin/api/ingest", get(crate::ingest::admin_status))
         .route(
             "/admin/api/ingest/replay",
@@ -355,6 +356,9 @@ fn cache_status(
     status: &'static str,
     age: Option<Duration>,
 ) -> axum::response::Response {
+    if status == "BYPASS" {
+        metrics::counter!("ontograph_cache_lookups_total", "result" => "bypass").increment(1);
+    }
     let headers = response.headers_mut();
     headers.insert(
         HeaderName::from_static(CACHE_HEADER),
@@ -609,6 +613,45 @@ async fn topology(State(state): State<AppState>, headers: HeaderMap) -> axum::re
     axum::Json(state.engine.neo4j.snapshot()).into_response()
 }
 
+/// `GET /admin/api/cache`: policy, counters and state of the result cache.
+async fn cache_admin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    if let Some(denied) = admin_denied(&state, &headers) {
+        return denied;
+    }
+    let Some(rc) = &state.cache else {
+        return axum::Json(serde_json::json!({ "enabled": false })).into_response();
+    };
+    let stats = rc.cache.stats();
+    let lookups = stats.hits_l1 + stats.hits_l2 + stats.misses;
+    let ratio = |n: u64| {
+        if lookups == 0 {
+            0.0
+        } else {
+            n as f64 / lookups as f64
+        }
+    };
+    let mut types: Vec<(String, serde_json::Value)> = rc
+        .policy
+        .type_ttls
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::json!(v.as_millis() as u64)))
+        .collect();
+    types.sort_by(|a, b| a.0.cmp(&b.0));
+    axum::Json(serde_json::json!({
+        "enabled": true,
+        "policy": {
+            "defaultTtlMs": rc.policy.default_ttl.map(|t| t.as_millis() as u64),
+            "typeTtlMs": types.into_iter().collect::<serde_json::Map<String, serde_json::Value>>(),
+        },
+        "hitRatio": { "l1": ratio(stats.hits_l1), "l2": ratio(stats.hits_l2), "total": ratio(stats.hits_l1 + stats.hits_l2) },
+        "stats": stats,
+    }))
+    .into_response()
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -622,6 +665,9 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    if let Some(rc) = &state.cache {
+        rc.cache.export_gauges();
+    }
     match &state.metrics {
         Some(h) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

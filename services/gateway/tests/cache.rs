@@ -255,6 +255,24 @@ async fn hits_misses_ttls_policy_and_errors() {
     let teams = r#"{ teams(limit: 1) { name } }"#;
     assert_eq!(c.query(teams, json!({})).await.1, "MISS");
     assert_eq!(c.query(teams, json!({})).await.1, "HIT-L1");
+
+    // The admin API reports the counters.
+    let resp = a
+        .app
+        .clone()
+        .oneshot(
+            Request::get("/admin/api/cache")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await
+        .expect("resp");
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let status: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(status["enabled"], true, "{status}");
+    assert!(status["stats"]["hitsL1"].as_u64() >= Some(4), "{status}");
+    assert!(status["stats"]["misses"].as_u64() >= Some(3), "{status}");
+    assert_eq!(status["stats"]["redisConnected"], true, "{status}");
 }
 
 #[tokio::test]
