@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use crate::deps;
+use crate::rewrite::{self, Anchor, DegreeStats, Rule, RewriteOptions};
 use crate::ir::{FieldSel, Operation, OperationKind};
 use crate::model::{Direction, NodeType, Ontology, Property, Relationship, Scalar};
 use crate::shape::{ConnectionShape, Shape};
@@ -48,6 +49,8 @@ pub struct CompiledOperation {
     pub roots: Vec<RootField>,
     /// What a query read, or what a mutation may change, as cache tags ([`crate::deps`]).
     pub tags: BTreeSet<String>,
+    /// Supernode rules considered for this operation, applied or not ([`crate::rewrite`]).
+    pub decisions: Vec<rewrite::Decision>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,11 +79,22 @@ fn invalid(arg: &str, reason: impl Into<String>) -> CompileError {
     }
 }
 
-/// Compiles an operation against an ontology.
+/// Compiles an operation against an ontology (no statistics: no supernode rewrites).
 pub fn compile(
     o: &Ontology,
     op: &Operation,
     opts: &CompileOptions,
+) -> Result<CompiledOperation, CompileError> {
+    compile_with(o, op, opts, &rewrite::NoStats, RewriteOptions::default())
+}
+
+/// Compiles an operation, rewriting traversals out of known hubs where that is cheaper.
+pub fn compile_with(
+    o: &Ontology,
+    op: &Operation,
+    opts: &CompileOptions,
+    stats: &dyn DegreeStats,
+    rewrite_options: RewriteOptions,
 ) -> Result<CompiledOperation, CompileError> {
     let mut c = Compiler {
         o,
@@ -89,6 +103,10 @@ pub fn compile(
         vars: 0,
         tags: RefCell::new(BTreeSet::new()),
         writing: op.kind == OperationKind::Mutation,
+        stats,
+        rewrite: rewrite_options,
+        anchor: None,
+        decisions: Vec::new(),
     };
     let mut cypher = String::new();
     let mut roots = Vec::new();
@@ -120,6 +138,7 @@ pub fn compile(
         kind: op.kind,
         roots,
         tags: c.tags.into_inner(),
+        decisions: c.decisions,
     })
 }
 
@@ -173,6 +192,11 @@ pub(crate) struct Compiler<'a> {
     pub(crate) tags: RefCell<BTreeSet<String>>,
     /// A mutation: every node type touched also gets its `k:` tag.
     pub(crate) writing: bool,
+    pub(crate) stats: &'a dyn DegreeStats,
+    pub(crate) rewrite: RewriteOptions,
+    /// The node a root key lookup selected, while its fields are compiled.
+    pub(crate) anchor: Option<Anchor>,
+    pub(crate) decisions: Vec<rewrite::Decision>,
 }
 
 impl<'a> Compiler<'a> {
@@ -219,6 +243,49 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// The anchor and its degree when `v` is a root key lookup's node and the degree store
+    /// knows it as a hub for this relationship.
+    fn hub(&self, n: &NodeType, r: &Relationship, v: &str) -> Option<(Anchor, u64)> {
+        let anchor = self.anchor.as_ref().filter(|a| a.var == v)?;
+        if anchor.label != n.main_label() {
+            return None;
+        }
+        let degree = self.stats.degree(
+            &anchor.label,
+            &anchor.key_prop,
+            &anchor.key,
+            &r.rel_type,
+            r.direction,
+        )?;
+        (degree >= self.rewrite.min_degree).then(|| (anchor.clone(), degree))
+    }
+
+    /// Records a rule's decision; `Some(rule)` when it is applied.
+    fn decide(
+        &mut self,
+        rule: Rule,
+        anchor: &Anchor,
+        r: &Relationship,
+        f: &FieldSel,
+        degree: u64,
+        cost_rewritten: f64,
+    ) -> Option<Rule> {
+        let cost_plain = rewrite::expand_cost(degree);
+        let applied =
+            self.rewrite.apply && cost_rewritten <= cost_plain * self.rewrite.max_cost_ratio;
+        self.decisions.push(rewrite::Decision {
+            rule,
+            field: format!("{}.{}", anchor.field, f.key),
+            anchor: anchor.describe(),
+            rel_type: r.rel_type.clone(),
+            degree,
+            cost_plain,
+            cost_rewritten,
+            applied,
+        });
+        applied.then_some(rule)
+    }
+
     /// `:Label` for a node type, recorded as a dependency.
     pub(crate) fn labels(&self, n: &NodeType) -> String {
         self.depends_on(n);
@@ -234,12 +301,21 @@ impl<'a> Compiler<'a> {
     fn root_query(&mut self, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
         if let Some(n) = self.o.node_by_plural(&f.name) {
             let v = self.var("this");
-            // A key lookup depends on one node, not on every node of the label.
+            // A key lookup depends on one node, not on every node of the label; its first hops
+            // may be rewritten when the node is a hub.
+            let mut anchor = None;
             match deps::key_lookup(n, f.arg("where")) {
                 Some((prop, value)) => {
                     let mut tags = self.tags.borrow_mut();
                     tags.insert(deps::node_tag(n.main_label(), prop, value));
                     tags.insert(deps::keyed_tag(n.main_label()));
+                    anchor = Some(Anchor {
+                        var: v.clone(),
+                        label: n.main_label().to_owned(),
+                        key_prop: prop.to_owned(),
+                        key: value.clone(),
+                        field: f.key.clone(),
+                    });
                 }
                 None => self.depends_on(n),
             }
@@ -251,7 +327,10 @@ impl<'a> Compiler<'a> {
             let offset = self.non_negative(f, "offset")?.unwrap_or(0);
             let limit = self.limit(f, "limit", true)?;
             let _ = write!(q, "\nWITH {v}{order}{}", self.skip_limit(offset, limit));
-            let (proj, shape) = self.project_node(n, &v, &f.selection)?;
+            self.anchor = anchor;
+            let projected = self.project_node(n, &v, &f.selection);
+            self.anchor = None;
+            let (proj, shape) = projected?;
             let _ = write!(q, "\nRETURN collect({proj}) AS {column}");
             return Ok((q, shape));
         }
@@ -433,20 +512,75 @@ impl<'a> Compiler<'a> {
 
     fn rel_list(
         &mut self,
-        _n: &NodeType,
+        n: &NodeType,
         r: &Relationship,
         v: &str,
         f: &FieldSel,
     ) -> Result<(String, Shape), CompileError> {
         let target = self.node(&r.target)?;
         let t = self.var("this");
-        let mut q = format!("MATCH {}", self.pattern(v, r, "", &t, true)?);
-        if let Some(w) = self.where_arg(Owner::Node(target), &t, f.arg("where"))? {
-            let _ = write!(q, " WHERE {w}");
-        }
-        let order = self.order_by(Owner::Node(target), &t, f.arg("sort"))?;
+        let where_ = self.where_arg(Owner::Node(target), &t, f.arg("where"))?;
+        let mut order = self.order_by(Owner::Node(target), &t, f.arg("sort"))?;
         let offset = self.non_negative(f, "offset")?.unwrap_or(0);
         let limit = self.limit(f, "limit", false)?;
+        let rule = match self.hub(n, r, v) {
+            Some((anchor, degree)) => {
+                let seek = seek_values(target, f.arg("where"));
+                let walk = ordered_sort(target, f.arg("sort"), false).filter(|_| {
+                    where_.is_none() && limit.is_some()
+                });
+                if walk.is_some() {
+                    // Both forms break ties the same way, so they return the same rows.
+                    let _ = write!(order, ", elementId({t})");
+                }
+                let choice = match (seek, walk) {
+                    (Some(values), _) => Some((
+                        Rule::IndexSeekNeighbours,
+                        2.0 * values as f64,
+                    )),
+                    (None, Some(_)) => {
+                        let count = self.stats.label_count(target.main_label()).unwrap_or(u64::MAX);
+                        let wanted = offset + limit.unwrap_or(0);
+                        Some((
+                            Rule::IndexOrderedTopK,
+                            rewrite::ordered_walk_cost(wanted, degree, count),
+                        ))
+                    }
+                    _ => None,
+                };
+                choice.and_then(|(rule, cost)| self.decide(rule, &anchor, r, f, degree, cost))
+            }
+            None => None,
+        };
+        let mut q = match rule {
+            Some(Rule::IndexSeekNeighbours) => {
+                // Seek the far side by its key, then check adjacency (from the small side).
+                let adjacent = self.pattern(v, r, "", &t, false)?;
+                let w = where_.unwrap_or_else(|| "true".to_owned());
+                format!(
+                    "MATCH ({t}{}) WHERE {w} AND EXISTS {{ {adjacent} }}",
+                    labels_of(target)
+                )
+            }
+            Some(_) => {
+                // Walk the sort key's index in order; stop after offset + limit neighbours.
+                let adjacent = self.pattern(v, r, "", &t, false)?;
+                let p = ordered_sort(target, f.arg("sort"), false)
+                    .map(|(p, _)| quote(&p.db_name))
+                    .unwrap_or_default();
+                format!(
+                    "MATCH ({t}{}) WHERE {t}.{p} IS NOT NULL AND EXISTS {{ {adjacent} }}",
+                    labels_of(target)
+                )
+            }
+            None => {
+                let mut q = format!("MATCH {}", self.pattern(v, r, "", &t, true)?);
+                if let Some(w) = &where_ {
+                    let _ = write!(q, " WHERE {w}");
+                }
+                q
+            }
+        };
         // Parallel relationships must not repeat a node (as @neo4j/graphql does).
         let _ = write!(
             q,
@@ -516,7 +650,24 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
-        let order: Vec<String> = order.into_iter().flatten().collect();
+        let mut order: Vec<String> = order.into_iter().flatten().collect();
+        // Supernode rules for the rows (an ordered page) and the count.
+        let mut page_rule = None;
+        let mut count_rule = None;
+        if let Some((anchor, degree)) = self.hub(n, r, v) {
+            let walk = ordered_sort(target, f.arg("sort"), true)
+                .filter(|_| where_.is_none() && first.is_some());
+            if walk.is_some() {
+                order.push(format!("elementId({e})"));
+                let count = self.stats.label_count(target.main_label()).unwrap_or(u64::MAX);
+                let wanted = offset + first.unwrap_or(0) + 1;
+                let cost = rewrite::ordered_walk_cost(wanted, degree, count);
+                page_rule = self.decide(Rule::IndexOrderedPage, &anchor, r, f, degree, cost);
+            }
+            if where_.is_none() && needs_total(f) && rewrite::far_end_guaranteed(self.o, n, r) {
+                count_rule = self.decide(Rule::CountFromDegree, &anchor, r, f, degree, 1.0);
+            }
+        }
         let order = if order.is_empty() {
             String::new()
         } else {
@@ -548,7 +699,19 @@ impl<'a> Compiler<'a> {
             .map(|w| format!(" WHERE {w}"))
             .unwrap_or_default();
         let fetch = first.map(|f| f + 1);
-        let mut rows = format!("COLLECT {{ MATCH {pattern}{where_clause}");
+        let mut rows = match page_rule {
+            Some(_) => {
+                let p = ordered_sort(target, f.arg("sort"), true)
+                    .map(|(p, _)| quote(&p.db_name))
+                    .unwrap_or_default();
+                let adjacent = self.pattern(v, r, &e, &t, false)?;
+                format!(
+                    "COLLECT {{ MATCH ({t}{}) WHERE {t}.{p} IS NOT NULL MATCH {adjacent}",
+                    labels_of(target)
+                )
+            }
+            None => format!("COLLECT {{ MATCH {pattern}{where_clause}"),
+        };
         if !order.is_empty() || offset > 0 || fetch.is_some() {
             let _ = write!(
                 rows,
@@ -557,7 +720,19 @@ impl<'a> Compiler<'a> {
             );
         }
         let _ = write!(rows, " RETURN {} }}", map_literal(&row_parts));
-        let total = if needs_total(f) {
+        // Only counts selected: no rows to fetch (a hub's would be all of its relationships).
+        if !f
+            .selection
+            .iter()
+            .any(|s| s.name == "edges" || s.name == "pageInfo")
+        {
+            rows = "[]".to_owned();
+        }
+        let total = if count_rule.is_some() {
+            // The degree store: no expansion, no far-end label check.
+            let bare = self.pattern(v, r, "", "", false)?;
+            format!("COUNT {{ {bare} }}")
+        } else if needs_total(f) {
             format!("COUNT {{ MATCH {pattern}{where_clause} }}")
         } else {
             "null".to_string()
@@ -567,7 +742,6 @@ impl<'a> Compiler<'a> {
         } else {
             "null".to_string()
         };
-        let _ = n;
         let expr = format!("{{rows: {rows}, total: {total}, nodes: {nodes}}}");
         let shape = Shape::Connection(Box::new(ConnectionShape {
             field: f.clone(),
@@ -1019,6 +1193,42 @@ impl<'a> Compiler<'a> {
         }
         s
     }
+}
+
+/// How many key values a `where` seeks when it is exactly `{<unique prop>: {eq: v}}` or
+/// `{<unique prop>: {in: [...]}}` on the target.
+fn seek_values(target: &NodeType, w: Option<&Value>) -> Option<usize> {
+    let obj = w?.as_object()?;
+    let (field, ops) = obj.iter().next().filter(|_| obj.len() == 1)?;
+    target.property(field).filter(|p| rewrite::unique_index(p))?;
+    let ops = ops.as_object().filter(|o| o.len() == 1)?;
+    let (op, v) = ops.iter().next()?;
+    match (op.as_str(), v) {
+        ("eq", v) if !v.is_null() => Some(1),
+        ("in", Value::Array(items)) if !items.is_empty() => Some(items.len()),
+        _ => None,
+    }
+}
+
+/// The property and direction of a sort that is exactly one key on an ordered index of the
+/// target (`[{p: ASC}]`, or `[{node: {p: ASC}}]` for a connection).
+fn ordered_sort<'n>(
+    target: &'n NodeType,
+    sort: Option<&Value>,
+    connection: bool,
+) -> Option<(&'n Property, String)> {
+    let entries = as_list(sort?);
+    let [entry] = entries.as_slice() else {
+        return None;
+    };
+    let mut obj = entry.as_object()?;
+    if connection {
+        obj = obj.get("node").filter(|_| obj.len() == 1)?.as_object()?;
+    }
+    let (field, dir) = obj.iter().next().filter(|_| obj.len() == 1)?;
+    let p = target.property(field).filter(|p| rewrite::ordered_index(p))?;
+    let dir = dir.as_str().filter(|d| *d == "ASC" || *d == "DESC")?;
+    Some((p, dir.to_owned()))
 }
 
 fn exists(pattern: &str, pred: Option<&str>) -> String {

@@ -14,5 +14,6 @@ pub mod ir;
 pub mod mapping;
 mod mutate;
 pub mod normalize;
+pub mod rewrite;
 pub mod seed;
 pub mod shape;
