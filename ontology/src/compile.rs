@@ -15,9 +15,9 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use crate::deps;
-use crate::rewrite::{self, Anchor, DegreeStats, Rule, RewriteOptions};
 use crate::ir::{FieldSel, Operation, OperationKind};
 use crate::model::{Direction, NodeType, Ontology, Property, Relationship, Scalar};
+use crate::rewrite::{self, Anchor, DegreeStats, RewriteOptions, Rule};
 use crate::shape::{ConnectionShape, Shape};
 
 /// Limits applied while compiling.
@@ -526,20 +526,19 @@ impl<'a> Compiler<'a> {
         let rule = match self.hub(n, r, v) {
             Some((anchor, degree)) => {
                 let seek = seek_values(target, f.arg("where"));
-                let walk = ordered_sort(target, f.arg("sort"), false).filter(|_| {
-                    where_.is_none() && limit.is_some()
-                });
+                let walk = ordered_sort(target, f.arg("sort"), false)
+                    .filter(|_| where_.is_none() && limit.is_some());
                 if walk.is_some() {
                     // Both forms break ties the same way, so they return the same rows.
                     let _ = write!(order, ", elementId({t})");
                 }
                 let choice = match (seek, walk) {
-                    (Some(values), _) => Some((
-                        Rule::IndexSeekNeighbours,
-                        2.0 * values as f64,
-                    )),
+                    (Some(values), _) => Some((Rule::IndexSeekNeighbours, 2.0 * values as f64)),
                     (None, Some(_)) => {
-                        let count = self.stats.label_count(target.main_label()).unwrap_or(u64::MAX);
+                        let count = self
+                            .stats
+                            .label_count(target.main_label())
+                            .unwrap_or(u64::MAX);
                         let wanted = offset + limit.unwrap_or(0);
                         Some((
                             Rule::IndexOrderedTopK,
@@ -659,7 +658,10 @@ impl<'a> Compiler<'a> {
                 .filter(|_| where_.is_none() && first.is_some());
             if walk.is_some() {
                 order.push(format!("elementId({e})"));
-                let count = self.stats.label_count(target.main_label()).unwrap_or(u64::MAX);
+                let count = self
+                    .stats
+                    .label_count(target.main_label())
+                    .unwrap_or(u64::MAX);
                 let wanted = offset + first.unwrap_or(0) + 1;
                 let cost = rewrite::ordered_walk_cost(wanted, degree, count);
                 page_rule = self.decide(Rule::IndexOrderedPage, &anchor, r, f, degree, cost);
@@ -1200,7 +1202,9 @@ impl<'a> Compiler<'a> {
 fn seek_values(target: &NodeType, w: Option<&Value>) -> Option<usize> {
     let obj = w?.as_object()?;
     let (field, ops) = obj.iter().next().filter(|_| obj.len() == 1)?;
-    target.property(field).filter(|p| rewrite::unique_index(p))?;
+    target
+        .property(field)
+        .filter(|p| rewrite::unique_index(p))?;
     let ops = ops.as_object().filter(|o| o.len() == 1)?;
     let (op, v) = ops.iter().next()?;
     match (op.as_str(), v) {
@@ -1226,7 +1230,9 @@ fn ordered_sort<'n>(
         obj = obj.get("node").filter(|_| obj.len() == 1)?.as_object()?;
     }
     let (field, dir) = obj.iter().next().filter(|_| obj.len() == 1)?;
-    let p = target.property(field).filter(|p| rewrite::ordered_index(p))?;
+    let p = target
+        .property(field)
+        .filter(|p| rewrite::ordered_index(p))?;
     let dir = dir.as_str().filter(|d| *d == "ASC" || *d == "DESC")?;
     Some((p, dir.to_owned()))
 }

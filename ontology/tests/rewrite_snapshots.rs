@@ -23,7 +23,14 @@ struct Stats {
 }
 
 impl DegreeStats for Stats {
-    fn degree(&self, label: &str, _: &str, key: &Value, rel_type: &str, _: Direction) -> Option<u64> {
+    fn degree(
+        &self,
+        label: &str,
+        _: &str,
+        key: &Value,
+        rel_type: &str,
+        _: Direction,
+    ) -> Option<u64> {
         let key = key.as_str().unwrap_or_default().to_owned();
         self.degrees
             .get(&(label.to_owned(), key, rel_type.to_owned()))
@@ -79,7 +86,8 @@ fn plain(query: &str) -> String {
 const SEEK: &str = r#"{ teams(where: { id: { eq: "hub" } }) { name members(where: { handle: { in: ["p1", "p2"] } }) { handle } } }"#;
 const TOP_K: &str = r#"{ teams(where: { id: { eq: "hub" } }) { members(sort: [{ handle: DESC }], limit: 10, offset: 20) { handle name } } }"#;
 const PAGE: &str = r#"{ teams(where: { id: { eq: "hub" } }) { membersConnection(first: 10, after: "YXJyYXljb25uZWN0aW9uOjQ5", sort: [{ node: { handle: ASC } }]) { edges { properties { role } node { handle } } pageInfo { hasNextPage } } } }"#;
-const COUNT: &str = r#"{ teams(where: { id: { eq: "hub" } }) { membersConnection { totalCount } } }"#;
+const COUNT: &str =
+    r#"{ teams(where: { id: { eq: "hub" } }) { membersConnection { totalCount } } }"#;
 
 #[test]
 fn index_seek_neighbours() {
@@ -117,7 +125,10 @@ fn a_small_anchor_keeps_the_plain_plan() {
         },
     );
     assert!(out.contains("\"applied\": false"), "{out}");
-    assert!(out.contains("MATCH (this1)<-[:`MEMBER_OF`]-(this2:`Person`)"), "{out}");
+    assert!(
+        out.contains("MATCH (this1)<-[:`MEMBER_OF`]-(this2:`Person`)"),
+        "{out}"
+    );
     insta::assert_snapshot!("top_k_small_anchor", out);
 }
 
