@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::compile::{as_list, map_literal, quote, CompileError, Compiler};
+use crate::deps;
 use crate::ir::FieldSel;
 use crate::model::{NodeType, Property, Relationship};
 use crate::shape::Shape;
@@ -52,6 +53,14 @@ impl<'a> Compiler<'a> {
         };
         if let Some(n) = find("create") {
             return self.create(n, f, column);
+        }
+        if let Some(n) = find("update").or_else(|| find("delete")) {
+            // A write to one node by key also names it (degree statistics follow such writes).
+            if let Some((prop, value)) = deps::key_lookup(n, f.arg("where")) {
+                self.tags
+                    .borrow_mut()
+                    .insert(deps::node_tag(n.main_label(), prop, value));
+            }
         }
         if let Some(n) = find("update") {
             return self.update(n, f, column);

@@ -59,6 +59,8 @@ pub struct AppState {
     pub ingest: Option<Arc<crate::ingest::Ingest>>,
     /// The result cache (`None`: off).
     pub cache: Option<Arc<ResultCache>>,
+    /// Statistics per operation shape.
+    pub hot: Arc<crate::hot::HotQueries>,
 }
 
 /// Largest body any ingestion route reads (each source has its own, smaller limit).
@@ -76,6 +78,9 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/admin/api/topology", get(topology))
         .route("/admin/api/cache", get(cache_admin))
+        .route("/admin/api/supernodes", get(supernodes_admin))
+        .route("/admin/api/hot-queries", get(hot_queries))
+        .route("/admin/api/explain", axum::routing::post(explain_admin))
         .route("/admin/api/ingest", get(crate::ingest::admin_status))
         .route(
             "/admin/api/ingest/replay",
@@ -416,6 +421,7 @@ async fn run_request(
             }
             _ => None,
         });
+    let query_text = request.query.clone();
     let slot = Arc::new(OperationSlot::new(
         doc,
         request.variables.clone(),
@@ -437,12 +443,27 @@ async fn run_request(
     if op_type == Some(OperationType::Mutation) {
         // Whatever the outcome, a statement that may have written invalidates what it touches
         // before the client hears back.
-        if let (Some(rc), Some(tags)) = (&state.cache, slot.tags()) {
+        if let Some(tags) = slot.tags() {
             let tags: Vec<String> = tags.into_iter().collect();
-            rc.cache.invalidate(&tags).await;
+            if let Some(rc) = &state.cache {
+                rc.cache.invalidate(&tags).await;
+            }
+            if let Some(store) = &state.engine.supernodes {
+                store.touched(&tags);
+            }
         }
     }
     let elapsed = started.elapsed();
+    if slot.ran() {
+        state.hot.record(&crate::hot::Executed {
+            text: &query_text,
+            operation: op_name.as_deref(),
+            elapsed,
+            rows: slot.rows(),
+            error: !response.as_ref().is_ok_and(|r| r.errors.is_empty()),
+            decisions: &slot.decisions(),
+        });
+    }
     span.in_scope(|| {
         let errors = response.as_ref().map(|r| r.errors.len()).unwrap_or(1);
         tracing::info!(
@@ -650,6 +671,66 @@ async fn cache_admin(
         "stats": stats,
     }))
     .into_response()
+}
+
+/// `GET /admin/api/supernodes`: the degree store (distributions, hubs, label counts).
+async fn supernodes_admin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> axum::response::Response {
+    if let Some(denied) = admin_denied(&state, &headers) {
+        return denied;
+    }
+    match &state.engine.supernodes {
+        Some(store) => axum::Json(store.describe()).into_response(),
+        None => axum::Json(serde_json::json!({ "enabled": false })).into_response(),
+    }
+}
+
+/// `GET /admin/api/hot-queries?limit=N`: operation shapes by total time.
+async fn hot_queries(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> axum::response::Response {
+    if let Some(denied) = admin_denied(&state, &headers) {
+        return denied;
+    }
+    let limit = query
+        .as_deref()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("limit=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    axum::Json(state.hot.top(limit)).into_response()
+}
+
+/// `POST /admin/api/explain` with `{"query", "variables", "operationName", "measure"}`.
+async fn explain_admin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    if let Some(denied) = admin_denied(&state, &headers) {
+        return denied;
+    }
+    let request: crate::explain::ExplainRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({ "error": format!("expected {{\"query\", \"variables\", \"operationName\", \"measure\"}}: {e}") })),
+            )
+                .into_response()
+        }
+    };
+    match crate::explain::explain(&state.engine, &request).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({ "error": e })),
+        )
+            .into_response(),
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -1,6 +1,8 @@
 //! Ontograph's HTTP surface: the GraphQL API generated from the ontology, served from Neo4j,
 //! with health checks and Prometheus metrics.
 
+pub mod explain;
+pub mod hot;
 pub mod http;
 pub mod ingest;
 pub mod operation;
@@ -8,6 +10,7 @@ pub mod render;
 pub mod result_cache;
 pub mod schema;
 pub mod signature;
+pub mod supernodes;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -32,6 +35,10 @@ pub struct GatewayConfig {
     pub default_consistency: graph::ConsistencyLevel,
     /// Bearer token for `/admin/api/*`; `None` leaves the admin API open.
     pub admin_token: Option<String>,
+    /// The degree store for supernode rewrites (`None`: off).
+    pub supernodes: Option<supernodes::SupernodeConfig>,
+    /// How supernode rewrites are chosen.
+    pub rewrite: ontology::rewrite::RewriteOptions,
 }
 
 impl Default for GatewayConfig {
@@ -49,6 +56,8 @@ impl Default for GatewayConfig {
             statement_timeout: Duration::from_secs(25),
             default_consistency: graph::ConsistencyLevel::Session,
             admin_token: None,
+            supernodes: None,
+            rewrite: ontology::rewrite::RewriteOptions::default(),
         }
     }
 }
@@ -84,6 +93,10 @@ pub fn build_state(
 ) -> Result<AppState, BuildError> {
     let ontology = Arc::new(ontology);
     let sdl = ontology::api::api_sdl(&ontology);
+    let supernodes = config
+        .supernodes
+        .clone()
+        .map(|c| supernodes::DegreeStore::new(ontology.clone(), neo4j.clone(), c));
     let engine = Arc::new(Engine {
         ontology: ontology.clone(),
         options: config.compile.clone(),
@@ -91,6 +104,8 @@ pub fn build_state(
         timeout: config.statement_timeout,
         max_depth: config.schema.max_depth,
         types: render::TypeIndex::from_sdl(&sdl).map_err(BuildError::Finish)?,
+        supernodes,
+        rewrite: config.rewrite,
     });
     let schema = schema::schema_from_sdl(&sdl, &config.schema)?
         .extension(operation::OneStatement {
@@ -108,5 +123,6 @@ pub fn build_state(
         admin_token: config.admin_token.as_deref().map(Arc::from),
         ingest: None,
         cache: None,
+        hot: Arc::new(hot::HotQueries::new(1000)),
     })
 }

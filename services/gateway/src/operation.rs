@@ -15,7 +15,7 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{ErrorExtensions, Response, ServerError, Variables};
 use graph::{AccessMode, Consistency, Router, Statement};
-use ontology::compile::{compile, CompileOptions, CompiledOperation};
+use ontology::compile::{compile, compile_with, CompileOptions, CompiledOperation};
 use ontology::ir::{Operation, OperationKind};
 use ontology::Ontology;
 use serde_json::Map;
@@ -35,6 +35,12 @@ pub struct OperationSlot {
     observed: Mutex<Option<String>>,
     /// What the compiled statement reads or may change (cache tags), once compiled.
     tags: Mutex<Option<BTreeSet<String>>>,
+    /// Supernode rules considered by the compiler.
+    decisions: Mutex<Vec<ontology::rewrite::Decision>>,
+    /// Items in the root lists (or connection edges) of the result.
+    rows: std::sync::atomic::AtomicU64,
+    /// Whether a statement ran.
+    ran: std::sync::atomic::AtomicBool,
 }
 
 impl OperationSlot {
@@ -48,7 +54,25 @@ impl OperationSlot {
             bookmark: Mutex::new(None),
             observed: Mutex::new(None),
             tags: Mutex::new(None),
+            decisions: Mutex::new(Vec::new()),
+            rows: std::sync::atomic::AtomicU64::new(0),
+            ran: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The supernode rules the compiler considered.
+    pub fn decisions(&self) -> Vec<ontology::rewrite::Decision> {
+        self.decisions.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// Items returned in the root lists (or connection edges).
+    pub fn rows(&self) -> u64 {
+        self.rows.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the operation ran a statement.
+    pub fn ran(&self) -> bool {
+        self.ran.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The bookmark a query's transaction returned (the data version it read).
@@ -93,6 +117,10 @@ pub struct Engine {
     pub max_depth: usize,
     /// Output types of the generated schema, for the fast response path.
     pub types: crate::render::TypeIndex,
+    /// Hub statistics for the supernode rewrites (`None`: no rewrites).
+    pub supernodes: Option<crate::supernodes::DegreeStore>,
+    /// How the rewrites are chosen.
+    pub rewrite: ontology::rewrite::RewriteOptions,
 }
 
 /// A GraphQL error with a machine-readable `extensions.code`.
@@ -104,8 +132,14 @@ pub fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
 impl Engine {
     /// Compiles the operation to one statement.
     pub fn compile(&self, op: &Operation) -> Result<CompiledOperation, ServerError> {
-        compile(&self.ontology, op, &self.options)
-            .map_err(|e| coded_error(e.to_string(), "BAD_USER_INPUT"))
+        let compiled = match &self.supernodes {
+            Some(store) => {
+                let stats = store.current();
+                compile_with(&self.ontology, op, &self.options, &*stats, self.rewrite)
+            }
+            None => compile(&self.ontology, op, &self.options),
+        };
+        compiled.map_err(|e| coded_error(e.to_string(), "BAD_USER_INPUT"))
     }
 
     /// Runs a compiled statement (queries where `consistency` allows, mutations on the leader)
@@ -226,7 +260,25 @@ impl OneStatementExt {
         if let Ok(mut tags) = slot.tags.lock() {
             *tags = Some(compiled.tags.clone());
         }
-        self.engine.run(&compiled, &slot.consistency).await
+        if let Ok(mut d) = slot.decisions.lock() {
+            d.clone_from(&compiled.decisions);
+        }
+        slot.ran.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (data, bookmark) = self.engine.run(&compiled, &slot.consistency).await?;
+        let rows: usize = data
+            .values()
+            .map(|v| match v {
+                serde_json::Value::Array(items) => items.len(),
+                serde_json::Value::Object(c) => c
+                    .get("edges")
+                    .and_then(|e| e.as_array())
+                    .map_or(0, Vec::len),
+                _ => 0,
+            })
+            .sum();
+        slot.rows
+            .store(rows as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok((data, bookmark))
     }
 }
 

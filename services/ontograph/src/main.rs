@@ -46,6 +46,32 @@ enum Command {
     Seed(SeedArgs),
     /// Run an ingest worker: consume accepted webhooks and write them to the graph in batches.
     Ingest(IngestWorkerArgs),
+    /// Show how a GraphQL operation compiles: plain and rewritten Cypher, the supernode rules
+    /// considered with their costs, and (with --measure) both timed on the database.
+    Explain(ExplainArgs),
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    neo4j: Neo4jArgs,
+    #[command(flatten)]
+    supernodes: SupernodeArgs,
+    /// The GraphQL operation (or `@file.graphql`).
+    #[arg(long)]
+    query: String,
+    /// Its variables, as JSON.
+    #[arg(long)]
+    variables: Option<String>,
+    /// The operation to explain when the document has several.
+    #[arg(long)]
+    operation_name: Option<String>,
+    /// Run both statements on the database and report their median times.
+    #[arg(long)]
+    measure: bool,
+    /// Runs per statement with --measure.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
 }
 
 #[derive(Args)]
@@ -150,6 +176,54 @@ struct ServeArgs {
     ingest_args: IngestArgs,
     #[command(flatten)]
     cache: CacheArgs,
+    #[command(flatten)]
+    supernodes: SupernodeArgs,
+}
+
+#[derive(Args, Clone)]
+struct SupernodeArgs {
+    /// Keep degree statistics and rewrite queries that start at supernodes.
+    #[arg(long, env = "ONTOGRAPH_SUPERNODES", default_value_t = true, action = clap::ArgAction::Set)]
+    supernodes: bool,
+    /// Smallest degree (per relationship type and direction) of a supernode.
+    #[arg(long, env = "ONTOGRAPH_SUPERNODE_MIN_DEGREE", default_value_t = 1_000)]
+    supernode_min_degree: u64,
+    /// A supernode's degree is also at least this quantile of its label's degrees.
+    #[arg(long, env = "ONTOGRAPH_SUPERNODE_QUANTILE", default_value_t = 0.999)]
+    supernode_quantile: f64,
+    /// How often the degree store is rebuilt by a scan (`30s`, `5m`).
+    #[arg(long, env = "ONTOGRAPH_SUPERNODE_SCAN_INTERVAL", default_value = "60s", value_parser = parse_ttl)]
+    supernode_scan_interval: Duration,
+    /// A rewrite applies when its estimated cost is at most this fraction of the plain plan's.
+    #[arg(
+        long,
+        env = "ONTOGRAPH_SUPERNODE_MAX_COST_RATIO",
+        default_value_t = 0.1
+    )]
+    supernode_max_cost_ratio: f64,
+}
+
+impl SupernodeArgs {
+    fn config(&self, cache: &CacheArgs) -> Option<gateway::supernodes::SupernodeConfig> {
+        self.supernodes
+            .then(|| gateway::supernodes::SupernodeConfig {
+                min_degree: self.supernode_min_degree.max(1),
+                quantile: self.supernode_quantile.clamp(0.0, 1.0),
+                scan_interval: self.supernode_scan_interval.max(Duration::from_secs(1)),
+                redis_url: cache.redis_url.clone().filter(|u| !u.is_empty()),
+                prefix: format!("{}:supernodes", cache.cache_prefix),
+                invalidation_channel: Some(format!("{}:invalidate", cache.cache_prefix)),
+                ..gateway::supernodes::SupernodeConfig::default()
+            })
+    }
+
+    fn rewrite(&self) -> ontology::rewrite::RewriteOptions {
+        ontology::rewrite::RewriteOptions {
+            apply: self.supernodes,
+            min_degree: self.supernode_min_degree.max(1),
+            max_cost_ratio: self.supernode_max_cost_ratio,
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -440,6 +514,50 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(&cli.ontology, args).await,
+        Command::Explain(args) => {
+            let o = load_ontology(&cli.ontology)?;
+            let query = match args.query.strip_prefix('@') {
+                Some(path) => {
+                    std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
+                }
+                None => args.query.clone(),
+            };
+            let variables = args
+                .variables
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .context("--variables must be JSON")?;
+            let client = router(routing_config(&args.neo4j)?).await?;
+            // No Redis: this process measures the degrees itself.
+            let config = gateway::GatewayConfig {
+                supernodes: args.supernodes.supernodes.then(|| {
+                    gateway::supernodes::SupernodeConfig {
+                        min_degree: args.supernodes.supernode_min_degree.max(1),
+                        quantile: args.supernodes.supernode_quantile.clamp(0.0, 1.0),
+                        ..gateway::supernodes::SupernodeConfig::default()
+                    }
+                }),
+                rewrite: args.supernodes.rewrite(),
+                ..gateway::GatewayConfig::default()
+            };
+            let state = gateway::build_state(o, client, &config)?;
+            if let Some(store) = &state.engine.supernodes {
+                store.refresh().await;
+            }
+            let request = gateway::explain::ExplainRequest {
+                query,
+                variables,
+                operation_name: args.operation_name,
+                measure: args.measure,
+                runs: Some(args.runs),
+            };
+            let out = gateway::explain::explain(&state.engine, &request)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
         Command::Ingest(args) => {
             let o = load_ontology(&cli.ontology)?;
             let mappings = load_mappings(&o, &args.ingest.ingest_mappings)?;
@@ -530,7 +648,12 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     config.default_consistency = args.consistency;
     config.admin_token = args.admin_token.filter(|t| !t.is_empty());
     let result_cache = args.cache.result_cache(&o).await?;
+    config.supernodes = args.supernodes.config(&args.cache);
+    config.rewrite = args.supernodes.rewrite();
     let mut state = gateway::build_state(o, client, &config)?;
+    if let Some(store) = &state.engine.supernodes {
+        store.start();
+    }
     state.ingest = ingest;
     state.cache = result_cache;
     let app = gateway::app(state);

@@ -1,0 +1,204 @@
+//! Hot queries: statistics per operation shape (the normalized document with literal values
+//! erased, [`ontology::normalize::shape`]) for the statements this instance ran — count, latency
+//! histogram, rows returned, errors, the hubs they started from and the rewrites applied.
+//! A shape is hot when its total time (frequency × latency) is high.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// Upper bounds of the latency buckets, in milliseconds (the last one is open).
+const BUCKETS_MS: [f64; 12] = [
+    0.5,
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    20.0,
+    50.0,
+    100.0,
+    200.0,
+    500.0,
+    1000.0,
+    f64::INFINITY,
+];
+
+#[derive(Debug, Default, Clone)]
+struct Stats {
+    shape: String,
+    operation: Option<String>,
+    count: u64,
+    errors: u64,
+    total_ms: f64,
+    max_ms: f64,
+    buckets: [u64; 12],
+    rows: u64,
+    max_rows: u64,
+    hubs: BTreeMap<String, u64>,
+    rules: BTreeMap<String, u64>,
+    last_seen_ms: u64,
+}
+
+/// The table of shapes (bounded: the coldest shape makes room).
+pub struct HotQueries {
+    shapes: Mutex<HashMap<String, Stats>>,
+    max_shapes: usize,
+}
+
+/// One executed operation.
+pub struct Executed<'a> {
+    pub text: &'a str,
+    pub operation: Option<&'a str>,
+    pub elapsed: Duration,
+    pub rows: u64,
+    pub error: bool,
+    pub decisions: &'a [ontology::rewrite::Decision],
+}
+
+impl HotQueries {
+    pub fn new(max_shapes: usize) -> Self {
+        HotQueries {
+            shapes: Mutex::new(HashMap::new()),
+            max_shapes: max_shapes.max(1),
+        }
+    }
+
+    pub fn record(&self, e: &Executed<'_>) {
+        let shape = ontology::normalize::shape(e.text);
+        let id = cache::key(&[shape.as_bytes(), e.operation.unwrap_or("").as_bytes()]);
+        let ms = e.elapsed.as_secs_f64() * 1000.0;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let mut shapes = self
+            .shapes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !shapes.contains_key(&id) && shapes.len() >= self.max_shapes {
+            if let Some(coldest) = shapes
+                .iter()
+                .min_by(|a, b| a.1.total_ms.total_cmp(&b.1.total_ms))
+                .map(|(k, _)| k.clone())
+            {
+                shapes.remove(&coldest);
+            }
+        }
+        let s = shapes.entry(id).or_insert_with(|| Stats {
+            shape: shape.chars().take(4000).collect(),
+            operation: e.operation.map(str::to_owned),
+            ..Stats::default()
+        });
+        s.count += 1;
+        s.errors += u64::from(e.error);
+        s.total_ms += ms;
+        s.max_ms = s.max_ms.max(ms);
+        let bucket = BUCKETS_MS
+            .iter()
+            .position(|b| ms <= *b)
+            .unwrap_or(BUCKETS_MS.len() - 1);
+        s.buckets[bucket] += 1;
+        s.rows += e.rows;
+        s.max_rows = s.max_rows.max(e.rows);
+        s.last_seen_ms = now;
+        for d in e.decisions {
+            *s.hubs.entry(d.anchor.clone()).or_default() += 1;
+            if d.applied {
+                *s.rules.entry(d.rule.name().to_owned()).or_default() += 1;
+            }
+        }
+    }
+
+    /// The hottest shapes first (by total time).
+    pub fn top(&self, limit: usize) -> Value {
+        let shapes = self
+            .shapes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut all: Vec<&Stats> = shapes.values().collect();
+        all.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+        let total: f64 = all.iter().map(|s| s.total_ms).sum();
+        let items: Vec<Value> = all
+            .iter()
+            .take(limit)
+            .map(|s| {
+                let p = |q: f64| {
+                    let target = (s.count as f64 * q).ceil() as u64;
+                    let mut seen = 0;
+                    for (i, n) in s.buckets.iter().enumerate() {
+                        seen += n;
+                        if seen >= target.max(1) {
+                            return if BUCKETS_MS[i].is_finite() { json!(BUCKETS_MS[i]) } else { json!(s.max_ms) };
+                        }
+                    }
+                    json!(s.max_ms)
+                };
+                json!({
+                    "shape": s.shape,
+                    "operation": s.operation,
+                    "count": s.count,
+                    "errors": s.errors,
+                    "totalMs": s.total_ms,
+                    "shareOfTime": if total > 0.0 { s.total_ms / total } else { 0.0 },
+                    "meanMs": s.total_ms / s.count.max(1) as f64,
+                    "p50MsAtMost": p(0.5),
+                    "p99MsAtMost": p(0.99),
+                    "maxMs": s.max_ms,
+                    "histogram": BUCKETS_MS.iter().zip(s.buckets.iter()).map(|(b, n)| json!({"leMs": if b.is_finite() { json!(b) } else { json!("inf") }, "count": n})).collect::<Vec<_>>(),
+                    "meanRows": s.rows as f64 / s.count.max(1) as f64,
+                    "maxRows": s.max_rows,
+                    "supernodeAnchors": s.hubs,
+                    "rewrites": s.rules,
+                    "lastSeenMs": s.last_seen_ms,
+                })
+            })
+            .collect();
+        json!({ "shapes": shapes.len(), "hot": items })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_group_by_structure_and_rank_by_total_time() {
+        let hot = HotQueries::new(10);
+        let run = |text: &str, ms: u64| {
+            hot.record(&Executed {
+                text,
+                operation: None,
+                elapsed: Duration::from_millis(ms),
+                rows: 3,
+                error: false,
+                decisions: &[],
+            })
+        };
+        run(r#"{ people(where: {handle: {eq: "a"}}) { name } }"#, 1);
+        run(r#"{ people(where: {handle: {eq: "b"}}) { name } }"#, 1);
+        run("{ teams(limit: 5) { name } }", 30);
+        let top = hot.top(10);
+        assert_eq!(top["shapes"], 2);
+        assert_eq!(top["hot"][0]["shape"], "{ teams ( limit : ? ) { name } }");
+        assert_eq!(top["hot"][1]["count"], 2);
+        assert_eq!(top["hot"][1]["meanRows"], 3.0);
+    }
+
+    #[test]
+    fn the_coldest_shape_makes_room() {
+        let hot = HotQueries::new(1);
+        for (text, ms) in [("{ a }", 5), ("{ b }", 1)] {
+            hot.record(&Executed {
+                text,
+                operation: None,
+                elapsed: Duration::from_millis(ms),
+                rows: 0,
+                error: false,
+                decisions: &[],
+            });
+        }
+        assert_eq!(hot.top(5)["hot"][0]["shape"], "{ b }");
+    }
+}

@@ -1,0 +1,660 @@
+//! The degree store: which nodes are hubs, for which relationship type and direction, and how
+//! many nodes each label has — what the compiler's supernode rules ([`ontology::rewrite`])
+//! decide from.
+//!
+//! - **Scan** (every `scan_interval`, on a reader): for every node type with a key property and
+//!   every relationship type and direction it declares, one pass over the label computing each
+//!   node's degree with `COUNT { (n)-[:T]->() }` (constant time per node: Neo4j reads it from the
+//!   degree store), the distribution's `quantile`, and the nodes at or above the threshold
+//!   `max(min_degree, quantile degree)`, with their key values. Label counts come from the count
+//!   store.
+//! - **Sharing**: with Redis, one gateway at a time scans (a lock with the interval as TTL) and
+//!   stores the snapshot under `<prefix>:snapshot`; the others load it.
+//! - **Following writes**: nodes named by committed writes (the `n:` tags of mutations and ingest
+//!   batches, from the cache's invalidation channel and from this gateway's own mutations) are
+//!   re-measured within `recheck_delay`, so a hub built by ingestion is known in well under a
+//!   second and one whose relationships are removed stops being one as fast.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use graph::{AccessMode, Consistency, Router, Statement};
+use ontology::model::{Direction, NodeType};
+use ontology::rewrite::DegreeStats;
+use ontology::Ontology;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Degree store settings.
+#[derive(Debug, Clone)]
+pub struct SupernodeConfig {
+    /// Smallest degree of a supernode.
+    pub min_degree: u64,
+    /// A supernode's degree is also at least this quantile of its label's degrees.
+    pub quantile: f64,
+    /// How often the store is rebuilt by a scan.
+    pub scan_interval: Duration,
+    /// How long re-measurements of written nodes are gathered before they run.
+    pub recheck_delay: Duration,
+    /// Redis (sharing the snapshot, hearing other instances' writes); `None`: local only.
+    pub redis_url: Option<String>,
+    /// Prefix of the store's Redis keys.
+    pub prefix: String,
+    /// The cache's invalidation channel (writes announce the nodes they touched there).
+    pub invalidation_channel: Option<String>,
+}
+
+impl Default for SupernodeConfig {
+    fn default() -> Self {
+        SupernodeConfig {
+            min_degree: 1_000,
+            quantile: 0.999,
+            scan_interval: Duration::from_secs(60),
+            recheck_delay: Duration::from_millis(100),
+            redis_url: None,
+            prefix: "ontograph:supernodes".to_owned(),
+            invalidation_channel: None,
+        }
+    }
+}
+
+/// One (label, relationship type, direction) distribution.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Distribution {
+    pub label: String,
+    pub rel_type: String,
+    pub direction: String,
+    pub nodes: u64,
+    pub mean: f64,
+    pub max: u64,
+    pub quantile_degree: u64,
+    pub threshold: u64,
+}
+
+/// A supernode.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Hub {
+    pub label: String,
+    pub rel_type: String,
+    pub direction: String,
+    pub degree: u64,
+    /// Its key properties (database names) and values.
+    pub keys: BTreeMap<String, Value>,
+}
+
+/// What a scan found (plus the re-measurements since).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub scanned_at_ms: u64,
+    pub scan_ms: u64,
+    pub label_counts: BTreeMap<String, u64>,
+    pub distributions: Vec<Distribution>,
+    pub hubs: Vec<Hub>,
+}
+
+type HubKey = (String, String, bool, String, String);
+
+/// A snapshot indexed for the compiler.
+#[derive(Debug, Default)]
+pub struct Indexed {
+    pub snapshot: Snapshot,
+    degrees: HashMap<HubKey, u64>,
+}
+
+fn key_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn dir_name(d: Direction) -> &'static str {
+    match d {
+        Direction::Out => "out",
+        Direction::In => "in",
+    }
+}
+
+impl Indexed {
+    fn new(snapshot: Snapshot) -> Self {
+        let mut degrees = HashMap::new();
+        for h in &snapshot.hubs {
+            for (prop, value) in &h.keys {
+                degrees.insert(
+                    (
+                        h.label.clone(),
+                        h.rel_type.clone(),
+                        h.direction == "out",
+                        prop.clone(),
+                        key_text(value),
+                    ),
+                    h.degree,
+                );
+            }
+        }
+        Indexed { snapshot, degrees }
+    }
+}
+
+impl DegreeStats for Indexed {
+    fn degree(
+        &self,
+        label: &str,
+        key_prop: &str,
+        key: &Value,
+        rel_type: &str,
+        direction: Direction,
+    ) -> Option<u64> {
+        self.degrees
+            .get(&(
+                label.to_owned(),
+                rel_type.to_owned(),
+                direction == Direction::Out,
+                key_prop.to_owned(),
+                key_text(key),
+            ))
+            .copied()
+    }
+
+    fn label_count(&self, label: &str) -> Option<u64> {
+        self.snapshot.label_counts.get(label).copied()
+    }
+}
+
+/// What one label is measured on.
+struct Measured<'o> {
+    node: &'o NodeType,
+    keys: Vec<String>,
+    rels: Vec<(String, Direction)>,
+}
+
+fn measured(o: &Ontology) -> Vec<Measured<'_>> {
+    o.nodes
+        .values()
+        .filter_map(|n| {
+            let keys: Vec<String> = n
+                .properties()
+                .filter(|p| (p.unique || p.autogenerate) && !p.list)
+                .map(|p| p.db_name.clone())
+                .collect();
+            let mut rels: Vec<(String, Direction)> = Vec::new();
+            for r in n.relationships() {
+                if !rels
+                    .iter()
+                    .any(|(t, d)| *t == r.rel_type && *d == r.direction)
+                {
+                    rels.push((r.rel_type.clone(), r.direction));
+                }
+            }
+            (!keys.is_empty() && !rels.is_empty()).then_some(Measured {
+                node: n,
+                keys,
+                rels,
+            })
+        })
+        .collect()
+}
+
+fn degree_expr(var: &str, rel_type: &str, d: Direction) -> String {
+    let t = ontology::compile::quote(rel_type);
+    match d {
+        Direction::Out => format!("COUNT {{ ({var})-[:{t}]->() }}"),
+        Direction::In => format!("COUNT {{ ({var})<-[:{t}]-() }}"),
+    }
+}
+
+fn keys_map(var: &str, keys: &[String]) -> String {
+    let parts: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            let q = ontology::compile::quote(k);
+            format!("{q}: {var}.{q}")
+        })
+        .collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The degree store. Cheap to clone.
+#[derive(Clone)]
+pub struct DegreeStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ontology: Arc<Ontology>,
+    router: Router,
+    config: SupernodeConfig,
+    state: RwLock<Arc<Indexed>>,
+    redis: Option<redis::Client>,
+    touched: tokio::sync::mpsc::UnboundedSender<Vec<String>>,
+    touched_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<String>>>>,
+    /// While a scan runs: the nodes re-measured meanwhile (measured again after it, since the
+    /// scan's view may predate their writes).
+    during_scan: std::sync::Mutex<Option<BTreeSet<String>>>,
+}
+
+impl DegreeStore {
+    pub fn new(ontology: Arc<Ontology>, router: Router, config: SupernodeConfig) -> Self {
+        let redis = config
+            .redis_url
+            .as_deref()
+            .and_then(|u| redis::Client::open(u).ok());
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        DegreeStore {
+            inner: Arc::new(Inner {
+                ontology,
+                router,
+                config,
+                state: RwLock::new(Arc::new(Indexed::default())),
+                redis,
+                touched: tx,
+                touched_rx: std::sync::Mutex::new(Some(rx)),
+                during_scan: std::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The current statistics.
+    pub fn current(&self) -> Arc<Indexed> {
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn replace(&self, snapshot: Snapshot) {
+        metrics::gauge!("ontograph_supernodes").set(snapshot.hubs.len() as f64);
+        *self
+            .inner
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(Indexed::new(snapshot));
+    }
+
+    /// Nodes written (cache tags): re-measured shortly.
+    pub fn touched(&self, tags: &[String]) {
+        let nodes: Vec<String> = tags
+            .iter()
+            .filter(|t| t.starts_with("n:"))
+            .cloned()
+            .collect();
+        if !nodes.is_empty() {
+            let _ = self.inner.touched.send(nodes);
+        }
+    }
+
+    async fn read(
+        &self,
+        st: Statement,
+    ) -> Result<Vec<serde_json::Map<String, Value>>, graph::Error> {
+        let routed = self
+            .inner
+            .router
+            .run(
+                &st,
+                AccessMode::Read,
+                &Consistency {
+                    level: graph::ConsistencyLevel::Eventual,
+                    bookmark: None,
+                },
+            )
+            .await?;
+        Ok(routed.result.rows)
+    }
+
+    /// Rebuilds the store from the database.
+    pub async fn scan(&self) -> Result<Snapshot, graph::Error> {
+        let started = Instant::now();
+        let mut snapshot = Snapshot {
+            scanned_at_ms: now_ms(),
+            ..Snapshot::default()
+        };
+        let o = self.inner.ontology.clone();
+        for m in measured(&o) {
+            let label = m.node.main_label().to_owned();
+            let q = ontology::compile::quote(&label);
+            let rows = self
+                .read(Statement::new(format!(
+                    "MATCH (n:{q}) RETURN count(n) AS c"
+                )))
+                .await?;
+            let count = rows.first().and_then(|r| r["c"].as_u64()).unwrap_or(0);
+            snapshot.label_counts.insert(label.clone(), count);
+            for (rel_type, dir) in &m.rels {
+                let cypher = format!(
+                    "MATCH (n:{q}) WITH n, {deg} AS d \
+                     WITH collect(CASE WHEN d >= $min THEN {{d: d, keys: {keys}}} END) AS hubs, \
+                     percentileDisc(d, $q) AS p, count(*) AS total, avg(d) AS mean, max(d) AS mx \
+                     RETURN hubs, p, total, mean, mx",
+                    deg = degree_expr("n", rel_type, *dir),
+                    keys = keys_map("n", &m.keys),
+                );
+                let st = Statement::new(cypher)
+                    .param("min", self.inner.config.min_degree as i64)
+                    .param("q", self.inner.config.quantile);
+                let rows = self.read(st).await?;
+                let Some(row) = rows.first() else { continue };
+                let quantile_degree = row["p"].as_u64().unwrap_or(0);
+                let threshold = self.inner.config.min_degree.max(quantile_degree);
+                snapshot.distributions.push(Distribution {
+                    label: label.clone(),
+                    rel_type: rel_type.clone(),
+                    direction: dir_name(*dir).to_owned(),
+                    nodes: row["total"].as_u64().unwrap_or(0),
+                    mean: row["mean"].as_f64().unwrap_or(0.0),
+                    max: row["mx"].as_u64().unwrap_or(0),
+                    quantile_degree,
+                    threshold,
+                });
+                for h in row["hubs"].as_array().into_iter().flatten() {
+                    let degree = h["d"].as_u64().unwrap_or(0);
+                    if degree < threshold {
+                        continue;
+                    }
+                    let keys = h["keys"]
+                        .as_object()
+                        .map(|k| {
+                            k.iter()
+                                .filter(|(_, v)| !v.is_null())
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    snapshot.hubs.push(Hub {
+                        label: label.clone(),
+                        rel_type: rel_type.clone(),
+                        direction: dir_name(*dir).to_owned(),
+                        degree,
+                        keys,
+                    });
+                }
+            }
+        }
+        snapshot.hubs.sort_by_key(|h| std::cmp::Reverse(h.degree));
+        snapshot.scan_ms = started.elapsed().as_millis() as u64;
+        Ok(snapshot)
+    }
+
+    /// Re-measures the nodes these `n:` tags name and updates the store.
+    pub async fn recheck(&self, tags: &BTreeSet<String>) -> Result<(), graph::Error> {
+        if let Some(during) = self
+            .inner
+            .during_scan
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_mut()
+        {
+            during.extend(tags.iter().cloned());
+        }
+        let o = self.inner.ontology.clone();
+        let mut by_label: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
+        for tag in tags {
+            let mut parts = tag.splitn(4, ':');
+            let (Some("n"), Some(label), Some(prop), Some(value)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            by_label
+                .entry((label.to_owned(), prop.to_owned()))
+                .or_default()
+                .push(Value::String(value.to_owned()));
+        }
+        let measured = measured(&o);
+        let mut snapshot = self.current().snapshot.clone();
+        let mut changed = false;
+        for ((label, prop), values) in by_label {
+            let Some(m) = measured.iter().find(|m| m.node.main_label() == label) else {
+                continue;
+            };
+            let q = ontology::compile::quote(&label);
+            let degs: Vec<String> = m
+                .rels
+                .iter()
+                .enumerate()
+                .map(|(i, (t, d))| format!("{} AS d{i}", degree_expr("n", t, *d)))
+                .collect();
+            // Key values arrive as text; match numbers written as text too.
+            let cypher = format!(
+                "UNWIND $values AS v MATCH (n:{q}) WHERE toString(n.{p}) = v \
+                 RETURN {keys} AS keys, {degs}",
+                p = ontology::compile::quote(&prop),
+                keys = keys_map("n", &m.keys),
+                degs = degs.join(", ")
+            );
+            let rows = self
+                .read(Statement::new(cypher).param("values", Value::Array(values.clone())))
+                .await?;
+            // Forget what we knew of these nodes, then add back the ones still above threshold.
+            let named: BTreeSet<String> = values.iter().map(key_text).collect();
+            let before = snapshot.hubs.len();
+            snapshot.hubs.retain(|h| {
+                h.label != label
+                    || !h
+                        .keys
+                        .get(&prop)
+                        .is_some_and(|v| named.contains(&key_text(v)))
+            });
+            changed |= snapshot.hubs.len() != before;
+            for row in &rows {
+                let keys: BTreeMap<String, Value> = row["keys"]
+                    .as_object()
+                    .map(|k| {
+                        k.iter()
+                            .filter(|(_, v)| !v.is_null())
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for (i, (rel_type, dir)) in m.rels.iter().enumerate() {
+                    let degree = row[&format!("d{i}")].as_u64().unwrap_or(0);
+                    let threshold = snapshot
+                        .distributions
+                        .iter()
+                        .find(|d| {
+                            d.label == label
+                                && d.rel_type == *rel_type
+                                && d.direction == dir_name(*dir)
+                        })
+                        .map_or(self.inner.config.min_degree, |d| d.threshold);
+                    if degree >= threshold {
+                        snapshot.hubs.push(Hub {
+                            label: label.clone(),
+                            rel_type: rel_type.clone(),
+                            direction: dir_name(*dir).to_owned(),
+                            degree,
+                            keys: keys.clone(),
+                        });
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if changed {
+            snapshot.hubs.sort_by_key(|h| std::cmp::Reverse(h.degree));
+            self.replace(snapshot);
+        }
+        Ok(())
+    }
+
+    /// Starts the background work: a first scan (or the shared snapshot) at once, periodic scans,
+    /// re-measurements of written nodes, and listening to other instances' writes.
+    pub fn start(&self) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            this.refresh().await;
+            let mut tick = tokio::time::interval(
+                this.inner.config.scan_interval.max(Duration::from_secs(1)) / 4,
+            );
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                this.refresh().await;
+            }
+        });
+        let rx = self
+            .inner
+            .touched_rx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(mut rx) = rx {
+            let this = self.clone();
+            tokio::spawn(async move {
+                while let Some(first) = rx.recv().await {
+                    let mut tags: BTreeSet<String> = first.into_iter().collect();
+                    tokio::time::sleep(this.inner.config.recheck_delay).await;
+                    while let Ok(more) = rx.try_recv() {
+                        tags.extend(more);
+                    }
+                    if let Err(e) = this.recheck(&tags).await {
+                        tracing::warn!(error = %e, "supernode re-measurement failed");
+                    }
+                }
+            });
+        }
+        if let (Some(client), Some(channel)) = (
+            self.inner.redis.clone(),
+            self.inner.config.invalidation_channel.clone(),
+        ) {
+            let this = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    let outcome = async {
+                        let mut pubsub = client.get_async_pubsub().await?;
+                        pubsub.subscribe(&channel).await?;
+                        let mut messages = pubsub.on_message();
+                        use futures::StreamExt as _;
+                        while let Some(m) = messages.next().await {
+                            let payload: String = m.get_payload()?;
+                            let tags: Vec<String> =
+                                payload.lines().skip(1).map(str::to_owned).collect();
+                            this.touched(&tags);
+                        }
+                        redis::RedisResult::Ok(())
+                    }
+                    .await;
+                    if let Err(e) = outcome {
+                        tracing::debug!(error = %e, "supernode listener reconnecting");
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            });
+        }
+    }
+
+    /// Scans when the snapshot is older than the interval (with Redis: loads a newer shared one,
+    /// or takes the scan lock and shares what it found).
+    pub async fn refresh(&self) {
+        let interval = self.inner.config.scan_interval;
+        let age = now_ms().saturating_sub(self.current().snapshot.scanned_at_ms);
+        if self.current().snapshot.scanned_at_ms != 0 && age < interval.as_millis() as u64 {
+            return;
+        }
+        let key = format!("{}:snapshot", self.inner.config.prefix);
+        let lock = format!("{}:lock", self.inner.config.prefix);
+        let mut conn = match &self.inner.redis {
+            Some(c) => {
+                tokio::time::timeout(Duration::from_secs(1), c.get_multiplexed_async_connection())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+            }
+            None => None,
+        };
+        if let Some(c) = conn.as_mut() {
+            let shared: Option<String> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(c)
+                .await
+                .ok()
+                .flatten();
+            if let Some(s) = shared.and_then(|s| serde_json::from_str::<Snapshot>(&s).ok()) {
+                if now_ms().saturating_sub(s.scanned_at_ms) < interval.as_millis() as u64 {
+                    if s.scanned_at_ms > self.current().snapshot.scanned_at_ms {
+                        self.replace(s);
+                    }
+                    return;
+                }
+            }
+            let got: Option<String> = redis::cmd("SET")
+                .arg(&lock)
+                .arg(now_ms())
+                .arg("NX")
+                .arg("PX")
+                .arg(interval.as_millis().max(1000) as u64)
+                .query_async(c)
+                .await
+                .ok()
+                .flatten();
+            if got.is_none() {
+                return; // another instance scans
+            }
+        }
+        *self
+            .inner
+            .during_scan
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(BTreeSet::new());
+        let scanned = self.scan().await;
+        let during = self
+            .inner
+            .during_scan
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .unwrap_or_default();
+        match scanned {
+            Ok(snapshot) => {
+                tracing::info!(
+                    hubs = snapshot.hubs.len(),
+                    scan_ms = snapshot.scan_ms,
+                    "supernode scan"
+                );
+                if let Some(c) = conn.as_mut() {
+                    if let Ok(text) = serde_json::to_string(&snapshot) {
+                        let _: Result<(), _> =
+                            redis::cmd("SET").arg(&key).arg(text).query_async(c).await;
+                    }
+                }
+                self.replace(snapshot);
+                if !during.is_empty() {
+                    if let Err(e) = self.recheck(&during).await {
+                        tracing::warn!(error = %e, "supernode re-measurement failed");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "supernode scan failed"),
+        }
+    }
+
+    /// `GET /admin/api/supernodes`.
+    pub fn describe(&self) -> Value {
+        let current = self.current();
+        let s = &current.snapshot;
+        json!({
+            "config": {
+                "minDegree": self.inner.config.min_degree,
+                "quantile": self.inner.config.quantile,
+                "scanIntervalMs": self.inner.config.scan_interval.as_millis() as u64,
+            },
+            "scannedAtMs": s.scanned_at_ms,
+            "scanMs": s.scan_ms,
+            "labelCounts": s.label_counts,
+            "distributions": s.distributions,
+            "hubs": s.hubs,
+        })
+    }
+}
