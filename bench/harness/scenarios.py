@@ -41,6 +41,8 @@ class Ctx:
     ingest: str | None = None  # the `ingest` binary (ingestion throughput)
     cached_url: str | None = None  # Ontograph with the result cache on (cache scenario)
     cache_bin: str | None = None  # the `cache` binary (Zipf workload, miss path)
+    supernode_bin: str | None = None  # the `supernode` binary (hub queries)
+    ontograph_bin: str | None = None  # the `ontograph` binary (the supernode binary starts gateways)
 
     @property
     def metrics_url(self) -> str:
@@ -641,15 +643,51 @@ def cache(ctx: Ctx) -> Section:
     return Section("cache", "6. Result cache", "\n".join(md), head, [])
 
 
-# ---------------------------------------------------------------- 7. placeholders
+# ---------------------------------------------------------------- 7. supernodes
 
 
-def placeholder(what: str) -> Callable[[Ctx], Section]:
-    def run(ctx: Ctx) -> Section:
-        log(f"{what}: not implemented yet (a later issue)")
-        return Section("", what, f"Not implemented yet: a later issue ({what}) fills this scenario in.")
-
-    return run
+def supernode(ctx: Ctx) -> Section:
+    if not (ctx.supernode_bin and ctx.ontograph_bin):
+        raise RuntimeError("the supernode scenario needs the `supernode` and `ontograph` binaries (bench/run passes them)")
+    json_path = ctx.work / "supernode.json"
+    cmd = [ctx.supernode_bin, "--ontograph", ctx.ontograph_bin, "--json", str(json_path)]
+    cmd += ["--powers", "3", "--runs", "3", "--budget", "2"] if ctx.smoke else ["--powers", "4,5,6"]
+    if ctx.peer_url:
+        cmd += ["--peer", ctx.peer_url]
+    log("supernode: " + " ".join(cmd))
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    rows = json.loads(json_path.read_text())["rows"]
+    md = [
+        "`target/release/supernode`: teams joined by 10^N people (`snb-hub-N`, seeded once and kept) and a "
+        "team of 10; each shape timed (median of up to 30 sequential runs, 20 s budget) through an Ontograph "
+        "gateway with supernode rewrites on, one with them off (same binary, `ONTOGRAPH_SUPERNODES=false`), "
+        "and the @neo4j/graphql peer, all on the same Neo4j. The rewritten and plain answers are checked "
+        "equal before timing; `peer same` says whether the peer's `data` matched.\n",
+        "| hub | shape | rule applied | plain p50 (ms) | rewritten p50 (ms) | speedup | peer p50 (ms) | peer same | rewritten vs peer |",
+        "|---|---|---|--:|--:|--:|--:|:-:|--:|",
+    ]
+    for r in rows:
+        peer = r.get("peer") or {}
+        pp = peer.get("p50_ms")
+        vs_peer = f"{pp / r['rewritten_p50_ms']:.1f}x" if pp else "n/a"
+        same = "yes" if peer.get("same_data") else ("no" if peer else "n/a")
+        md.append(
+            f"| {r['hub']} | {r['shape']} | {', '.join(r['applied']) or '— (plain kept)'} | {ms(r['plain_p50_ms'])} | "
+            f"{ms(r['rewritten_p50_ms'])} | **{r['speedup']:.1f}x** | {ms(pp) if pp is not None else 'n/a'} | "
+            f"{same} | {vs_peer} |"
+        )
+    top = max((int(r["hub"].split("^")[1]) for r in rows if r["hub"].startswith("10^")), default=0)
+    at_top = [r for r in rows if r["hub"] == f"10^{top}"]
+    fast = [r for r in at_top if r["speedup"] >= 50]
+    small = [r for r in rows if not r["hub"].startswith("10^")]
+    worst_small = min((r["speedup"] for r in small), default=float("nan"))
+    md.append(
+        f"\nAt 10^{top}: {len(fast)} of {len(at_top)} shapes are 50x or more faster rewritten (goal: at least three). "
+        f"Small team (no rule applies, the plain plan is kept): speedup between {worst_small:.2f}x and "
+        f"{max((r['speedup'] for r in small), default=float('nan')):.2f}x, i.e. no slowdown beyond run-to-run noise."
+    )
+    head = [f"Supernodes: at 10^{top} relationships " + ", ".join(f"{r['shape']} {r['speedup']:.0f}x" for r in at_top)]
+    return Section("supernode", "7. Supernode rewrites", "\n".join(md), head, [])
 
 
 # name -> (function, one-line description, real?)
@@ -660,6 +698,6 @@ SCENARIOS: dict[str, tuple[Callable[[Ctx], Section], str, bool]] = {
     "soak": (soak, "10 minutes at a moderate rate, memory of the service over time", True),
     "cache": (cache, "result cache: hit-path throughput and p99, Zipf workload hit ratio vs no cache and the peer, miss path", True),
     "ingest": (ingest, "end-to-end events/s (webhook → RabbitMQ → worker → Neo4j) vs raw batched writes and one transaction per event", True),
-    "supernode": (placeholder("supernode rewrites"), "queries touching supernodes, with and without rewrites", False),
+    "supernode": (supernode, "hubs of 10^4..10^6 relationships: each rewritten shape plain vs rewritten vs the peer", True),
     "replicas": (replicas, "read throughput through one reader vs two, and the router's own cost per request", True),
 }

@@ -50,7 +50,7 @@ impl Default for SupernodeConfig {
         SupernodeConfig {
             min_degree: 1_000,
             quantile: 0.999,
-            scan_interval: Duration::from_secs(60),
+            scan_interval: Duration::from_secs(600),
             recheck_delay: Duration::from_millis(100),
             redis_url: None,
             prefix: "ontograph:supernodes".to_owned(),

@@ -192,7 +192,7 @@ struct SupernodeArgs {
     #[arg(long, env = "ONTOGRAPH_SUPERNODE_QUANTILE", default_value_t = 0.999)]
     supernode_quantile: f64,
     /// How often the degree store is rebuilt by a scan (`30s`, `5m`).
-    #[arg(long, env = "ONTOGRAPH_SUPERNODE_SCAN_INTERVAL", default_value = "60s", value_parser = parse_ttl)]
+    #[arg(long, env = "ONTOGRAPH_SUPERNODE_SCAN_INTERVAL", default_value = "10m", value_parser = parse_ttl)]
     supernode_scan_interval: Duration,
     /// A rewrite applies when its estimated cost is at most this fraction of the plain plan's.
     #[arg(
@@ -204,14 +204,19 @@ struct SupernodeArgs {
 }
 
 impl SupernodeArgs {
-    fn config(&self, cache: &CacheArgs) -> Option<gateway::supernodes::SupernodeConfig> {
+    fn config(
+        &self,
+        cache: &CacheArgs,
+        o: &ontology::Ontology,
+    ) -> Option<gateway::supernodes::SupernodeConfig> {
         self.supernodes
             .then(|| gateway::supernodes::SupernodeConfig {
                 min_degree: self.supernode_min_degree.max(1),
                 quantile: self.supernode_quantile.clamp(0.0, 1.0),
                 scan_interval: self.supernode_scan_interval.max(Duration::from_secs(1)),
                 redis_url: cache.redis_url.clone().filter(|u| !u.is_empty()),
-                prefix: format!("{}:supernodes", cache.cache_prefix),
+                prefix: // Per ontology version: instances serving another ontology keep their own.
+                format!("{}:supernodes:{}", cache.cache_prefix, o.version),
                 invalidation_channel: Some(format!("{}:invalidate", cache.cache_prefix)),
                 ..gateway::supernodes::SupernodeConfig::default()
             })
@@ -648,7 +653,7 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     config.default_consistency = args.consistency;
     config.admin_token = args.admin_token.filter(|t| !t.is_empty());
     let result_cache = args.cache.result_cache(&o).await?;
-    config.supernodes = args.supernodes.config(&args.cache);
+    config.supernodes = args.supernodes.config(&args.cache, &o);
     config.rewrite = args.supernodes.rewrite();
     let mut state = gateway::build_state(o, client, &config)?;
     if let Some(store) = &state.engine.supernodes {
