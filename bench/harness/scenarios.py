@@ -666,27 +666,39 @@ def supernode(ctx: Ctx) -> Section:
         "| hub | shape | rule applied | plain p50 (ms) | rewritten p50 (ms) | speedup | peer p50 (ms) | peer same | rewritten vs peer |",
         "|---|---|---|--:|--:|--:|--:|:-:|--:|",
     ]
+    errors = []
     for r in rows:
         peer = r.get("peer") or {}
         pp = peer.get("p50_ms")
         vs_peer = f"{pp / r['rewritten_p50_ms']:.1f}x" if pp else "n/a"
-        same = "yes" if peer.get("same_data") else ("no" if peer else "n/a")
+        same = "yes" if peer.get("same_data") else ("no" if "p50_ms" in peer else "n/a")
+        if peer.get("error"):
+            errors.append(f"- peer, {r['shape']} at {r['hub']}: `{peer['error']}`")
+            pp_text = "**failed**"
+        else:
+            pp_text = ms(pp) if pp is not None else "n/a"
+        if r.get("plain_error"):
+            errors.append(f"- Ontograph plain, {r['shape']} at {r['hub']}: `{r['plain_error']}`")
+        plain = "**failed**" if r.get("plain_error") else ms(r["plain_p50_ms"])
+        speed = f"**{r['speedup']:.1f}x**" if r.get("speedup") is not None else "plain failed"
         md.append(
-            f"| {r['hub']} | {r['shape']} | {', '.join(r['applied']) or '— (plain kept)'} | {ms(r['plain_p50_ms'])} | "
-            f"{ms(r['rewritten_p50_ms'])} | **{r['speedup']:.1f}x** | {ms(pp) if pp is not None else 'n/a'} | "
-            f"{same} | {vs_peer} |"
+            f"| {r['hub']} | {r['shape']} | {', '.join(r['applied']) or '— (plain kept)'} | {plain} | "
+            f"{ms(r['rewritten_p50_ms'])} | {speed} | {pp_text} | {same} | {vs_peer} |"
         )
+    if errors:
+        md += ["\nFailures (a plain plan or the peer hitting a Neo4j limit the rewritten plan stays under):\n", *errors]
     top = max((int(r["hub"].split("^")[1]) for r in rows if r["hub"].startswith("10^")), default=0)
     at_top = [r for r in rows if r["hub"] == f"10^{top}"]
-    fast = [r for r in at_top if r["speedup"] >= 50]
+    fast = [r for r in at_top if (r["speedup"] or 0) >= 50 or (r.get("plain_error") and r["applied"])]
     small = [r for r in rows if not r["hub"].startswith("10^")]
-    worst_small = min((r["speedup"] for r in small), default=float("nan"))
+    worst_small = min((r["speedup"] for r in small if r["speedup"]), default=float("nan"))
     md.append(
         f"\nAt 10^{top}: {len(fast)} of {len(at_top)} shapes are 50x or more faster rewritten (goal: at least three). "
         f"Small team (no rule applies, the plain plan is kept): speedup between {worst_small:.2f}x and "
-        f"{max((r['speedup'] for r in small), default=float('nan')):.2f}x, i.e. no slowdown beyond run-to-run noise."
+        f"{max((r['speedup'] for r in small if r['speedup']), default=float('nan')):.2f}x, i.e. no slowdown beyond run-to-run noise."
     )
-    head = [f"Supernodes: at 10^{top} relationships " + ", ".join(f"{r['shape']} {r['speedup']:.0f}x" for r in at_top)]
+    head = [f"Supernodes: at 10^{top} relationships " + ", ".join(
+        f"{r['shape']} {r['speedup']:.0f}x" if r["speedup"] else f"{r['shape']} (plain failed)" for r in at_top)]
     return Section("supernode", "7. Supernode rewrites", "\n".join(md), head, [])
 
 

@@ -260,6 +260,33 @@ impl<'a> Compiler<'a> {
         (degree >= self.rewrite.min_degree).then(|| (anchor.clone(), degree))
     }
 
+    /// `CALL (v) { RETURN COLLECT { … } AS fast }`: the first `wanted` neighbours met walking the
+    /// target's `prop` index in `dir` order, looking at no more than `window` index entries.
+    #[allow(clippy::too_many_arguments)]
+    fn bounded_walk(
+        &mut self,
+        v: &str,
+        r: &Relationship,
+        target: &NodeType,
+        t: &str,
+        prop: &str,
+        dir: &str,
+        window: u64,
+        wanted: u64,
+    ) -> Result<(String, String), CompileError> {
+        let fast = self.var("fast");
+        let adjacent = self.pattern(v, r, "", t, false)?;
+        let p = quote(prop);
+        let m = self.param(Value::from(window));
+        let sk = self.param(Value::from(wanted));
+        let walk = format!(
+            "CALL ({v}) {{ RETURN COLLECT {{ MATCH ({t}{labels}) WHERE {t}.{p} IS NOT NULL WITH {t} ORDER BY {t}.{p} {dir}, elementId({t}) LIMIT {m} \
+             WITH {t} WHERE EXISTS {{ {adjacent} }} WITH {t} LIMIT {sk} RETURN {t} }} AS {fast} }}",
+            labels = labels_of(target)
+        );
+        Ok((fast, walk))
+    }
+
     /// Records a rule's decision; `Some(rule)` when it is applied.
     fn decide(
         &mut self,
@@ -523,16 +550,13 @@ impl<'a> Compiler<'a> {
         let mut order = self.order_by(Owner::Node(target), &t, f.arg("sort"))?;
         let offset = self.non_negative(f, "offset")?.unwrap_or(0);
         let limit = self.limit(f, "limit", false)?;
+        let mut window = 0;
         let rule = match self.hub(n, r, v) {
             Some((anchor, degree)) => {
                 let seek = seek_values(target, f.arg("where"));
                 let walk = ordered_sort(target, f.arg("sort"), false)
                     .filter(|_| where_.is_none() && limit.is_some());
-                if walk.is_some() {
-                    // Both forms break ties the same way, so they return the same rows.
-                    let _ = write!(order, ", elementId({t})");
-                }
-                let choice = match (seek, walk) {
+                let choice = match (seek, &walk) {
                     (Some(values), _) => Some((Rule::IndexSeekNeighbours, 2.0 * values as f64)),
                     (None, Some(_)) => {
                         let count = self
@@ -540,6 +564,7 @@ impl<'a> Compiler<'a> {
                             .label_count(target.main_label())
                             .unwrap_or(u64::MAX);
                         let wanted = offset + limit.unwrap_or(0);
+                        window = rewrite::walk_window(wanted, degree, count);
                         Some((
                             Rule::IndexOrderedTopK,
                             rewrite::ordered_walk_cost(wanted, degree, count),
@@ -547,7 +572,15 @@ impl<'a> Compiler<'a> {
                     }
                     _ => None,
                 };
-                choice.and_then(|(rule, cost)| self.decide(rule, &anchor, r, f, degree, cost))
+                let rule =
+                    choice.and_then(|(rule, cost)| self.decide(rule, &anchor, r, f, degree, cost));
+                // The walk breaks ties by element id; so does the plain form it is compared
+                // with (explain, tests: `apply: false`). A plain plan kept in service is left as
+                // it was.
+                if walk.is_some() && (rule == Some(Rule::IndexOrderedTopK) || !self.rewrite.apply) {
+                    let _ = write!(order, ", elementId({t})");
+                }
+                rule
             }
             None => None,
         };
@@ -562,14 +595,19 @@ impl<'a> Compiler<'a> {
                 )
             }
             Some(_) => {
-                // Walk the sort key's index in order; stop after offset + limit neighbours.
-                let adjacent = self.pattern(v, r, "", &t, false)?;
-                let p = ordered_sort(target, f.arg("sort"), false)
-                    .map(|(p, _)| quote(&p.db_name))
+                // Walk the sort key's index in order over a bounded window and stop after
+                // offset + limit neighbours; when the window holds fewer (the hub's neighbours
+                // sit elsewhere in the index), expand the hub after all.
+                let (p, dir) = ordered_sort(target, f.arg("sort"), false)
+                    .map(|(p, d)| (p.db_name.clone(), d))
                     .unwrap_or_default();
+                let wanted = offset + limit.unwrap_or(0);
+                let (fast, walk) = self.bounded_walk(v, r, target, &t, &p, &dir, window, wanted)?;
+                let plain = self.pattern(v, r, "", &t, true)?;
+                let sk = self.param(Value::from(wanted));
                 format!(
-                    "MATCH ({t}{}) WHERE {t}.{p} IS NOT NULL AND EXISTS {{ {adjacent} }}",
-                    labels_of(target)
+                    "{walk} CALL ({v}, {fast}) {{ WITH {fast} WHERE size({fast}) >= {sk} UNWIND {fast} AS {t} RETURN {t} \
+                     UNION ALL WITH {v}, {fast} WHERE size({fast}) < {sk} MATCH {plain} RETURN {t} }}"
                 )
             }
             None => {
@@ -652,19 +690,24 @@ impl<'a> Compiler<'a> {
         let mut order: Vec<String> = order.into_iter().flatten().collect();
         // Supernode rules for the rows (an ordered page) and the count.
         let mut page_rule = None;
+        let mut page_window = 0;
         let mut count_rule = None;
         if let Some((anchor, degree)) = self.hub(n, r, v) {
             let walk = ordered_sort(target, f.arg("sort"), true)
                 .filter(|_| where_.is_none() && first.is_some());
             if walk.is_some() {
-                order.push(format!("elementId({e})"));
                 let count = self
                     .stats
                     .label_count(target.main_label())
                     .unwrap_or(u64::MAX);
                 let wanted = offset + first.unwrap_or(0) + 1;
+                page_window = rewrite::walk_window(wanted, degree, count);
                 let cost = rewrite::ordered_walk_cost(wanted, degree, count);
                 page_rule = self.decide(Rule::IndexOrderedPage, &anchor, r, f, degree, cost);
+                if page_rule.is_some() || !self.rewrite.apply {
+                    order.push(format!("elementId({t})"));
+                    order.push(format!("elementId({e})"));
+                }
             }
             if where_.is_none() && needs_total(f) && rewrite::far_end_guaranteed(self.o, n, r) {
                 count_rule = self.decide(Rule::CountFromDegree, &anchor, r, f, degree, 1.0);
@@ -703,13 +746,19 @@ impl<'a> Compiler<'a> {
         let fetch = first.map(|f| f + 1);
         let mut rows = match page_rule {
             Some(_) => {
-                let p = ordered_sort(target, f.arg("sort"), true)
-                    .map(|(p, _)| quote(&p.db_name))
+                // As for lists: a bounded ordered walk for the first offset + first + 1 far
+                // nodes (all their parallel relationships follow), else the plain expansion.
+                let (p, dir) = ordered_sort(target, f.arg("sort"), true)
+                    .map(|(p, d)| (p.db_name.clone(), d))
                     .unwrap_or_default();
-                let adjacent = self.pattern(v, r, &e, &t, false)?;
+                let wanted = offset + first.unwrap_or(0) + 1;
+                let (fast, walk) =
+                    self.bounded_walk(v, r, target, &t, &p, &dir, page_window, wanted)?;
+                let edges = self.pattern(v, r, &e, &t, false)?;
+                let sk = self.param(Value::from(wanted));
                 format!(
-                    "COLLECT {{ MATCH ({t}{}) WHERE {t}.{p} IS NOT NULL MATCH {adjacent}",
-                    labels_of(target)
+                    "COLLECT {{ {walk} CALL ({v}, {fast}) {{ WITH {v}, {fast} WHERE size({fast}) >= {sk} UNWIND {fast} AS {t} MATCH {edges} RETURN {e}, {t} \
+                     UNION ALL WITH {v}, {fast} WHERE size({fast}) < {sk} MATCH {pattern} RETURN {e}, {t} }}"
                 )
             }
             None => format!("COLLECT {{ MATCH {pattern}{where_clause}"),

@@ -176,6 +176,18 @@ pub fn ordered_walk_cost(wanted: u64, degree: u64, label_count: u64) -> f64 {
     (wanted.max(1) as f64 / density).min(label_count.max(1) as f64) * 2.0
 }
 
+/// How many index entries an ordered walk may look at before it gives up and the plain expansion
+/// runs instead: ten times what an even spread of neighbours needs, and at least a quarter of the
+/// hub's degree (neighbours are rarely spread evenly: other nodes may sort first), between 1,000
+/// and 250,000. The walk stops as soon as it has found what it needs, so the window only costs
+/// when the neighbours sit elsewhere in the index — then the plain plan runs after a walk no
+/// longer than a quarter of its own work.
+pub fn walk_window(wanted: u64, degree: u64, label_count: u64) -> u64 {
+    let density = (degree.max(1) as f64 / label_count.max(1) as f64).min(1.0);
+    let even = 10.0 * wanted.max(1) as f64 / density;
+    (even.max(degree as f64 / 4.0) as u64).clamp(1_000, 250_000)
+}
+
 /// Estimated rows the plain expansion touches (expand every relationship, then sort or filter).
 pub fn expand_cost(degree: u64) -> f64 {
     degree.max(1) as f64

@@ -426,9 +426,10 @@ impl DegreeStore {
                 .enumerate()
                 .map(|(i, (t, d))| format!("{} AS d{i}", degree_expr("n", t, *d)))
                 .collect();
-            // Key values arrive as text; match numbers written as text too.
+            // Key values arrive as text; match numbers written as text too (an IN list keeps
+            // the key's index usable).
             let cypher = format!(
-                "UNWIND $values AS v MATCH (n:{q}) WHERE toString(n.{p}) = v \
+                "UNWIND $values AS v MATCH (n:{q}) WHERE n.{p} IN [v, toInteger(v)] \
                  RETURN {keys} AS keys, {degs}",
                 p = ontology::compile::quote(&prop),
                 keys = keys_map("n", &m.keys),

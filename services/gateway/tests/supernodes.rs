@@ -199,8 +199,8 @@ async fn an_ingested_hub_is_detected_rewritten_explained_and_forgotten() {
     let committed = Instant::now();
     let detected = loop {
         let (_, s) = call(&app, "GET", "/admin/api/supernodes", None).await;
-        if let Some(d) = is_hub(&s, &team) {
-            assert_eq!(d, 60);
+        // Known, with its current degree (earlier batches may have made it a hub already).
+        if is_hub(&s, &team) == Some(60) {
             break committed.elapsed();
         }
         assert!(
@@ -267,8 +267,12 @@ async fn an_ingested_hub_is_detected_rewritten_explained_and_forgotten() {
         d["costRewritten"].as_f64() > d["costPlain"].as_f64(),
         "{ex}"
     );
-    assert_eq!(
-        ex["plain"]["cypher"], ex["rewrittenCypher"]["cypher"],
+    // Kept: the plan in service is the plain expansion, exactly as without statistics.
+    let kept = ex["rewrittenCypher"]["cypher"].as_str().unwrap_or_default();
+    assert!(
+        kept.contains(
+            "MATCH (this1)<-[:`MEMBER_OF`]-(this2:`Person`) WITH DISTINCT this2 ORDER BY this2.`handle` ASC LIMIT"
+        ),
         "kept: {ex}"
     );
     println!(
