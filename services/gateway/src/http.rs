@@ -254,18 +254,14 @@ async fn execute(
             .await
             .into_response();
     };
+    let bypass = |request: async_graphql::Request| async {
+        let response = run_request(&state, request, via_get, &consistency).await;
+        cache_status(response.into_response(), "BYPASS", None)
+    };
     let prepared = match rc.prepare(&request.query, request.operation_name.as_deref()) {
         Ok(p) => p,
         // The normal path reports the error.
-        Err(_) => {
-            return cache_status(
-                run_request(&state, request, via_get, &consistency)
-                    .await
-                    .into_response(),
-                "BYPASS",
-                None,
-            )
-        }
+        Err(_) => return bypass(request).await,
     };
     if prepared.kind != Some(OperationType::Query)
         || consistency.level == ConsistencyLevel::Strong
@@ -274,13 +270,7 @@ async fn execute(
     {
         let mut request = request;
         request.set_parsed_query(prepared.doc.clone());
-        return cache_status(
-            run_request(&state, request, via_get, &consistency)
-                .await
-                .into_response(),
-            "BYPASS",
-            None,
-        );
+        return bypass(request).await;
     }
     let key = rc.key(
         &prepared,

@@ -218,6 +218,18 @@ fn keys_map(var: &str, keys: &[String]) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
+/// The non-null key values of a `{prop: value}` map.
+fn present_keys(keys: &Value) -> BTreeMap<String, Value> {
+    keys.as_object()
+        .map(|k| {
+            k.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -363,15 +375,7 @@ impl DegreeStore {
                     if degree < threshold {
                         continue;
                     }
-                    let keys = h["keys"]
-                        .as_object()
-                        .map(|k| {
-                            k.iter()
-                                .filter(|(_, v)| !v.is_null())
-                                .map(|(k, v)| (k.clone(), v.clone()))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let keys = present_keys(&h["keys"]);
                     snapshot.hubs.push(Hub {
                         label: label.clone(),
                         rel_type: rel_type.clone(),
@@ -450,15 +454,7 @@ impl DegreeStore {
             });
             changed |= snapshot.hubs.len() != before;
             for row in &rows {
-                let keys: BTreeMap<String, Value> = row["keys"]
-                    .as_object()
-                    .map(|k| {
-                        k.iter()
-                            .filter(|(_, v)| !v.is_null())
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let keys = present_keys(&row["keys"]);
                 for (i, (rel_type, dir)) in m.rels.iter().enumerate() {
                     let degree = row[&format!("d{i}")].as_u64().unwrap_or(0);
                     let threshold = snapshot
