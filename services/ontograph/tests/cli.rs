@@ -1,4 +1,4 @@
-//! The `ontograph` binary's commands that need no server: `check` on good and bad files, and
+//! The `ontograph` binary: `check` on good and bad files, `explain` against the stack's Neo4j, and
 //! clear errors for a missing file or a Neo4j that is not there.
 
 use std::path::PathBuf;
@@ -75,5 +75,64 @@ fn missing_file_and_unreachable_neo4j_are_named() {
     assert!(
         err.to_lowercase().contains("unavailable") || err.contains("127.0.0.1:1"),
         "{err}"
+    );
+}
+
+#[test]
+fn explain_shows_plain_and_rewritten_cypher_and_measures_both() {
+    let uri = std::env::var("NEO4J_URI")
+        .unwrap_or_else(|_| panic!("NEO4J_URI is not set: run through scripts/test"));
+    let out = ontograph()
+        .env("NEO4J_URI", &uri)
+        .env("NEO4J_READER_URIS", "")
+        .args([
+            "explain",
+            "--query",
+            r#"query($t: ID!) { teams(where: { id: { eq: $t } }) { name membersConnection { totalCount } } }"#,
+            "--variables",
+            r#"{"t": "no-such-team"}"#,
+            "--measure",
+            "--runs",
+            "3",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert!(
+        v["plain"]["cypher"]
+            .as_str()
+            .is_some_and(|c| c.contains("MEMBER_OF")),
+        "{v}"
+    );
+    assert_eq!(
+        v["plain"]["params"]["p0"], "no-such-team",
+        "values stay parameters: {v}"
+    );
+    assert_eq!(
+        v["decisions"],
+        serde_json::json!([]),
+        "no hub, no rule: {v}"
+    );
+    assert!(v["measured"]["plainMedianMs"].as_f64().is_some(), "{v}");
+    // A bad operation is named.
+    let bad = ontograph()
+        .env("NEO4J_URI", &uri)
+        .args([
+            "explain",
+            "--query",
+            "{ teams(where: { nope: 1 }) { name } }",
+        ])
+        .output()
+        .expect("runs");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("nope"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
     );
 }
