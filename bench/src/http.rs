@@ -18,6 +18,8 @@ pub struct Endpoint {
     pub authority: String,
     /// The path (and query) of the URL, `/` when it has none.
     pub path: String,
+    /// Sent as `Authorization: Bearer …` when set (the admin API).
+    pub bearer: Option<String>,
 }
 
 impl Endpoint {
@@ -40,6 +42,7 @@ impl Endpoint {
         Ok(Self {
             authority: format!("{host}:{port}"),
             path,
+            bearer: None,
         })
     }
 
@@ -48,7 +51,14 @@ impl Endpoint {
         Self {
             authority: self.authority.clone(),
             path: path.to_owned(),
+            bearer: self.bearer.clone(),
         }
+    }
+
+    /// The same endpoint, authenticated with a bearer token.
+    pub fn with_bearer(mut self, token: &str) -> Self {
+        self.bearer = Some(token.to_owned());
+        self
     }
 }
 
@@ -128,7 +138,15 @@ impl Connection {
         self.send(request).await
     }
 
-    async fn send(&mut self, request: Request<Full<Bytes>>) -> anyhow::Result<Reply> {
+    async fn send(&mut self, mut request: Request<Full<Bytes>>) -> anyhow::Result<Reply> {
+        if let Some(token) = &self.endpoint.bearer {
+            request.headers_mut().insert(
+                header::AUTHORIZATION,
+                format!("Bearer {token}")
+                    .parse()
+                    .context("the bearer token is not a valid header value")?,
+            );
+        }
         self.sender
             .ready()
             .await

@@ -51,6 +51,29 @@ pub struct CompiledOperation {
     pub tags: BTreeSet<String>,
     /// Supernode rules considered for this operation, applied or not ([`crate::rewrite`]).
     pub decisions: Vec<rewrite::Decision>,
+    /// Node properties the statement filters or sorts on (for index recommendations).
+    pub uses: BTreeSet<PropertyUse>,
+}
+
+/// A node property an operation filters or sorts on, by its label and database name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PropertyUse {
+    pub label: String,
+    pub property: String,
+    pub usage: Usage,
+}
+
+/// How a property is used: the index kind that serves it follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Usage {
+    /// Equality, ranges, `in`, `startsWith` (a range index serves it).
+    Filter,
+    /// `contains` / `endsWith` on a string (a text index serves it).
+    TextFilter,
+    /// `ORDER BY` (a range index serves it).
+    Sort,
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +130,7 @@ pub fn compile_with(
         rewrite: rewrite_options,
         anchor: None,
         decisions: Vec::new(),
+        uses: RefCell::new(BTreeSet::new()),
     };
     let mut cypher = String::new();
     let mut roots = Vec::new();
@@ -139,6 +163,7 @@ pub fn compile_with(
         roots,
         tags: c.tags.into_inner(),
         decisions: c.decisions,
+        uses: c.uses.into_inner(),
     })
 }
 
@@ -197,9 +222,22 @@ pub(crate) struct Compiler<'a> {
     /// The node a root key lookup selected, while its fields are compiled.
     pub(crate) anchor: Option<Anchor>,
     pub(crate) decisions: Vec<rewrite::Decision>,
+    /// Node properties filtered or sorted on.
+    pub(crate) uses: RefCell<BTreeSet<PropertyUse>>,
 }
 
 impl<'a> Compiler<'a> {
+    /// Records a filter or sort on a node property (reads only: writes match by key).
+    fn uses(&self, n: &NodeType, p: &Property, usage: Usage) {
+        if !self.writing {
+            self.uses.borrow_mut().insert(PropertyUse {
+                label: n.main_label().to_owned(),
+                property: p.db_name.clone(),
+                usage,
+            });
+        }
+    }
+
     /// Adds a parameter and returns its reference (`$p3`).
     pub(crate) fn param(&mut self, v: Value) -> String {
         let name = format!("p{}", self.params.len());
@@ -970,6 +1008,15 @@ impl<'a> Compiler<'a> {
                 field => {
                     if let Some(p) = n.property(field) {
                         if !val.is_null() {
+                            let text = val.as_object().is_some_and(|ops| {
+                                ops.keys().any(|op| op == "contains" || op == "endsWith")
+                            });
+                            let usage = if text {
+                                Usage::TextFilter
+                            } else {
+                                Usage::Filter
+                            };
+                            self.uses(n, p, usage);
                             parts.extend(self.property_filter(
                                 p,
                                 &format!("{v}.{}", quote(&p.db_name)),
@@ -1198,6 +1245,9 @@ impl<'a> Compiler<'a> {
                     ))
                 }
             };
+            if let Owner::Node(n) = owner {
+                self.uses(n, p, Usage::Sort);
+            }
             keys.push((position, format!("{v}.{} {dir}", quote(&p.db_name))));
         }
         keys.sort_by_key(|(position, _)| *position);

@@ -21,13 +21,16 @@ ensure_toolchain() {
 }
 
 # Installs the peer's npm dependencies (the @neo4j/graphql oracle) when missing or stale.
-ensure_peer_deps() {
-    local dir="$1/tests/peer"
+# ensure_node_deps DIR: npm ci in DIR when its node_modules is missing or older than the lock file.
+ensure_node_deps() {
+    local dir="$1"
     if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-        echo "[setup] npm ci in tests/peer" >&2
+        echo "[setup] npm ci in ${dir#"$ROOT"/}" >&2
         (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
     fi
 }
+
+ensure_peer_deps() { ensure_node_deps "$1/tests/peer"; }
 
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -14,6 +14,9 @@ use clap::Parser;
 use hyper::body::Bytes;
 use serde_json::{json, Value};
 
+/// The admin token of the gateways this scenario starts (loopback only).
+const ADMIN_TOKEN: &str = "bench-admin";
+
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
@@ -224,6 +227,7 @@ async fn start_gateway(bin: &PathBuf, rewrites: bool) -> anyhow::Result<Gateway>
     let child = Command::new(bin)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("ONTOGRAPH_SUPERNODES", rewrites.to_string())
+        .env("ONTOGRAPH_ADMIN_TOKEN", ADMIN_TOKEN)
         .env("ONTOGRAPH_SUPERNODE_SCAN_INTERVAL", "1h")
         .env("ONTOGRAPH_CACHE_TTL", "off")
         // Its own degree store: a snapshot shared by earlier gateways predates the seeding.
@@ -298,7 +302,8 @@ async fn main() -> anyhow::Result<()> {
     let on = start_gateway(&args.ontograph, true).await?;
     let off = start_gateway(&args.ontograph, false).await?;
     // Wait for the degree store's first scan to know the hubs.
-    let admin = Endpoint::parse(&format!("{}/admin/api/supernodes", on.url))?;
+    let admin =
+        Endpoint::parse(&format!("{}/admin/api/supernodes", on.url))?.with_bearer(ADMIN_TOKEN);
     let started = Instant::now();
     loop {
         let r = bench::http::get_once(&admin, Duration::from_secs(5)).await?;
@@ -362,9 +367,11 @@ async fn main() -> anyhow::Result<()> {
                 None => None,
             };
             let explain = {
-                let mut c =
-                    Connection::open(&Endpoint::parse(&format!("{}/admin/api/explain", on.url))?)
-                        .await?;
+                let mut c = Connection::open(
+                    &Endpoint::parse(&format!("{}/admin/api/explain", on.url))?
+                        .with_bearer(ADMIN_TOKEN),
+                )
+                .await?;
                 let r = c
                     .post_json(Bytes::from(json!({ "query": query }).to_string()))
                     .await?;

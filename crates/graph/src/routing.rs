@@ -799,6 +799,25 @@ impl Router {
         self.leader().map(|b| b.client.clone())
     }
 
+    /// A client for every server in the routing table, by `host:port` (per-server statistics
+    /// such as index read counts, which each server keeps for itself).
+    pub fn server_clients(&self) -> Vec<(String, Neo4jClient)> {
+        let table = self.table();
+        let pool = self
+            .shared
+            .backends
+            .lock()
+            .map(|b| b.clone())
+            .unwrap_or_default();
+        let mut out: Vec<(String, Neo4jClient)> = table
+            .roles
+            .keys()
+            .filter_map(|a| pool.get(a).map(|b| (a.clone(), b.client.clone())))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Checks that the server a default read would go to answers (readiness probe).
     pub async fn ping(&self) -> Result<()> {
         let (backend, _) = self.choose_read(&Consistency::default(), None)?;

@@ -3,7 +3,9 @@
 //! histogram, rows returned, errors, the hubs they started from and the rewrites applied.
 //! A shape is hot when its total time (frequency × latency) is high.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use ontology::compile::PropertyUse;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -39,6 +41,9 @@ struct Stats {
     hubs: BTreeMap<String, u64>,
     rules: BTreeMap<String, u64>,
     last_seen_ms: u64,
+    /// One text of the shape as sent (for explain), and the properties it filters or sorts on.
+    sample: String,
+    uses: BTreeSet<PropertyUse>,
 }
 
 /// The table of shapes (bounded: the coldest shape makes room).
@@ -55,6 +60,7 @@ pub struct Executed<'a> {
     pub rows: u64,
     pub error: bool,
     pub decisions: &'a [ontology::rewrite::Decision],
+    pub uses: &'a BTreeSet<PropertyUse>,
 }
 
 impl HotQueries {
@@ -89,8 +95,12 @@ impl HotQueries {
         let s = shapes.entry(id).or_insert_with(|| Stats {
             shape: shape.chars().take(4000).collect(),
             operation: e.operation.map(str::to_owned),
+            sample: e.text.chars().take(4000).collect(),
             ..Stats::default()
         });
+        if !e.uses.is_subset(&s.uses) {
+            s.uses.extend(e.uses.iter().cloned());
+        }
         s.count += 1;
         s.errors += u64::from(e.error);
         s.total_ms += ms;
@@ -152,11 +162,52 @@ impl HotQueries {
                     "supernodeAnchors": s.hubs,
                     "rewrites": s.rules,
                     "lastSeenMs": s.last_seen_ms,
+                    "sample": s.sample,
+                    "uses": s.uses,
                 })
             })
             .collect();
         json!({ "shapes": shapes.len(), "hot": items })
     }
+
+    /// Every property the recorded shapes filter or sort on, with the executions and shapes that
+    /// used it.
+    pub fn property_uses(&self) -> Vec<UsedProperty> {
+        let shapes = self
+            .shapes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut by: BTreeMap<(&str, &str), UsedProperty> = BTreeMap::new();
+        for s in shapes.values() {
+            let mut counted = BTreeSet::new();
+            for u in &s.uses {
+                let key = (u.label.as_str(), u.property.as_str());
+                let e = by.entry(key).or_insert_with(|| UsedProperty {
+                    label: u.label.clone(),
+                    property: u.property.clone(),
+                    usages: BTreeSet::new(),
+                    executions: 0,
+                    shapes: 0,
+                });
+                e.usages.insert(u.usage);
+                if counted.insert(key) {
+                    e.executions += s.count;
+                    e.shapes += 1;
+                }
+            }
+        }
+        by.into_values().collect()
+    }
+}
+
+/// A node property that recorded shapes filter or sort on.
+#[derive(Debug, Clone)]
+pub struct UsedProperty {
+    pub label: String,
+    pub property: String,
+    pub usages: BTreeSet<ontology::compile::Usage>,
+    pub executions: u64,
+    pub shapes: u64,
 }
 
 #[cfg(test)]
@@ -174,6 +225,7 @@ mod tests {
                 rows: 3,
                 error: false,
                 decisions: &[],
+                uses: &BTreeSet::new(),
             })
         };
         run(r#"{ people(where: {handle: {eq: "a"}}) { name } }"#, 1);
@@ -197,6 +249,7 @@ mod tests {
                 rows: 0,
                 error: false,
                 decisions: &[],
+                uses: &BTreeSet::new(),
             });
         }
         assert_eq!(hot.top(5)["hot"][0]["shape"], "{ b }");

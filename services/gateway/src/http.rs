@@ -53,8 +53,8 @@ pub struct AppState {
     pub limits: HttpLimits,
     /// Consistency of reads that do not ask for one.
     pub default_consistency: ConsistencyLevel,
-    /// Bearer token required by `/admin/api/*` when set.
-    pub admin_token: Option<Arc<str>>,
+    /// Admin access, audit log and console history.
+    pub admin: Arc<crate::admin::AdminState>,
     /// The webhook receiver (`None`: ingestion is off and `/ingest/*` answers 404).
     pub ingest: Option<Arc<crate::ingest::Ingest>>,
     /// The result cache (`None`: off).
@@ -76,16 +76,6 @@ pub fn app(state: AppState) -> Router {
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/admin/api/topology", get(topology))
-        .route("/admin/api/cache", get(cache_admin))
-        .route("/admin/api/supernodes", get(supernodes_admin))
-        .route("/admin/api/hot-queries", get(hot_queries))
-        .route("/admin/api/explain", axum::routing::post(explain_admin))
-        .route("/admin/api/ingest", get(crate::ingest::admin_status))
-        .route(
-            "/admin/api/ingest/replay",
-            axum::routing::post(crate::ingest::admin_replay),
-        )
         .route(
             "/ingest/{source}",
             axum::routing::post(crate::ingest::receive)
@@ -96,6 +86,7 @@ pub fn app(state: AppState) -> Router {
             axum::routing::post(crate::ingest::receive_bulk)
                 .layer(DefaultBodyLimit::max(INGEST_BODY_CEILING)),
         )
+        .merge(crate::admin::routes(state.clone()))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -243,6 +234,11 @@ async fn execute(
     via_get: bool,
     headers: &HeaderMap,
 ) -> axum::response::Response {
+    state
+        .admin
+        .counters
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let consistency = match consistency_of(&request, headers, state.default_consistency) {
         Ok(c) => c,
         Err(msg) => {
@@ -256,7 +252,7 @@ async fn execute(
     };
     let bypass = |request: async_graphql::Request| async {
         let response = run_request(&state, request, via_get, &consistency).await;
-        cache_status(response.into_response(), "BYPASS", None)
+        cache_status(&state, response.into_response(), "BYPASS", None)
     };
     let prepared = match rc.prepare(&request.query, request.operation_name.as_deref()) {
         Ok(p) => p,
@@ -321,7 +317,7 @@ async fn execute(
                 body,
             )
                 .into_response();
-            cache_status(response, level.as_str(), Some(entry.age()))
+            cache_status(&state, response, level.as_str(), Some(entry.age()))
         }
         Err(_) => {
             let mine = own
@@ -337,7 +333,7 @@ async fn execute(
                     run_request(&state, request, via_get, &consistency).await
                 }
             };
-            cache_status(outcome.into_response(), "BYPASS", None)
+            cache_status(&state, outcome.into_response(), "BYPASS", None)
         }
     }
 }
@@ -347,11 +343,17 @@ fn prepared_name(p: &result_cache::Prepared) -> Option<String> {
 }
 
 fn cache_status(
+    state: &AppState,
     mut response: axum::response::Response,
     status: &'static str,
     age: Option<Duration>,
 ) -> axum::response::Response {
     if status == "BYPASS" {
+        state
+            .admin
+            .counters
+            .cache_bypass
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics::counter!("ontograph_cache_lookups_total", "result" => "bypass").increment(1);
     }
     let headers = response.headers_mut();
@@ -452,10 +454,18 @@ async fn run_request(
             rows: slot.rows(),
             error: !response.as_ref().is_ok_and(|r| r.errors.is_empty()),
             decisions: &slot.decisions(),
+            uses: &slot.uses(),
         });
     }
     span.in_scope(|| {
         let errors = response.as_ref().map(|r| r.errors.len()).unwrap_or(1);
+        if errors > 0 {
+            state
+                .admin
+                .counters
+                .errors
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         tracing::info!(
             elapsed_ms = elapsed.as_secs_f64() * 1000.0,
             errors,
@@ -593,45 +603,13 @@ fn consistency_of(
     Ok(Consistency { level, bookmark })
 }
 
-/// The refusal when the admin token is configured and not presented (`None`: go ahead).
-pub(crate) fn admin_denied(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Option<axum::response::Response> {
-    let token = state.admin_token.as_ref()?;
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    if presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes())) {
-        return None;
-    }
-    Some(
-        (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "the admin API needs `Authorization: Bearer <ONTOGRAPH_ADMIN_TOKEN>`",
-        )
-            .into_response(),
-    )
-}
-
 /// `GET /admin/api/topology`: roles, health and load of every Neo4j server.
-async fn topology(State(state): State<AppState>, headers: HeaderMap) -> axum::response::Response {
-    if let Some(denied) = admin_denied(&state, &headers) {
-        return denied;
-    }
+pub(crate) async fn topology(State(state): State<AppState>) -> axum::response::Response {
     axum::Json(state.engine.neo4j.snapshot()).into_response()
 }
 
 /// `GET /admin/api/cache`: policy, counters and state of the result cache.
-async fn cache_admin(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> axum::response::Response {
-    if let Some(denied) = admin_denied(&state, &headers) {
-        return denied;
-    }
+pub(crate) async fn cache_admin(State(state): State<AppState>) -> axum::response::Response {
     let Some(rc) = &state.cache else {
         return axum::Json(serde_json::json!({ "enabled": false })).into_response();
     };
@@ -664,13 +642,7 @@ async fn cache_admin(
 }
 
 /// `GET /admin/api/supernodes`: the degree store (distributions, hubs, label counts).
-async fn supernodes_admin(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> axum::response::Response {
-    if let Some(denied) = admin_denied(&state, &headers) {
-        return denied;
-    }
+pub(crate) async fn supernodes_admin(State(state): State<AppState>) -> axum::response::Response {
     match &state.engine.supernodes {
         Some(store) => axum::Json(store.describe()).into_response(),
         None => axum::Json(serde_json::json!({ "enabled": false })).into_response(),
@@ -678,14 +650,10 @@ async fn supernodes_admin(
 }
 
 /// `GET /admin/api/hot-queries?limit=N`: operation shapes by total time.
-async fn hot_queries(
+pub(crate) async fn hot_queries(
     State(state): State<AppState>,
-    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> axum::response::Response {
-    if let Some(denied) = admin_denied(&state, &headers) {
-        return denied;
-    }
     let limit = query
         .as_deref()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("limit=")))
@@ -695,36 +663,26 @@ async fn hot_queries(
 }
 
 /// `POST /admin/api/explain` with `{"query", "variables", "operationName", "measure"}`.
-async fn explain_admin(
+pub(crate) async fn explain_admin(
     State(state): State<AppState>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
-    if let Some(denied) = admin_denied(&state, &headers) {
-        return denied;
-    }
     let request: crate::explain::ExplainRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return (
+            return crate::admin::api_error(
                 StatusCode::BAD_REQUEST,
-                axum::Json(serde_json::json!({ "error": format!("expected {{\"query\", \"variables\", \"operationName\", \"measure\"}}: {e}") })),
+                "BAD_REQUEST",
+                format!(
+                    "expected {{\"query\", \"variables\", \"operationName\", \"measure\"}}: {e}"
+                ),
             )
-                .into_response()
         }
     };
     match crate::explain::explain(&state.engine, &request).await {
         Ok(v) => axum::Json(v).into_response(),
-        Err(e) => (
-            StatusCode::BAD_REQUEST,
-            axum::Json(serde_json::json!({ "error": e })),
-        )
-            .into_response(),
+        Err(e) => crate::admin::api_error(StatusCode::BAD_REQUEST, "EXPLAIN_FAILED", e),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn readyz(State(state): State<AppState>) -> axum::response::Response {

@@ -271,6 +271,11 @@ pub async fn receive(
         Ok(()) => {
             metrics::counter!("ontograph_ingest_received_total", "source" => source.clone())
                 .increment(1);
+            state
+                .admin
+                .counters
+                .ingest_accepted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             (
                 StatusCode::ACCEPTED,
                 axum::Json(json!({ "eventId": key, "source": source, "eventType": event_type })),
@@ -327,6 +332,11 @@ pub async fn receive_bulk(
             Ok(key) => {
                 metrics::counter!("ontograph_ingest_received_total", "source" => source.clone())
                     .increment(1);
+                state
+                    .admin
+                    .counters
+                    .ingest_accepted
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 results.push(json!({ "line": line_no, "status": 202, "eventId": key }));
             }
             Err((status, code, message)) => {
@@ -344,10 +354,7 @@ pub async fn receive_bulk(
 }
 
 /// `GET /admin/api/ingest`: sources, queue depths and the dead letters (up to 100, not removed).
-pub async fn admin_status(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(denied) = crate::http::admin_denied(&state, &headers) {
-        return denied;
-    }
+pub async fn admin_status(State(state): State<AppState>) -> Response {
     let Some(ingest) = state.ingest.clone() else {
         return axum::Json(json!({ "enabled": false })).into_response();
     };
@@ -393,12 +400,10 @@ pub async fn admin_status(State(state): State<AppState>, headers: HeaderMap) -> 
 /// dead-letter queue only once the broker confirmed it back into a partition queue.
 pub async fn admin_replay(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    crate::admin::Remote(remote): crate::admin::Remote,
+    axum::Extension(who): axum::Extension<crate::admin::Principal>,
     body: Bytes,
 ) -> Response {
-    if let Some(denied) = crate::http::admin_denied(&state, &headers) {
-        return denied;
-    }
     let Some(ingest) = state.ingest.clone() else {
         return error(
             StatusCode::NOT_FOUND,
@@ -467,15 +472,38 @@ pub async fn admin_replay(
             },
         )
         .await;
+    let target = if all {
+        "all".to_owned()
+    } else {
+        let mut ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        ids.sort_unstable();
+        ids.join(",")
+    };
     match outcome {
         Ok(replayed) => {
             tracing::info!(count = replayed.len(), "dead letters replayed");
+            state.admin.audit.record(crate::admin::audit::entry(
+                &who.who,
+                "ingest.replay",
+                &target,
+                Ok(Some(format!("{} replayed", replayed.len()))),
+                remote,
+            ));
             axum::Json(json!({ "replayed": replayed })).into_response()
         }
-        Err(e) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "BROKER_UNAVAILABLE",
-            e.to_string(),
-        ),
+        Err(e) => {
+            state.admin.audit.record(crate::admin::audit::entry(
+                &who.who,
+                "ingest.replay",
+                &target,
+                Err(e.to_string()),
+                remote,
+            ));
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "BROKER_UNAVAILABLE",
+                e.to_string(),
+            )
+        }
     }
 }

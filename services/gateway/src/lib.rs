@@ -1,6 +1,7 @@
 //! Ontograph's HTTP surface: the GraphQL API generated from the ontology, served from Neo4j,
 //! with health checks and Prometheus metrics.
 
+pub mod admin;
 pub mod explain;
 pub mod hot;
 pub mod http;
@@ -20,6 +21,13 @@ use ontology::compile::CompileOptions;
 use ontology::Ontology;
 
 pub use http::{app, AppState, HttpLimits};
+
+impl AppState {
+    /// Starts the sampler behind the console's charts (`/admin/api/history`).
+    pub fn start_history(&self) {
+        admin::history::start(self);
+    }
+}
 pub use operation::Engine;
 pub use schema::SchemaLimits;
 
@@ -33,8 +41,8 @@ pub struct GatewayConfig {
     pub statement_timeout: Duration,
     /// Consistency of reads that do not ask for one.
     pub default_consistency: graph::ConsistencyLevel,
-    /// Bearer token for `/admin/api/*`; `None` leaves the admin API open.
-    pub admin_token: Option<String>,
+    /// Who may use `/admin` (with nothing configured, the admin surface refuses everything).
+    pub admin: admin::AdminConfig,
     /// The degree store for supernode rewrites (`None`: off).
     pub supernodes: Option<supernodes::SupernodeConfig>,
     /// How supernode rewrites are chosen.
@@ -55,7 +63,7 @@ impl Default for GatewayConfig {
             },
             statement_timeout: Duration::from_secs(25),
             default_consistency: graph::ConsistencyLevel::Session,
-            admin_token: None,
+            admin: admin::AdminConfig::default(),
             supernodes: None,
             rewrite: ontology::rewrite::RewriteOptions::default(),
         }
@@ -120,7 +128,7 @@ pub fn build_state(
         metrics: metrics_handle(),
         limits: config.http.clone(),
         default_consistency: config.default_consistency,
-        admin_token: config.admin_token.as_deref().map(Arc::from),
+        admin: Arc::new(admin::AdminState::new(&config.admin)),
         ingest: None,
         cache: None,
         hot: Arc::new(hot::HotQueries::new(1000)),

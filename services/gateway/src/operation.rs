@@ -37,6 +37,8 @@ pub struct OperationSlot {
     tags: Mutex<Option<BTreeSet<String>>>,
     /// Supernode rules considered by the compiler.
     decisions: Mutex<Vec<ontology::rewrite::Decision>>,
+    /// Node properties the statement filters or sorts on.
+    uses: Mutex<BTreeSet<ontology::compile::PropertyUse>>,
     /// Items in the root lists (or connection edges) of the result.
     rows: std::sync::atomic::AtomicU64,
     /// Whether a statement ran.
@@ -55,6 +57,7 @@ impl OperationSlot {
             observed: Mutex::new(None),
             tags: Mutex::new(None),
             decisions: Mutex::new(Vec::new()),
+            uses: Mutex::new(BTreeSet::new()),
             rows: std::sync::atomic::AtomicU64::new(0),
             ran: std::sync::atomic::AtomicBool::new(false),
         }
@@ -63,6 +66,11 @@ impl OperationSlot {
     /// The supernode rules the compiler considered.
     pub fn decisions(&self) -> Vec<ontology::rewrite::Decision> {
         self.decisions.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// The node properties the statement filters or sorts on.
+    pub fn uses(&self) -> BTreeSet<ontology::compile::PropertyUse> {
+        self.uses.lock().map(|u| u.clone()).unwrap_or_default()
     }
 
     /// Items returned in the root lists (or connection edges).
@@ -262,6 +270,9 @@ impl OneStatementExt {
         }
         if let Ok(mut d) = slot.decisions.lock() {
             d.clone_from(&compiled.decisions);
+        }
+        if let Ok(mut u) = slot.uses.lock() {
+            u.clone_from(&compiled.uses);
         }
         slot.ran.store(true, std::sync::atomic::Ordering::Relaxed);
         let (data, bookmark) = self.engine.run(&compiled, &slot.consistency).await?;

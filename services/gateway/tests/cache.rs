@@ -65,8 +65,11 @@ impl Gateway {
         let cache = cache::Cache::new(cache_config(redis_prefix)).await;
         cache.listen();
         let rc = ResultCache::new(cache, policy, &o);
-        let mut state =
-            gateway::build_state(o, router, &gateway::GatewayConfig::default()).expect("state");
+        let config = gateway::GatewayConfig {
+            admin: gateway::admin::AdminConfig::with_token("test-admin"),
+            ..gateway::GatewayConfig::default()
+        };
+        let mut state = gateway::build_state(o, router, &config).expect("state");
         state.cache = Some(Arc::new(rc));
         tokio::time::sleep(Duration::from_millis(100)).await; // subscribed
         Gateway {
@@ -262,6 +265,7 @@ async fn hits_misses_ttls_policy_and_errors() {
         .clone()
         .oneshot(
             Request::get("/admin/api/cache")
+                .header("authorization", "Bearer test-admin")
                 .body(Body::empty())
                 .expect("req"),
         )

@@ -127,7 +127,10 @@ async fn app_for(routing: graph::RoutingConfig) -> axum::Router {
     let source = std::fs::read_to_string(path).expect("ontology readable");
     let o = ontology::parse_ontology(&source).expect("valid ontology");
     let router = graph::Router::connect(routing).await.expect("router");
-    let config = gateway::GatewayConfig::default();
+    let config = gateway::GatewayConfig {
+        admin: gateway::admin::AdminConfig::with_token("test-admin"),
+        ..gateway::GatewayConfig::default()
+    };
     gateway::app(gateway::build_state(o, router, &config).expect("gateway builds"))
 }
 
@@ -182,6 +185,7 @@ async fn topology(app: &axum::Router) -> Value {
         .clone()
         .oneshot(
             Request::get("/admin/api/topology")
+                .header("authorization", "Bearer test-admin")
                 .body(Body::empty())
                 .expect("request"),
         )

@@ -40,6 +40,7 @@ async fn call(
         .method(method)
         .uri(path)
         .header("content-type", "application/json")
+        .header("authorization", "Bearer test-admin")
         .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
         .expect("request");
     let resp = app.clone().oneshot(req).await.expect("response");
@@ -98,6 +99,7 @@ async fn an_ingested_hub_is_detected_rewritten_explained_and_forgotten() {
             min_degree: 40,
             ..ontology::rewrite::RewriteOptions::default()
         },
+        admin: gateway::admin::AdminConfig::with_token("test-admin"),
         ..gateway::GatewayConfig::default()
     };
     let bus = bus::Bus::new(bus::BusConfig {

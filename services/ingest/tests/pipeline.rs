@@ -62,8 +62,11 @@ async fn stack(prefix: &str) -> Stack {
     .await
     .expect("router");
     let source = gateway::ingest::Source::new(internal_rules(&o), SECRET).expect("source");
-    let mut state =
-        gateway::build_state(o, router.clone(), &gateway::GatewayConfig::default()).expect("state");
+    let config = gateway::GatewayConfig {
+        admin: gateway::admin::AdminConfig::with_token("test-admin"),
+        ..gateway::GatewayConfig::default()
+    };
+    let mut state = gateway::build_state(o, router.clone(), &config).expect("state");
     state.ingest = Some(Arc::new(gateway::ingest::Ingest {
         sources: [("internal".to_owned(), Arc::new(source))]
             .into_iter()
@@ -113,7 +116,8 @@ async fn admin(app: &axum::Router, method: &str, path: &str, body: Option<Value>
     let req = Request::builder()
         .method(method)
         .uri(path)
-        .header("content-type", "application/json");
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer test-admin");
     let body = body
         .map(|b| Body::from(b.to_string()))
         .unwrap_or_else(Body::empty);

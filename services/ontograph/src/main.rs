@@ -37,7 +37,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the GraphQL API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create the constraints and indexes the ontology asks for (idempotent).
     Migrate(MigrateArgs),
     /// Validate the ontology and print the generated GraphQL SDL.
@@ -166,9 +166,25 @@ struct ServeArgs {
     /// failure does at once).
     #[arg(long, env = "ONTOGRAPH_EJECT_AFTER_FAILURES", default_value_t = 3)]
     eject_after_failures: u32,
-    /// Bearer token for the admin API (`/admin/api/*`); unset leaves it open.
+    /// Admin token for the console (`/admin`) and the admin API (`/admin/api/*`). With neither
+    /// this nor `ONTOGRAPH_ADMIN_JWT_SECRET`, the admin surface refuses every request.
     #[arg(long, env = "ONTOGRAPH_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// HS256 secret of admin JWTs (`sub` names the operator; `roles` or `scope` must include
+    /// `admin`).
+    #[arg(long, env = "ONTOGRAPH_ADMIN_JWT_SECRET", hide_env_values = true)]
+    admin_jwt_secret: Option<String>,
+    /// Key of console session cookies; unset derives one from the admin token and JWT secret
+    /// (instances with the same secrets accept each other's sessions).
+    #[arg(long, env = "ONTOGRAPH_ADMIN_SESSION_SECRET", hide_env_values = true)]
+    admin_session_secret: Option<String>,
+    /// Lifetime of a console session (e.g. `8h`, `30m`).
+    #[arg(long, env = "ONTOGRAPH_ADMIN_SESSION_TTL", default_value = "8h", value_parser = parse_ttl)]
+    admin_session_ttl: Duration,
+    /// `Secure` attribute of the session cookie: `auto` sets it when `X-Forwarded-Proto` is
+    /// `https`.
+    #[arg(long, env = "ONTOGRAPH_ADMIN_COOKIE_SECURE", default_value = "auto", value_parser = parse_secure)]
+    admin_cookie_secure: Secure,
     /// Accept webhooks at `/ingest/{source}` (needs `AMQP_URL` and a secret per source).
     #[arg(long, env = "ONTOGRAPH_INGEST", default_value_t = false, action = clap::ArgAction::Set)]
     ingest: bool,
@@ -257,6 +273,19 @@ struct CacheArgs {
     /// Longest a Redis call may take before Redis is skipped for a while, in milliseconds.
     #[arg(long, env = "ONTOGRAPH_CACHE_REDIS_TIMEOUT_MS", default_value_t = 50)]
     cache_redis_timeout_ms: u64,
+}
+
+/// `true`, `false` or `auto` (`None`).
+#[derive(Debug, Clone, Copy)]
+struct Secure(Option<bool>);
+
+fn parse_secure(text: &str) -> Result<Secure, String> {
+    match text {
+        "auto" => Ok(Secure(None)),
+        "true" => Ok(Secure(Some(true))),
+        "false" => Ok(Secure(Some(false))),
+        other => Err(format!("expected auto, true or false, not `{other}`")),
+    }
 }
 
 fn parse_ttl(text: &str) -> Result<Duration, String> {
@@ -518,7 +547,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
-        Command::Serve(args) => serve(&cli.ontology, args).await,
+        Command::Serve(args) => serve(&cli.ontology, *args).await,
         Command::Explain(args) => {
             let o = load_ontology(&cli.ontology)?;
             let query = match args.query.strip_prefix('@') {
@@ -651,7 +680,19 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
         None
     };
     config.default_consistency = args.consistency;
-    config.admin_token = args.admin_token.filter(|t| !t.is_empty());
+    config.admin = gateway::admin::AdminConfig {
+        token: args.admin_token.filter(|t| !t.is_empty()),
+        jwt_secret: args.admin_jwt_secret.filter(|t| !t.is_empty()),
+        session_secret: args.admin_session_secret.filter(|t| !t.is_empty()),
+        session_ttl: args.admin_session_ttl,
+        cookie_secure: args.admin_cookie_secure.0,
+        ..gateway::admin::AdminConfig::default()
+    };
+    if config.admin.token.is_none() && config.admin.jwt_secret.is_none() {
+        tracing::warn!(
+            "no ONTOGRAPH_ADMIN_TOKEN or ONTOGRAPH_ADMIN_JWT_SECRET: /admin refuses every request"
+        );
+    }
     let result_cache = args.cache.result_cache(&o).await?;
     config.supernodes = args.supernodes.config(&args.cache, &o);
     config.rewrite = args.supernodes.rewrite();
@@ -661,7 +702,14 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     }
     state.ingest = ingest;
     state.cache = result_cache;
-    let app = gateway::app(state);
+    if let Some(url) = args.cache.redis_url.as_deref().filter(|u| !u.is_empty()) {
+        let admin = gateway::admin::AdminState::new(&config.admin)
+            .with_audit_redis(url, &args.cache.cache_prefix)
+            .await;
+        state.admin = std::sync::Arc::new(admin);
+    }
+    state.start_history();
+    let app = gateway::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

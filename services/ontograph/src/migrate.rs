@@ -1,28 +1,9 @@
 //! `ontograph migrate`: the constraints and indexes an ontology asks for, applied on the leader.
 
-use graph::{IndexKind, MigrationOptions, MigrationReport, SchemaItem};
-use ontology::model::IndexKind as OntologyIndex;
+use graph::{MigrationOptions, MigrationReport};
 use ontology::Ontology;
 
-/// Uniqueness constraints for `@unique` fields and indexes for `@index` fields, on each node
-/// type's main label.
-pub fn desired_items(o: &Ontology) -> Vec<SchemaItem> {
-    let mut items = Vec::new();
-    for n in o.nodes.values() {
-        for p in n.properties() {
-            if p.unique {
-                items.push(SchemaItem::unique(n.main_label(), &p.db_name));
-            } else if let Some(kind) = p.index {
-                let kind = match kind {
-                    OntologyIndex::Range => IndexKind::Range,
-                    OntologyIndex::Text => IndexKind::Text,
-                };
-                items.push(SchemaItem::index(n.main_label(), &p.db_name, kind));
-            }
-        }
-    }
-    items
-}
+pub use gateway::admin::schema::desired_items;
 
 pub async fn run(
     o: &Ontology,
