@@ -169,10 +169,16 @@ pub fn unique_index(p: &Property) -> bool {
     p.unique && !p.list
 }
 
+/// The share of the far label's nodes that are the hub's neighbours (at most 1), assuming an even
+/// spread over the index.
+fn density(degree: u64, label_count: u64) -> f64 {
+    (degree.max(1) as f64 / label_count.max(1) as f64).min(1.0)
+}
+
 /// Estimated rows an ordered index walk touches to find `wanted` neighbours of a hub of
 /// `degree` among `label_count` nodes (neighbours assumed spread evenly through the index).
 pub fn ordered_walk_cost(wanted: u64, degree: u64, label_count: u64) -> f64 {
-    let density = (degree.max(1) as f64 / label_count.max(1) as f64).min(1.0);
+    let density = density(degree, label_count);
     (wanted.max(1) as f64 / density).min(label_count.max(1) as f64) * 2.0
 }
 
@@ -183,7 +189,7 @@ pub fn ordered_walk_cost(wanted: u64, degree: u64, label_count: u64) -> f64 {
 /// when the neighbours sit elsewhere in the index — then the plain plan runs after a walk no
 /// longer than a quarter of its own work.
 pub fn walk_window(wanted: u64, degree: u64, label_count: u64) -> u64 {
-    let density = (degree.max(1) as f64 / label_count.max(1) as f64).min(1.0);
+    let density = density(degree, label_count);
     let even = 10.0 * wanted.max(1) as f64 / density;
     (even.max(degree as f64 / 4.0) as u64).clamp(1_000, 250_000)
 }

@@ -174,7 +174,7 @@ impl ResultCache {
         scope: &str,
     ) -> String {
         let mut vars = Vec::with_capacity(64);
-        canonical(&variables.clone().into_value(), &mut vars);
+        canonical_object(variables.iter().map(|(k, v)| (k.as_str(), v)), &mut vars);
         cache::key(&[
             b"graphql-v1",
             self.ontology_version.as_bytes(),
@@ -294,19 +294,21 @@ pub(crate) fn operation_type(
 }
 
 /// Writes a value with object keys sorted, so equal variables give equal bytes.
+/// An object's entries in key order, whatever order they came in.
+fn canonical_object<'a>(entries: impl Iterator<Item = (&'a str, &'a GqlValue)>, out: &mut Vec<u8>) {
+    let sorted: BTreeMap<&str, &GqlValue> = entries.collect();
+    out.push(b'{');
+    for (k, v) in sorted {
+        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+        out.extend_from_slice(k.as_bytes());
+        canonical(v, out);
+    }
+    out.push(b'}');
+}
+
 fn canonical(v: &GqlValue, out: &mut Vec<u8>) {
     match v {
-        GqlValue::Object(map) => {
-            let sorted: BTreeMap<&str, &GqlValue> =
-                map.iter().map(|(k, v)| (k.as_str(), v)).collect();
-            out.push(b'{');
-            for (k, v) in sorted {
-                out.extend_from_slice(&(k.len() as u32).to_be_bytes());
-                out.extend_from_slice(k.as_bytes());
-                canonical(v, out);
-            }
-            out.push(b'}');
-        }
+        GqlValue::Object(map) => canonical_object(map.iter().map(|(k, v)| (k.as_str(), v)), out),
         GqlValue::List(items) => {
             out.push(b'[');
             for item in items {

@@ -556,8 +556,8 @@ impl DegreeStore {
     /// or takes the scan lock and shares what it found).
     pub async fn refresh(&self) {
         let interval = self.inner.config.scan_interval;
-        let age = now_ms().saturating_sub(self.current().snapshot.scanned_at_ms);
-        if self.current().snapshot.scanned_at_ms != 0 && age < interval.as_millis() as u64 {
+        let scanned = self.current().snapshot.scanned_at_ms;
+        if scanned != 0 && now_ms().saturating_sub(scanned) < interval.as_millis() as u64 {
             return;
         }
         let key = format!("{}:snapshot", self.inner.config.prefix);

@@ -225,15 +225,23 @@ impl SupernodeArgs {
         cache: &CacheArgs,
         o: &ontology::Ontology,
     ) -> Option<gateway::supernodes::SupernodeConfig> {
+        self.local_config()
+            .map(|local| gateway::supernodes::SupernodeConfig {
+                redis_url: cache.redis_url.clone().filter(|u| !u.is_empty()),
+                // Per ontology version: instances serving another ontology keep their own.
+                prefix: format!("{}:supernodes:{}", cache.cache_prefix, o.version),
+                invalidation_channel: Some(format!("{}:invalidate", cache.cache_prefix)),
+                ..local
+            })
+    }
+
+    /// The thresholds alone: degrees measured by this process (no Redis, no invalidations).
+    fn local_config(&self) -> Option<gateway::supernodes::SupernodeConfig> {
         self.supernodes
             .then(|| gateway::supernodes::SupernodeConfig {
                 min_degree: self.supernode_min_degree.max(1),
                 quantile: self.supernode_quantile.clamp(0.0, 1.0),
                 scan_interval: self.supernode_scan_interval.max(Duration::from_secs(1)),
-                redis_url: cache.redis_url.clone().filter(|u| !u.is_empty()),
-                prefix: // Per ontology version: instances serving another ontology keep their own.
-                format!("{}:supernodes:{}", cache.cache_prefix, o.version),
-                invalidation_channel: Some(format!("{}:invalidate", cache.cache_prefix)),
                 ..gateway::supernodes::SupernodeConfig::default()
             })
     }
@@ -565,13 +573,7 @@ async fn main() -> anyhow::Result<()> {
             let client = router(routing_config(&args.neo4j)?).await?;
             // No Redis: this process measures the degrees itself.
             let config = gateway::GatewayConfig {
-                supernodes: args.supernodes.supernodes.then(|| {
-                    gateway::supernodes::SupernodeConfig {
-                        min_degree: args.supernodes.supernode_min_degree.max(1),
-                        quantile: args.supernodes.supernode_quantile.clamp(0.0, 1.0),
-                        ..gateway::supernodes::SupernodeConfig::default()
-                    }
-                }),
+                supernodes: args.supernodes.local_config(),
                 rewrite: args.supernodes.rewrite(),
                 ..gateway::GatewayConfig::default()
             };
