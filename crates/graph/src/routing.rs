@@ -803,12 +803,7 @@ impl Router {
     /// such as index read counts, which each server keeps for itself).
     pub fn server_clients(&self) -> Vec<(String, Neo4jClient)> {
         let table = self.table();
-        let pool = self
-            .shared
-            .backends
-            .lock()
-            .map(|b| b.clone())
-            .unwrap_or_default();
+        let pool = self.pool();
         let mut out: Vec<(String, Neo4jClient)> = table
             .roles
             .keys()
@@ -816,6 +811,15 @@ impl Router {
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
+    }
+
+    /// Every pooled backend by address (a copy of the map).
+    fn pool(&self) -> HashMap<String, Arc<Backend>> {
+        self.shared
+            .backends
+            .lock()
+            .map(|b| b.clone())
+            .unwrap_or_default()
     }
 
     /// Checks that the server a default read would go to answers (readiness probe).
@@ -1027,12 +1031,7 @@ impl Router {
         let mut backends: Vec<Value> = Vec::new();
         let mut addresses: Vec<&String> = table.roles.keys().collect();
         addresses.sort();
-        let pool = self
-            .shared
-            .backends
-            .lock()
-            .map(|b| b.clone())
-            .unwrap_or_default();
+        let pool = self.pool();
         for address in addresses {
             let Some(b) = pool.get(address) else { continue };
             let breaker = b

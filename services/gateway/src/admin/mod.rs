@@ -599,14 +599,29 @@ async fn schema_live(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Runs a validated schema statement on the leader and audits the outcome.
-async fn run_schema_change(
+/// Runs a validated schema statement on the leader (or refuses an invalid request with
+/// `invalid_code`) and audits the outcome.
+async fn create_item(
     state: &AppState,
     p: &Principal,
     remote: Option<String>,
-    action: &str,
-    v: schema::Validated,
+    (action, invalid_code): (&str, &str),
+    target: String,
+    validated: Result<schema::Validated, String>,
 ) -> Response {
+    let v = match validated {
+        Ok(v) => v,
+        Err(message) => {
+            state.admin.audit.record(audit::entry(
+                &p.who,
+                action,
+                &target,
+                Err(message.clone()),
+                remote,
+            ));
+            return api_error(StatusCode::BAD_REQUEST, invalid_code, message);
+        }
+    };
     let outcome = match state.engine.neo4j.leader_client() {
         Ok(leader) => leader
             .run(
@@ -617,31 +632,21 @@ async fn run_schema_change(
             .map(drop),
         Err(e) => Err(e),
     };
+    let audited = outcome
+        .as_ref()
+        .map(|()| Some(v.cypher.clone()))
+        .map_err(ToString::to_string);
+    state
+        .admin
+        .audit
+        .record(audit::entry(&p.who, action, &v.name, audited, remote));
     match outcome {
-        Ok(()) => {
-            state.admin.audit.record(audit::entry(
-                &p.who,
-                action,
-                &v.name,
-                Ok(Some(v.cypher.clone())),
-                remote,
-            ));
-            (
-                StatusCode::CREATED,
-                Json(json!({ "name": v.name, "cypher": v.cypher })),
-            )
-                .into_response()
-        }
-        Err(e) => {
-            state.admin.audit.record(audit::entry(
-                &p.who,
-                action,
-                &v.name,
-                Err(e.to_string()),
-                remote,
-            ));
-            neo4j_error(&e)
-        }
+        Ok(()) => (
+            StatusCode::CREATED,
+            Json(json!({ "name": v.name, "cypher": v.cypher })),
+        )
+            .into_response(),
+        Err(e) => neo4j_error(&e),
     }
 }
 
@@ -656,24 +661,21 @@ async fn create_index(
         Err(r) => return *r,
     };
     let catalog = schema::Catalog::new(&state.engine.ontology);
-    match schema::validate_index(&catalog, &request) {
-        Ok(v) => run_schema_change(&state, &p, remote, "index.create", v).await,
-        Err(message) => {
-            let target = format!(
-                "{}:{}",
-                request.labels.join("|"),
-                request.properties.join(",")
-            );
-            state.admin.audit.record(audit::entry(
-                &p.who,
-                "index.create",
-                &target,
-                Err(message.clone()),
-                remote,
-            ));
-            api_error(StatusCode::BAD_REQUEST, "INVALID_INDEX", message)
-        }
-    }
+    let target = format!(
+        "{}:{}",
+        request.labels.join("|"),
+        request.properties.join(",")
+    );
+    let validated = schema::validate_index(&catalog, &request);
+    create_item(
+        &state,
+        &p,
+        remote,
+        ("index.create", "INVALID_INDEX"),
+        target,
+        validated,
+    )
+    .await
 }
 
 async fn create_constraint(
@@ -687,20 +689,10 @@ async fn create_constraint(
         Err(r) => return *r,
     };
     let catalog = schema::Catalog::new(&state.engine.ontology);
-    match schema::validate_constraint(&catalog, &request) {
-        Ok(v) => run_schema_change(&state, &p, remote, "constraint.create", v).await,
-        Err(message) => {
-            let target = format!("{}:{}", request.label, request.properties.join(","));
-            state.admin.audit.record(audit::entry(
-                &p.who,
-                "constraint.create",
-                &target,
-                Err(message.clone()),
-                remote,
-            ));
-            api_error(StatusCode::BAD_REQUEST, "INVALID_CONSTRAINT", message)
-        }
-    }
+    let target = format!("{}:{}", request.label, request.properties.join(","));
+    let validated = schema::validate_constraint(&catalog, &request);
+    let kind = ("constraint.create", "INVALID_CONSTRAINT");
+    create_item(&state, &p, remote, kind, target, validated).await
 }
 
 #[derive(serde::Deserialize)]
