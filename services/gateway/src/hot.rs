@@ -46,10 +46,17 @@ struct Stats {
     uses: BTreeSet<PropertyUse>,
 }
 
-/// The table of shapes (bounded: the coldest shape makes room).
+/// Shards of the table: a statement locks one, chosen by its shape's hash.
+const SHARDS: usize = 16;
+
+/// The table of shapes (bounded: the coldest shape makes room), sharded so that concurrent
+/// requests rarely wait on each other, with the shape of each distinct text remembered.
 pub struct HotQueries {
-    shapes: Mutex<HashMap<String, Stats>>,
+    shards: Vec<Mutex<HashMap<String, Stats>>>,
+    len: std::sync::atomic::AtomicUsize,
     max_shapes: usize,
+    /// Text → (shape, id): the normalization is computed once per distinct text.
+    shape_of: moka::sync::Cache<u64, std::sync::Arc<(String, String)>>,
 }
 
 /// One executed operation.
@@ -66,33 +73,82 @@ pub struct Executed<'a> {
 impl HotQueries {
     pub fn new(max_shapes: usize) -> Self {
         HotQueries {
-            shapes: Mutex::new(HashMap::new()),
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            len: std::sync::atomic::AtomicUsize::new(0),
             max_shapes: max_shapes.max(1),
+            shape_of: moka::sync::Cache::new(10_000),
         }
     }
 
+    fn shard(&self, id: &str) -> std::sync::MutexGuard<'_, HashMap<String, Stats>> {
+        let i = id
+            .bytes()
+            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+        self.shards[i % SHARDS]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Removes the shape with the least total time (shards locked one at a time).
+    fn evict_coldest(&self) {
+        let mut coldest: Option<(f64, String)> = None;
+        for shard in &self.shards {
+            let shard = shard
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (id, s) in shard.iter() {
+                if coldest.as_ref().is_none_or(|(t, _)| s.total_ms < *t) {
+                    coldest = Some((s.total_ms, id.clone()));
+                }
+            }
+        }
+        if let Some((_, id)) = coldest {
+            if self.shard(&id).remove(&id).is_some() {
+                self.len.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn all(&self) -> Vec<Stats> {
+        self.shards
+            .iter()
+            .flat_map(|s| {
+                s.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .values()
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     pub fn record(&self, e: &Executed<'_>) {
-        let shape = ontology::normalize::shape(e.text);
-        let id = cache::key(&[shape.as_bytes(), e.operation.unwrap_or("").as_bytes()]);
+        let memo_key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (e.text, e.operation).hash(&mut h);
+            h.finish()
+        };
+        let memo = self.shape_of.get_with(memo_key, || {
+            let shape = ontology::normalize::shape(e.text);
+            let id = cache::key(&[shape.as_bytes(), e.operation.unwrap_or("").as_bytes()]);
+            std::sync::Arc::new((shape, id))
+        });
+        let (shape, id) = (&memo.0, &memo.1);
         let ms = e.elapsed.as_secs_f64() * 1000.0;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        let mut shapes = self
-            .shapes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !shapes.contains_key(&id) && shapes.len() >= self.max_shapes {
-            if let Some(coldest) = shapes
-                .iter()
-                .min_by(|a, b| a.1.total_ms.total_cmp(&b.1.total_ms))
-                .map(|(k, _)| k.clone())
-            {
-                shapes.remove(&coldest);
-            }
+        let known = self.shard(id).contains_key(id);
+        if !known && self.len.load(std::sync::atomic::Ordering::Relaxed) >= self.max_shapes {
+            self.evict_coldest();
         }
-        let s = shapes.entry(id).or_insert_with(|| Stats {
+        let mut shapes = self.shard(id);
+        if !shapes.contains_key(id) {
+            self.len.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let s = shapes.entry(id.clone()).or_insert_with(|| Stats {
             shape: shape.chars().take(4000).collect(),
             operation: e.operation.map(str::to_owned),
             sample: e.text.chars().take(4000).collect(),
@@ -123,11 +179,8 @@ impl HotQueries {
 
     /// The hottest shapes first (by total time).
     pub fn top(&self, limit: usize) -> Value {
-        let shapes = self
-            .shapes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut all: Vec<&Stats> = shapes.values().collect();
+        let shapes = self.all();
+        let mut all: Vec<&Stats> = shapes.iter().collect();
         all.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
         let total: f64 = all.iter().map(|s| s.total_ms).sum();
         let items: Vec<Value> = all
@@ -173,12 +226,9 @@ impl HotQueries {
     /// Every property the recorded shapes filter or sort on, with the executions and shapes that
     /// used it.
     pub fn property_uses(&self) -> Vec<UsedProperty> {
-        let shapes = self
-            .shapes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let shapes = self.all();
         let mut by: BTreeMap<(&str, &str), UsedProperty> = BTreeMap::new();
-        for s in shapes.values() {
+        for s in &shapes {
             let mut counted = BTreeSet::new();
             for u in &s.uses {
                 let key = (u.label.as_str(), u.property.as_str());

@@ -2,39 +2,21 @@
 //! CSRF refusals, index and constraint management checked in Neo4j, drift and its repair,
 //! recommendations from executed queries, history samples, and the audit log of every action.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
+use testkit::neo4j;
 use tower::ServiceExt;
 
 const TOKEN: &str = "admin-test-token";
 const JWT_SECRET: &str = "admin-test-jwt-secret";
 
-fn neo4j_uri() -> String {
-    std::env::var("NEO4J_URI").unwrap_or_else(|_| {
-        panic!("NEO4J_URI is not set: run the server tests through scripts/test")
-    })
-}
-
-async fn neo4j() -> graph::Neo4jClient {
-    graph::Neo4jClient::connect(graph::Neo4jConfig::new(neo4j_uri()))
-        .await
-        .expect("neo4j")
-}
-
 async fn gateway(admin: gateway::admin::AdminConfig) -> (axum::Router, gateway::AppState) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql");
-    let source = std::fs::read_to_string(path).expect("ontology readable");
-    let o = ontology::parse_ontology(&source).expect("valid ontology");
-    let router = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(
-        neo4j_uri(),
-    )))
-    .await
-    .expect("router");
+    let o = testkit::ontology();
+    let router = testkit::router().await;
     let config = gateway::GatewayConfig {
         admin,
         ..gateway::GatewayConfig::default()

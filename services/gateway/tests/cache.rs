@@ -18,28 +18,11 @@ use gateway::signature::{Scheme, Verifier};
 use http_body_util::BodyExt;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use testkit::{env, ontology, unique};
 use tower::ServiceExt;
 
 static REDIS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 const SECRET: &str = "cache-test-secret";
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/test"))
-}
-
-fn unique(name: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{name}-{nanos}-{}", N.fetch_add(1, Ordering::Relaxed))
-}
-
-fn ontology() -> ontology::Ontology {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql");
-    ontology::parse_ontology(&std::fs::read_to_string(path).expect("ontology")).expect("valid")
-}
 
 fn cache_config(prefix: &str) -> cache::CacheConfig {
     cache::CacheConfig {
@@ -57,11 +40,7 @@ struct Gateway {
 impl Gateway {
     async fn new(redis_prefix: &str, policy: CachePolicy) -> Self {
         let o = ontology();
-        let router = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(
-            env("NEO4J_URI"),
-        )))
-        .await
-        .expect("router");
+        let router = testkit::router().await;
         let cache = cache::Cache::new(cache_config(redis_prefix)).await;
         cache.listen();
         let rc = ResultCache::new(cache, policy, &o);
@@ -317,20 +296,8 @@ async fn two_gateways_never_serve_a_write_stale_beyond_the_bound() {
     ]);
     // Ingestion: webhooks into gateway 0's receiver, one worker invalidating through Redis.
     let o = Arc::new(ontology());
-    let rules = ontology::mapping::Mapping::from_yaml(
-        &o,
-        "internal",
-        &std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/mappings/internal.yaml"),
-        )
-        .expect("rules"),
-    )
-    .expect("valid rules");
-    let bus = bus::Bus::new(bus::BusConfig {
-        names: bus::Names::new(unique("cache-race")),
-        ..bus::BusConfig::new(env("AMQP_URL"))
-    });
-    bus.declare().await.expect("declare");
+    let rules = testkit::mapping(&o, "internal");
+    let bus = testkit::bus(&unique("cache-race")).await;
     let mut receiver_state = gateways[0].state.clone();
     receiver_state.ingest = Some(Arc::new(gateway::ingest::Ingest {
         sources: [(
@@ -431,9 +398,7 @@ async fn two_gateways_never_serve_a_write_stale_beyond_the_bound() {
     // The writer: mutations on a random gateway (then read-your-writes checks on the same
     // gateway, and on the other with the bookmark), and ingest batches.
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let neo4j = graph::Neo4jClient::connect(graph::Neo4jConfig::new(env("NEO4J_URI")))
-        .await
-        .expect("client");
+    let neo4j = testkit::neo4j().await;
     let (mut mutations, mut batches) = (0, 0);
     let started = Instant::now();
     let mut version = 0u64;

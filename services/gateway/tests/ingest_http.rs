@@ -3,7 +3,6 @@
 //! refused with the right status and nothing published; an unreachable broker means 503 with
 //! `Retry-After`. Each test uses its own exchange and queue names and deletes them afterwards.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -13,28 +12,11 @@ use gateway::signature::{Scheme, Verifier};
 use http_body_util::BodyExt;
 use lapin::options::BasicConsumeOptions;
 use serde_json::{json, Value};
+use testkit::{env, mapping, ontology};
 use tower::ServiceExt;
 
 const GITHUB_SECRET: &str = "test-secret-github";
 const INTERNAL_SECRET: &str = "test-secret-internal";
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run these tests through scripts/test, which starts RabbitMQ and Neo4j")
-    })
-}
-
-fn ontology() -> ontology::Ontology {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql");
-    ontology::parse_ontology(&std::fs::read_to_string(path).expect("ontology")).expect("valid")
-}
-
-fn mapping(o: &ontology::Ontology, source: &str) -> ontology::mapping::Mapping {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../../schema/mappings/{source}.yaml"));
-    ontology::mapping::Mapping::from_yaml(o, source, &std::fs::read_to_string(path).expect("rules"))
-        .expect("valid")
-}
 
 fn prefix() -> String {
     let nanos = SystemTime::now()

@@ -9,6 +9,7 @@ use axum::http::Request;
 use http_body_util::BodyExt;
 use ontology::mapping::{plan_batch, property_types, Mapping};
 use serde_json::{json, Value};
+use testkit::ontology;
 use tower::ServiceExt;
 
 fn neo4j_uri() -> String {
@@ -17,11 +18,6 @@ fn neo4j_uri() -> String {
             "NEO4J_URI is not set: run the server tests through scripts/test, which starts Neo4j"
         )
     })
-}
-
-fn ontology() -> ontology::Ontology {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql");
-    ontology::parse_ontology(&std::fs::read_to_string(path).expect("ontology")).expect("valid")
 }
 
 fn github(o: &ontology::Ontology) -> Mapping {

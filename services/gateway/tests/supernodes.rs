@@ -3,7 +3,6 @@
 //! supernode within the documented delay and stops being one when its relationships go; the
 //! cost choice keeps the plain plan where a rule would not pay; explain and hot queries.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -12,23 +11,12 @@ use axum::http::{Request, StatusCode};
 use gateway::signature::{Scheme, Verifier};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
+use testkit::{env, unique};
 use tower::ServiceExt;
 
 const SECRET: &str = "supernode-test-secret";
 /// The delay this test holds detection to (documented in the README).
 const DETECTION_BOUND: Duration = Duration::from_secs(2);
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/test"))
-}
-
-fn unique(name: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{name}-{nanos}")
-}
 
 async fn call(
     app: &axum::Router,
@@ -62,29 +50,11 @@ fn is_hub(store: &Value, team: &str) -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ingested_hub_is_detected_rewritten_explained_and_forgotten() {
-    let o = ontology::parse_ontology(
-        &std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql"),
-        )
-        .expect("ontology"),
-    )
-    .expect("valid");
-    let rules = ontology::mapping::Mapping::from_yaml(
-        &o,
-        "internal",
-        &std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/mappings/internal.yaml"),
-        )
-        .expect("rules"),
-    )
-    .expect("valid rules");
+    let o = testkit::ontology();
+    let rules = testkit::mapping(&o, "internal");
     let prefix = unique("sn");
     let redis_prefix = format!("test:{prefix}");
-    let router = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(
-        env("NEO4J_URI"),
-    )))
-    .await
-    .expect("router");
+    let router = testkit::router().await;
     let config = gateway::GatewayConfig {
         supernodes: Some(gateway::supernodes::SupernodeConfig {
             min_degree: 40,
@@ -102,11 +72,7 @@ async fn an_ingested_hub_is_detected_rewritten_explained_and_forgotten() {
         admin: gateway::admin::AdminConfig::with_token("test-admin"),
         ..gateway::GatewayConfig::default()
     };
-    let bus = bus::Bus::new(bus::BusConfig {
-        names: bus::Names::new(prefix.clone()),
-        ..bus::BusConfig::new(env("AMQP_URL"))
-    });
-    bus.declare().await.expect("declare");
+    let bus = testkit::bus(&prefix).await;
     let mut state = gateway::build_state(o.clone(), router.clone(), &config).expect("state");
     state.ingest = Some(Arc::new(gateway::ingest::Ingest {
         sources: [(
@@ -146,9 +112,7 @@ async fn an_ingested_hub_is_detected_rewritten_explained_and_forgotten() {
     tokio::time::sleep(Duration::from_millis(300)).await; // the store's first scan and subscription
 
     let team = format!("{prefix}-team");
-    let neo4j = graph::Neo4jClient::connect(graph::Neo4jConfig::new(env("NEO4J_URI")))
-        .await
-        .expect("client");
+    let neo4j = testkit::neo4j().await;
     let degree = |neo4j: graph::Neo4jClient, team: String| async move {
         let st = graph::Statement::new(
             "MATCH (t:Team {id: $t}) RETURN COUNT { (t)<-[:MEMBER_OF]-() } AS d",

@@ -10,37 +10,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use gateway::signature::{Scheme, Verifier};
 use serde_json::{json, Value};
+use testkit::{mapping, ontology, unique};
 use tower::ServiceExt;
 
 const SECRET: &str = "pipeline-secret";
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/test"))
-}
-
-fn ontology() -> ontology::Ontology {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql");
-    ontology::parse_ontology(&std::fs::read_to_string(path).expect("ontology")).expect("valid")
-}
-
-fn internal_rules(o: &ontology::Ontology) -> ontology::mapping::Mapping {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/mappings/internal.yaml");
-    ontology::mapping::Mapping::from_yaml(
-        o,
-        "internal",
-        &std::fs::read_to_string(path).expect("rules"),
-    )
-    .expect("valid")
-}
-
-fn unique(name: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{name}-{nanos}")
-}
 
 struct Stack {
     app: axum::Router,
@@ -51,17 +24,9 @@ struct Stack {
 
 async fn stack(prefix: &str) -> Stack {
     let o = ontology();
-    let bus = bus::Bus::new(bus::BusConfig {
-        names: bus::Names::new(prefix),
-        ..bus::BusConfig::new(env("AMQP_URL"))
-    });
-    bus.declare().await.expect("declare");
-    let router = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(
-        env("NEO4J_URI"),
-    )))
-    .await
-    .expect("router");
-    let source = gateway::ingest::Source::new(internal_rules(&o), SECRET).expect("source");
+    let bus = testkit::bus(prefix).await;
+    let router = testkit::router().await;
+    let source = gateway::ingest::Source::new(mapping(&o, "internal"), SECRET).expect("source");
     let config = gateway::GatewayConfig {
         admin: gateway::admin::AdminConfig::with_token("test-admin"),
         ..gateway::GatewayConfig::default()
@@ -73,9 +38,7 @@ async fn stack(prefix: &str) -> Stack {
             .collect(),
         bus: bus.clone(),
     }));
-    let neo4j = graph::Neo4jClient::connect(graph::Neo4jConfig::new(env("NEO4J_URI")))
-        .await
-        .expect("client");
+    let neo4j = testkit::neo4j().await;
     Stack {
         app: gateway::app(state),
         bus,
@@ -86,7 +49,7 @@ async fn stack(prefix: &str) -> Stack {
 
 fn worker(s: &Stack, batch_size: usize) -> ingest::Worker {
     let o = Arc::new(ontology());
-    let rules = internal_rules(&o);
+    let rules = mapping(&o, "internal");
     let config = ingest::WorkerConfig {
         batch_size,
         flush_interval: Duration::from_millis(20),

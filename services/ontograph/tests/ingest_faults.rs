@@ -8,7 +8,6 @@
 //! Each test uses its own exchange/queue prefix and data prefix. They stop and start servers or
 //! processes, so they run one at a time.
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,39 +18,15 @@ use axum::http::{Request, StatusCode};
 use futures::StreamExt as _;
 use gateway::signature::{Scheme, Verifier};
 use serde_json::{json, Value};
+use testkit::{env, ontology, root, unique};
 use tower::ServiceExt;
 
 const SECRET: &str = "faults-secret";
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/test"))
-}
-
-fn unique(name: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{name}-{nanos}")
-}
-
-fn ontology() -> ontology::Ontology {
-    ontology::parse_ontology(
-        &std::fs::read_to_string(root().join("schema/ontology.graphql")).expect("ontology"),
-    )
-    .expect("valid")
-}
-
 fn receiver(bus: &bus::Bus, router: graph::Router) -> axum::Router {
     let o = ontology();
-    let text =
-        std::fs::read_to_string(root().join("schema/mappings/internal.yaml")).expect("rules");
-    let rules = ontology::mapping::Mapping::from_yaml(&o, "internal", &text).expect("valid");
+    let rules = testkit::mapping(&o, "internal");
     let source = gateway::ingest::Source::new(rules, SECRET).expect("source");
     let mut state =
         gateway::build_state(o, router, &gateway::GatewayConfig::default()).expect("state");
@@ -170,19 +145,9 @@ async fn ten_thousand_events_survive_a_killed_worker_exactly_once() {
     let _serial = SERIAL.lock().await;
     let prefix = unique("faults");
     let bus_prefix = unique("test-faults");
-    let bus = bus::Bus::new(bus::BusConfig {
-        names: bus::Names::new(bus_prefix.clone()),
-        ..bus::BusConfig::new(env("AMQP_URL"))
-    });
-    bus.declare().await.expect("declare");
-    let router = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(
-        env("NEO4J_URI"),
-    )))
-    .await
-    .expect("router");
-    let neo4j = graph::Neo4jClient::connect(graph::Neo4jConfig::new(env("NEO4J_URI")))
-        .await
-        .expect("client");
+    let bus = testkit::bus(&bus_prefix).await;
+    let router = testkit::router().await;
+    let neo4j = testkit::neo4j().await;
     let app = receiver(&bus, router);
     let mut a = spawn_worker(&bus_prefix, "ontograph-faults-worker-a.log");
     let mut b = spawn_worker(&bus_prefix, "ontograph-faults-worker-b.log");
@@ -281,14 +246,8 @@ async fn a_rabbitmq_restart_loses_no_accepted_event() {
         ..bus::BusConfig::new(env("AMQP_URL"))
     });
     bus.declare().await.expect("declare");
-    let router = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(
-        env("NEO4J_URI"),
-    )))
-    .await
-    .expect("router");
-    let neo4j = graph::Neo4jClient::connect(graph::Neo4jConfig::new(env("NEO4J_URI")))
-        .await
-        .expect("client");
+    let router = testkit::router().await;
+    let neo4j = testkit::neo4j().await;
     let app = receiver(&bus, router);
     let mut worker = spawn_worker(&bus_prefix, "ontograph-restart-worker.log");
 

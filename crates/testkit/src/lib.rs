@@ -1,0 +1,69 @@
+//! Helpers shared by the tests that run against the local stack (`scripts/test` starts Neo4j,
+//! Redis and RabbitMQ and exports their URLs): the environment, unique names, the repository's
+//! default ontology and mapping rules, and connections. A dev-dependency only.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+/// A variable `scripts/test` exports (`NEO4J_URI`, `REDIS_URL`, `AMQP_URL`...), or a panic that
+/// says how to run the test.
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: run the tests through scripts/test, which starts the local stack"
+        )
+    })
+}
+
+/// `name-<nanoseconds>`: a prefix no other test run uses.
+pub fn unique(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{name}-{nanos}")
+}
+
+/// The repository's root folder.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `schema/ontology.graphql`, parsed.
+pub fn ontology() -> ontology::Ontology {
+    let text = std::fs::read_to_string(root().join("schema/ontology.graphql")).expect("ontology");
+    ontology::parse_ontology(&text).expect("valid ontology")
+}
+
+/// The shipped mapping rules of a source (`schema/mappings/<source>.yaml`).
+pub fn mapping(o: &ontology::Ontology, source: &str) -> ontology::mapping::Mapping {
+    let path = root().join(format!("schema/mappings/{source}.yaml"));
+    let text = std::fs::read_to_string(path).expect("rules");
+    ontology::mapping::Mapping::from_yaml(o, source, &text).expect("valid rules")
+}
+
+/// A client for the leader (`NEO4J_URI`).
+pub async fn neo4j() -> graph::Neo4jClient {
+    graph::Neo4jClient::connect(graph::Neo4jConfig::new(env("NEO4J_URI")))
+        .await
+        .expect("neo4j client")
+}
+
+/// A router over the leader alone (`NEO4J_URI`).
+pub async fn router() -> graph::Router {
+    graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(env(
+        "NEO4J_URI",
+    ))))
+    .await
+    .expect("router")
+}
+
+/// A bus on `AMQP_URL` whose exchanges and queues carry `prefix`, declared.
+pub async fn bus(prefix: &str) -> bus::Bus {
+    let bus = bus::Bus::new(bus::BusConfig {
+        names: bus::Names::new(prefix),
+        ..bus::BusConfig::new(env("AMQP_URL"))
+    });
+    bus.declare().await.expect("declare the bus topology");
+    bus
+}
