@@ -695,3 +695,93 @@ async fn constraints_and_drift_between_the_ontology_and_the_database() {
         other => panic!("unexpected {other}: {}", made.text),
     }
 }
+
+#[tokio::test]
+async fn logout_ends_the_session_on_every_gateway_and_the_audit_log_is_shared() {
+    let prefix = testkit::unique("admin-test");
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        let (_, mut state) = gateway(config()).await;
+        state.admin = std::sync::Arc::new(
+            gateway::admin::AdminState::new(&config())
+                .with_redis(&testkit::env("REDIS_URL"), &prefix)
+                .await,
+        );
+        apps.push(gateway::app(state));
+    }
+    // A browser's form post: `Origin: null` under a no-referrer policy, but same-origin by its
+    // fetch metadata, is a login; the same post from another site is not.
+    let login = |site: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/admin/login")
+            .header(header::HOST, "console.test")
+            .header(header::ORIGIN, "null")
+            .header("sec-fetch-site", site)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={TOKEN}")))
+            .expect("request")
+    };
+    let refused = send(&apps[0], login("cross-site")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let r = send(&apps[0], login("same-origin")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let set_cookie = r.headers[header::SET_COOKIE].to_str().expect("cookie");
+    let cookie = set_cookie.split(';').next().expect("pair").to_owned();
+    // The session works on both gateways (same secrets, stateless cookie).
+    for app in &apps {
+        let r = send(
+            app,
+            req("GET", "/admin/api/session", &[("cookie", &cookie)], None),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    let csrf = send(
+        &apps[0],
+        req("GET", "/admin/api/session", &[("cookie", &cookie)], None),
+    )
+    .await
+    .body["csrf"]
+        .as_str()
+        .expect("csrf")
+        .to_owned();
+    let out = send(
+        &apps[0],
+        req(
+            "POST",
+            "/admin/logout",
+            &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    // A copy of the cookie is refused afterwards, on the other gateway too.
+    for app in &apps {
+        let r = send(
+            app,
+            req("GET", "/admin/api/session", &[("cookie", &cookie)], None),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+        let page = send(app, req("GET", "/admin", &[("cookie", &cookie)], None)).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+    }
+    // Both gateways' actions are in the shared log, seen from either one.
+    let audit = send(&apps[1], req("GET", "/admin/api/audit", &[BEARER], None)).await;
+    assert_eq!(audit.body["source"], "redis+local", "{}", audit.text);
+    let entries = audit.body["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for (action, result) in [("login", "refused"), ("login", "ok"), ("logout", "ok")] {
+        assert!(
+            entries
+                .iter()
+                .any(|e| e["action"] == action && e["result"] == result),
+            "{action} {result} missing: {}",
+            audit.text
+        );
+    }
+}

@@ -706,7 +706,7 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     state.cache = result_cache;
     if let Some(url) = args.cache.redis_url.as_deref().filter(|u| !u.is_empty()) {
         let admin = gateway::admin::AdminState::new(&config.admin)
-            .with_audit_redis(url, &args.cache.cache_prefix)
+            .with_redis(url, &args.cache.cache_prefix)
             .await;
         state.admin = std::sync::Arc::new(admin);
     }

@@ -50,20 +50,8 @@ impl AuditLog {
     }
 
     /// Also keeps entries in Redis under `<prefix>:audit` (capped at the same length).
-    pub async fn with_redis(mut self, url: &str, prefix: &str) -> Self {
-        let connected = async {
-            let client = redis::Client::open(url)?;
-            tokio::time::timeout(Duration::from_secs(2), client.get_connection_manager())
-                .await
-                .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "timed out")))?
-        }
-        .await;
-        match connected {
-            Ok(c) => self.redis = Some((c, format!("{prefix}:audit"))),
-            Err(error) => {
-                tracing::warn!(%error, "audit log: Redis unavailable; entries stay in this process")
-            }
-        }
+    pub fn with_redis(mut self, conn: redis::aio::ConnectionManager, prefix: &str) -> Self {
+        self.redis = Some((conn, format!("{prefix}:audit")));
         self
     }
 
@@ -103,22 +91,32 @@ impl AuditLog {
         local.truncate(self.capacity);
     }
 
-    /// The newest entries first: from Redis (every gateway's) when it answers, else this
-    /// process's. The second value names the source (`redis` or `local`).
+    /// The newest entries first: every gateway's from Redis when it answers, merged with this
+    /// process's own (which survive a Redis that lost its data). The second value names the
+    /// sources (`redis+local` or `local`).
     pub async fn list(&self, limit: usize) -> (Vec<AuditEntry>, &'static str) {
+        let mut entries: Vec<AuditEntry> = self
+            .local
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .take(limit)
+            .cloned()
+            .collect();
+        let mut source = "local";
         if let Some((conn, key)) = &self.redis {
             let mut conn = conn.clone();
             let read = conn.lrange::<_, Vec<String>>(key, 0, limit.max(1) as isize - 1);
             if let Ok(Ok(rows)) = tokio::time::timeout(REDIS_TIMEOUT, read).await {
-                let entries = rows
-                    .iter()
-                    .filter_map(|r| serde_json::from_str(r).ok())
-                    .collect();
-                return (entries, "redis");
+                entries.extend(rows.iter().filter_map(|r| serde_json::from_str(r).ok()));
+                source = "redis+local";
             }
         }
-        let local = self.local.lock().unwrap_or_else(|e| e.into_inner());
-        (local.iter().take(limit).cloned().collect(), "local")
+        let mut seen = std::collections::HashSet::new();
+        entries.retain(|e| seen.insert(serde_json::to_string(e).unwrap_or_default()));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.at_ms));
+        entries.truncate(limit);
+        (entries, source)
     }
 }
 

@@ -73,6 +73,8 @@ pub struct Principal {
     pub csrf: Option<String>,
     /// When the session ends (sessions only).
     pub expires_ms: Option<u64>,
+    /// The session's nonce (sessions only): logging out revokes it.
+    pub session_id: Option<String>,
 }
 
 /// Why a credential was refused (the message is safe to show).
@@ -213,12 +215,14 @@ impl Auth {
         if expires <= now_ms() {
             return None;
         }
+        let nonce = parts.next()?.to_owned();
         let mut csrf = self.mac(b"csrf", payload);
         csrf.truncate(32);
         Some(Principal {
             who,
             csrf: Some(csrf),
             expires_ms: Some(expires),
+            session_id: Some(nonce),
         })
     }
 

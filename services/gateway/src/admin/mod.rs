@@ -45,6 +45,9 @@ pub struct AdminState {
     pub history: Arc<history::History>,
     pub counters: history::Counters,
     login_failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// Sessions ended by logout, until they would have expired (shared through Redis).
+    revoked: Mutex<HashMap<String, u64>>,
+    redis: Option<(redis::aio::ConnectionManager, String)>,
 }
 
 impl AdminState {
@@ -58,14 +61,85 @@ impl AdminState {
             )),
             counters: history::Counters::default(),
             login_failures: Mutex::new(HashMap::new()),
+            revoked: Mutex::new(HashMap::new()),
+            redis: None,
         }
     }
 
-    /// Also keeps the audit log in Redis, shared by every gateway.
-    pub async fn with_audit_redis(mut self, url: &str, prefix: &str) -> Self {
-        let log = audit::AuditLog::new(10_000).with_redis(url, prefix).await;
-        self.audit = Arc::new(log);
+    /// Shares the audit log and session revocations with every gateway through Redis (keys
+    /// under `prefix`). Without Redis at start, both stay in this process.
+    pub async fn with_redis(mut self, url: &str, prefix: &str) -> Self {
+        let connected = async {
+            let client = redis::Client::open(url)?;
+            tokio::time::timeout(Duration::from_secs(2), client.get_connection_manager())
+                .await
+                .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "timed out")))?
+        }
+        .await;
+        match connected {
+            Ok(conn) => {
+                self.audit =
+                    Arc::new(audit::AuditLog::new(10_000).with_redis(conn.clone(), prefix));
+                self.redis = Some((conn, format!("{prefix}:admin:revoked")));
+            }
+            Err(error) => tracing::warn!(
+                %error,
+                "admin: Redis unavailable; the audit log and logouts stay in this process"
+            ),
+        }
         self
+    }
+
+    /// Ends a session everywhere: it is refused from now until it would have expired.
+    async fn revoke(&self, session: &str, expires_ms: u64) {
+        {
+            let mut revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
+            let now = auth::now_ms();
+            revoked.retain(|_, until| *until > now);
+            revoked.insert(session.to_owned(), expires_ms);
+        }
+        if let Some((conn, prefix)) = &self.redis {
+            let ttl = expires_ms.saturating_sub(auth::now_ms()).max(1);
+            let mut conn = conn.clone();
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(format!("{prefix}:{session}"))
+                .arg(1)
+                .arg("PX")
+                .arg(ttl);
+            let set = cmd.query_async::<()>(&mut conn);
+            if !matches!(
+                tokio::time::timeout(Duration::from_millis(500), set).await,
+                Ok(Ok(()))
+            ) {
+                tracing::warn!(
+                    "logout not shared through Redis: other gateways accept the session until it expires"
+                );
+            }
+        }
+    }
+
+    /// Whether a session was ended by logout, here or (through Redis) on another gateway. A
+    /// Redis that does not answer within 200 ms counts as "not revoked elsewhere".
+    async fn is_revoked(&self, session: &str) -> bool {
+        if self
+            .revoked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(session)
+        {
+            return true;
+        }
+        let Some((conn, prefix)) = &self.redis else {
+            return false;
+        };
+        let mut conn = conn.clone();
+        let mut cmd = redis::cmd("EXISTS");
+        cmd.arg(format!("{prefix}:{session}"));
+        let exists = cmd.query_async::<bool>(&mut conn);
+        matches!(
+            tokio::time::timeout(Duration::from_millis(200), exists).await,
+            Ok(Ok(true))
+        )
     }
 }
 
@@ -154,12 +228,11 @@ fn unauthenticated(api: bool, message: String) -> Response {
 /// Why a request looks cross-site (`None`: same origin, or a client that says nothing).
 fn cross_site(headers: &HeaderMap) -> Option<String> {
     let text = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
+    // Browsers say where a request comes from in Sec-Fetch-Site; when they do, that decides
+    // (a form posted under a `no-referrer` policy carries `Origin: null`).
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if site != "same-origin" && site != "none" {
-            return Some(format!(
-                "the request came from another site (Sec-Fetch-Site: {site})"
-            ));
-        }
+        return (site != "same-origin" && site != "none")
+            .then(|| format!("the request came from another site (Sec-Fetch-Site: {site})"));
     }
     if let (Some(origin), Some(host)) = (text(header::ORIGIN), text(header::HOST)) {
         let origin_host = origin.split_once("://").map_or(origin, |(_, h)| h);
@@ -205,6 +278,7 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
                 who,
                 csrf: None,
                 expires_ms: None,
+                session_id: None,
             },
             Err(e) => {
                 state.admin.audit.record(audit::AuditEntry {
@@ -222,8 +296,15 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         }
     } else if let Some(value) = cookie(headers, auth::SESSION_COOKIE) {
         match auth.verify_session(value) {
-            Some(p) => p,
-            None => {
+            Some(p)
+                if !state
+                    .admin
+                    .is_revoked(p.session_id.as_deref().unwrap_or(""))
+                    .await =>
+            {
+                p
+            }
+            _ => {
                 return unauthenticated(
                     api,
                     "the session expired or is not valid: log in again at /admin/login".into(),
@@ -280,7 +361,7 @@ fn page_headers(r: &mut Response) {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
@@ -495,6 +576,9 @@ async fn logout(
     Remote(remote): Remote,
     Extension(p): Extension<Principal>,
 ) -> Response {
+    if let (Some(session), Some(expires)) = (&p.session_id, p.expires_ms) {
+        state.admin.revoke(session, expires).await;
+    }
     state
         .admin
         .audit
