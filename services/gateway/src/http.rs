@@ -55,6 +55,8 @@ pub struct AppState {
     pub default_consistency: ConsistencyLevel,
     /// Admin access, audit log and console history.
     pub admin: Arc<crate::admin::AdminState>,
+    /// Who may use the GraphQL API.
+    pub access: Arc<crate::access::Access>,
     /// The webhook receiver (`None`: ingestion is off and `/ingest/*` answers 404).
     pub ingest: Option<Arc<crate::ingest::Ingest>>,
     /// The result cache (`None`: off).
@@ -171,10 +173,6 @@ async fn graphql_get(
     }
 }
 
-/// The caller's authorization scope, part of every cache key. Until access control exists
-/// every caller shares one scope.
-const PUBLIC_SCOPE: &str = "public";
-
 /// Response header saying where the response came from: `HIT-L1`, `HIT-L2`, `MISS` or `BYPASS`.
 pub const CACHE_HEADER: &str = "ontograph-cache";
 /// Response header with the cached entry's age in milliseconds (`Age` has it in seconds).
@@ -239,6 +237,10 @@ async fn execute(
         .counters
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let caller = match state.access.authenticate(headers).await {
+        Ok(c) => c,
+        Err(e) => return unauthenticated(&e),
+    };
     let consistency = match consistency_of(&request, headers, state.default_consistency) {
         Ok(c) => c,
         Err(msg) => {
@@ -246,12 +248,12 @@ async fn execute(
         }
     };
     let Some(rc) = state.cache.clone() else {
-        return run_request(&state, request, via_get, &consistency)
+        return run_request(&state, request, via_get, &consistency, &caller)
             .await
             .into_response();
     };
     let bypass = |request: async_graphql::Request| async {
-        let response = run_request(&state, request, via_get, &consistency).await;
+        let response = run_request(&state, request, via_get, &consistency, &caller).await;
         cache_status(&state, response.into_response(), "BYPASS", None)
     };
     let prepared = match rc.prepare(&request.query, request.operation_name.as_deref()) {
@@ -259,6 +261,10 @@ async fn execute(
         // The normal path reports the error.
         Err(_) => return bypass(request).await,
     };
+    // A cached answer is only for callers allowed to run the operation.
+    if let Err(refused) = authorize(&caller, prepared.kind) {
+        return refused.into_response();
+    }
     if prepared.kind != Some(OperationType::Query)
         || consistency.level == ConsistencyLevel::Strong
         || prepared.ttl.is_some_and(|t| t.is_zero())
@@ -272,7 +278,7 @@ async fn execute(
         &prepared,
         &request.variables,
         consistency.level,
-        PUBLIC_SCOPE,
+        &caller.scope(),
     );
     let bookmark = consistency.bookmark.clone();
     let accept = move |e: &cache::Entry| result_cache::covers(bookmark.as_deref(), &e.version);
@@ -283,9 +289,10 @@ async fn execute(
             async_graphql::Request::new(request.query.clone()).variables(request.variables.clone());
         request.operation_name = prepared_name(&prepared);
         request.set_parsed_query(prepared.doc.clone());
-        let (state, consistency, rc, prepared, own) = (&state, &consistency, &rc, &prepared, &own);
+        let (state, consistency, rc, prepared, own, caller) =
+            (&state, &consistency, &rc, &prepared, &own, &caller);
         async move {
-            let outcome = run_request(state, request, via_get, consistency).await;
+            let outcome = run_request(state, request, via_get, consistency, caller).await;
             let ttl = if outcome.cacheable {
                 rc.ttl_for(prepared, &outcome.tags)
             } else {
@@ -330,12 +337,55 @@ async fn execute(
                 None => {
                     let mut request = request;
                     request.set_parsed_query(prepared.doc.clone());
-                    run_request(&state, request, via_get, &consistency).await
+                    run_request(&state, request, via_get, &consistency, &caller).await
                 }
             };
             cache_status(&state, outcome.into_response(), "BYPASS", None)
         }
     }
+}
+
+/// 401 with the reason, as a GraphQL error and an RFC 6750 challenge.
+fn unauthenticated(e: &crate::access::AuthError) -> axum::response::Response {
+    metrics::counter!("ontograph_auth_refused_total", "reason" => "unauthenticated").increment(1);
+    let mut response = error_response(
+        StatusCode::UNAUTHORIZED,
+        coded_error(e.to_string(), "UNAUTHENTICATED"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&e.challenge()) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    response
+}
+
+/// Queries need `read`, mutations `write`; 403 names what is missing.
+fn authorize(caller: &crate::access::Caller, kind: Option<OperationType>) -> Result<(), Outcome> {
+    let (needs, what) = match kind {
+        Some(OperationType::Mutation) => (crate::access::WRITE, "mutations"),
+        _ => (crate::access::READ, "queries"),
+    };
+    if caller.has(needs) {
+        return Ok(());
+    }
+    metrics::counter!("ontograph_auth_refused_total", "reason" => "forbidden").increment(1);
+    let roles = if caller.roles.is_empty() {
+        "no role".to_owned()
+    } else {
+        format!(
+            "roles {}",
+            caller.roles.iter().cloned().collect::<Vec<_>>().join(", ")
+        )
+    };
+    Err(Outcome::error(
+        StatusCode::FORBIDDEN,
+        coded_error(
+            format!(
+                "{what} need the `{needs}` role; `{}` has {roles}",
+                caller.subject
+            ),
+            "FORBIDDEN",
+        ),
+    ))
 }
 
 fn prepared_name(p: &result_cache::Prepared) -> Option<String> {
@@ -378,6 +428,7 @@ async fn run_request(
     mut request: async_graphql::Request,
     via_get: bool,
     consistency: &Consistency,
+    caller: &crate::access::Caller,
 ) -> Outcome {
     let started = Instant::now();
     let mut doc = match request.parsed_query() {
@@ -398,6 +449,9 @@ async fn run_request(
             StatusCode::METHOD_NOT_ALLOWED,
             coded_error("mutations must be sent with POST", "BAD_REQUEST"),
         );
+    }
+    if let Err(refused) = authorize(caller, op_type) {
+        return refused;
     }
     let type_label = match op_type {
         Some(OperationType::Mutation) => "mutation",

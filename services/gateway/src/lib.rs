@@ -1,6 +1,7 @@
 //! Ontograph's HTTP surface: the GraphQL API generated from the ontology, served from Neo4j,
 //! with health checks and Prometheus metrics.
 
+pub mod access;
 pub mod admin;
 pub mod explain;
 pub mod hot;
@@ -43,6 +44,8 @@ pub struct GatewayConfig {
     pub default_consistency: graph::ConsistencyLevel,
     /// Who may use `/admin` (with nothing configured, the admin surface refuses everything).
     pub admin: admin::AdminConfig,
+    /// Who may use the GraphQL API (nothing configured: everyone).
+    pub access: access::AccessConfig,
     /// The degree store for supernode rewrites (`None`: off).
     pub supernodes: Option<supernodes::SupernodeConfig>,
     /// How supernode rewrites are chosen.
@@ -64,6 +67,7 @@ impl Default for GatewayConfig {
             statement_timeout: Duration::from_secs(25),
             default_consistency: graph::ConsistencyLevel::Session,
             admin: admin::AdminConfig::default(),
+            access: access::AccessConfig::default(),
             supernodes: None,
             rewrite: ontology::rewrite::RewriteOptions::default(),
         }
@@ -129,6 +133,7 @@ pub fn build_state(
         limits: config.http.clone(),
         default_consistency: config.default_consistency,
         admin: Arc::new(admin::AdminState::new(&config.admin)),
+        access: Arc::new(access::Access::new(config.access.clone())),
         ingest: None,
         cache: None,
         hot: Arc::new(hot::HotQueries::new(1000)),

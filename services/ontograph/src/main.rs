@@ -194,6 +194,65 @@ struct ServeArgs {
     cache: CacheArgs,
     #[command(flatten)]
     supernodes: SupernodeArgs,
+    #[command(flatten)]
+    access: AccessArgs,
+}
+
+/// Who may use the GraphQL API. With none of the credential sources set, access control is off.
+#[derive(Args, Clone)]
+struct AccessArgs {
+    /// HS256 secret of API JWTs.
+    #[arg(long, env = "ONTOGRAPH_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// JSON Web Key Set file with the RS256 / ES256 keys of API JWTs.
+    #[arg(long, env = "ONTOGRAPH_JWKS_FILE")]
+    jwks_file: Option<PathBuf>,
+    /// JSON Web Key Set URL (fetched at start, then every ONTOGRAPH_JWKS_REFRESH, and again for
+    /// an unknown `kid`, at most every 30 s).
+    #[arg(long, env = "ONTOGRAPH_JWKS_URL")]
+    jwks_url: Option<String>,
+    #[arg(long, env = "ONTOGRAPH_JWKS_REFRESH", default_value = "10m", value_parser = parse_ttl)]
+    jwks_refresh: Duration,
+    /// Required `iss` of JWTs.
+    #[arg(long, env = "ONTOGRAPH_JWT_ISSUER")]
+    jwt_issuer: Option<String>,
+    /// Required `aud` of JWTs.
+    #[arg(long, env = "ONTOGRAPH_JWT_AUDIENCE")]
+    jwt_audience: Option<String>,
+    /// The claim holding a JWT's roles (an array, or a space-separated string).
+    #[arg(long, env = "ONTOGRAPH_JWT_ROLES_CLAIM", default_value = "roles")]
+    jwt_roles_claim: String,
+    /// Static API keys: `name=role+role:key,...` (keys of at least 16 characters), sent as
+    /// `X-API-Key: <key>` or `Authorization: ApiKey <key>`.
+    #[arg(
+        long,
+        env = "ONTOGRAPH_API_KEYS",
+        hide_env_values = true,
+        default_value = ""
+    )]
+    api_keys: String,
+    /// Let requests without a credential read (when access control is on).
+    #[arg(long, env = "ONTOGRAPH_ANONYMOUS_READS", default_value_t = false, action = clap::ArgAction::Set)]
+    anonymous_reads: bool,
+}
+
+impl AccessArgs {
+    fn config(&self) -> anyhow::Result<gateway::access::AccessConfig> {
+        let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        Ok(gateway::access::AccessConfig {
+            jwt_secret: nonempty(&self.jwt_secret),
+            jwks_file: self.jwks_file.clone(),
+            jwks_url: nonempty(&self.jwks_url),
+            jwks_refresh: self.jwks_refresh,
+            issuer: nonempty(&self.jwt_issuer),
+            audience: nonempty(&self.jwt_audience),
+            roles_claim: self.jwt_roles_claim.clone(),
+            api_keys: gateway::access::parse_api_keys(&self.api_keys)
+                .map_err(|e| anyhow::anyhow!("ONTOGRAPH_API_KEYS: {e}"))?,
+            anonymous_reads: self.anonymous_reads,
+            ..gateway::access::AccessConfig::default()
+        })
+    }
 }
 
 #[derive(Args, Clone)]
@@ -690,6 +749,15 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
         cookie_secure: args.admin_cookie_secure.0,
         ..gateway::admin::AdminConfig::default()
     };
+    config.access = args.access.config()?;
+    if config.access.enabled() {
+        tracing::info!(
+            anonymous_reads = config.access.anonymous_reads,
+            "access control on: /graphql needs a JWT or an API key"
+        );
+    } else {
+        tracing::warn!("access control off: every client may read and write (set ONTOGRAPH_JWT_SECRET, ONTOGRAPH_JWKS_FILE/_URL or ONTOGRAPH_API_KEYS)");
+    }
     if config.admin.token.is_none() && config.admin.jwt_secret.is_none() {
         tracing::warn!(
             "no ONTOGRAPH_ADMIN_TOKEN or ONTOGRAPH_ADMIN_JWT_SECRET: /admin refuses every request"
@@ -711,6 +779,7 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
         state.admin = std::sync::Arc::new(admin);
     }
     state.start_history();
+    state.access.start().await;
     let app = gateway::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

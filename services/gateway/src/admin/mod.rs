@@ -260,41 +260,62 @@ async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> R
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
-    let Some(auth) = &state.admin.auth else {
+    let auth = state.admin.auth.as_ref();
+    if auth.is_none() && !state.access.enabled() {
         return api_error(
             StatusCode::UNAUTHORIZED,
             "ADMIN_DISABLED",
-            "the admin console and API are off: set ONTOGRAPH_ADMIN_TOKEN (or ONTOGRAPH_ADMIN_JWT_SECRET)",
+            "the admin console and API are off: set ONTOGRAPH_ADMIN_TOKEN (or ONTOGRAPH_ADMIN_JWT_SECRET, or API access control with an admin role)",
         );
-    };
+    }
     let headers = req.headers();
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.strip_prefix("Bearer ").unwrap_or(v));
-    let mut principal = if let Some(credential) = bearer {
-        match auth.check_credential(credential) {
+    let session = auth.and_then(|a| cookie(headers, auth::SESSION_COOKIE).map(|c| (a, c)));
+    let mut principal = if bearer.is_some() || headers.contains_key("x-api-key") {
+        // The admin token or admin JWT, else an API credential (JWT, API key) with the admin
+        // role.
+        let admin = auth.and_then(|a| bearer.map(|b| a.check_credential(b)));
+        let refused = match admin {
+            Some(Ok(who)) => Ok(who),
+            refusal => match state.access.enabled() {
+                true => match state.access.authenticate(headers).await {
+                    Ok(c) if c.has(crate::access::ADMIN) => Ok(c.subject),
+                    Ok(c) => Err(format!("`{}` does not have the `admin` role", c.subject)),
+                    Err(e) => Err(match refusal {
+                        Some(Err(admin_error)) => admin_error.to_string(),
+                        _ => e.to_string(),
+                    }),
+                },
+                false => Err(refusal
+                    .and_then(Result::err)
+                    .map_or_else(|| auth::AuthError::Missing.to_string(), |e| e.to_string())),
+            },
+        };
+        match refused {
             Ok(who) => Principal {
                 who,
                 csrf: None,
                 expires_ms: None,
                 session_id: None,
             },
-            Err(e) => {
+            Err(message) => {
                 state.admin.audit.record(audit::AuditEntry {
                     result: "refused".into(),
                     ..audit::entry(
                         "anonymous",
                         "auth",
                         req.uri().path(),
-                        Err(e.to_string()),
+                        Err(message.clone()),
                         remote,
                     )
                 });
-                return unauthenticated(true, e.to_string());
+                return unauthenticated(true, message);
             }
         }
-    } else if let Some(value) = cookie(headers, auth::SESSION_COOKIE) {
+    } else if let Some((auth, value)) = session {
         match auth.verify_session(value) {
             Some(p)
                 if !state

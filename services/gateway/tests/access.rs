@@ -1,0 +1,366 @@
+//! Access control of the GraphQL API against real Neo4j: JWTs (HS256, and RS256 / ES256 from a
+//! JWKS file), API keys, anonymous reads, roles per operation, and the admin role on the admin
+//! API. Every refusal must name its reason.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const HS_SECRET: &str = "access-test-hs256-secret";
+const READ_KEY: &str = "read-key-0123456789abcdef";
+const ADMIN_KEY: &str = "admin-key-0123456789abcdef";
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/auth")
+        .join(name)
+}
+
+fn roles(r: &[&str]) -> BTreeSet<String> {
+    r.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn access_config() -> gateway::access::AccessConfig {
+    gateway::access::AccessConfig {
+        jwt_secret: Some(HS_SECRET.into()),
+        jwks_file: Some(fixture("jwks.json")),
+        issuer: Some("https://issuer.test".into()),
+        audience: Some("ontograph-api".into()),
+        api_keys: vec![
+            gateway::access::ApiKey {
+                name: "dashboard".into(),
+                key: READ_KEY.into(),
+                roles: roles(&["read"]),
+            },
+            gateway::access::ApiKey {
+                name: "ops-bot".into(),
+                key: ADMIN_KEY.into(),
+                roles: roles(&["admin"]),
+            },
+        ],
+        ..gateway::access::AccessConfig::default()
+    }
+}
+
+async fn app(access: gateway::access::AccessConfig) -> axum::Router {
+    let config = gateway::GatewayConfig {
+        access,
+        ..gateway::GatewayConfig::default()
+    };
+    let state =
+        gateway::build_state(testkit::ontology(), testkit::router().await, &config).expect("state");
+    state.access.start().await;
+    gateway::app(state)
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn claims(sub: &str, r: &[&str]) -> Value {
+    json!({"sub": sub, "roles": r, "iss": "https://issuer.test", "aud": "ontograph-api", "exp": now() + 600})
+}
+
+fn hs256(claims: &Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("token")
+}
+
+fn rs256(claims: &Value, kid: &str) -> String {
+    let pem = std::fs::read(fixture("rsa-private.pem")).expect("rsa key");
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some(kid.into());
+    jsonwebtoken::encode(&h, claims, &EncodingKey::from_rsa_pem(&pem).expect("pem")).expect("token")
+}
+
+fn es256(claims: &Value) -> String {
+    let pem = std::fs::read(fixture("ec-private.pk8.pem")).expect("ec key");
+    let mut h = Header::new(Algorithm::ES256);
+    h.kid = Some("test-ec".into());
+    jsonwebtoken::encode(&h, claims, &EncodingKey::from_ec_pem(&pem).expect("pem")).expect("token")
+}
+
+struct Reply {
+    status: StatusCode,
+    challenge: Option<String>,
+    body: Value,
+}
+
+async fn call(app: &axum::Router, path: &str, query: &str, auth: Option<(&str, String)>) -> Reply {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some((name, value)) = auth {
+        req = req.header(name, value);
+    }
+    let body = Body::from(json!({ "query": query }).to_string());
+    let resp = app
+        .clone()
+        .oneshot(req.body(body).expect("request"))
+        .await
+        .expect("response");
+    let status = resp.status();
+    let challenge = resp
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    Reply {
+        status,
+        challenge,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+const QUERY: &str = "{ teams(limit: 1) { name } }";
+const MUTATION: &str = r#"mutation { deletePeople(where: { handle: { eq: "access-test-nobody" } }) { nodesDeleted } }"#;
+
+fn bearer(token: String) -> Option<(&'static str, String)> {
+    Some(("authorization", format!("Bearer {token}")))
+}
+
+fn message(r: &Reply) -> String {
+    r.body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn code(r: &Reply) -> String {
+    r.body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn every_refusal_names_its_reason() {
+    let app = app(access_config()).await;
+    let refused = |r: &Reply, status: StatusCode, needle: &str| {
+        assert_eq!(r.status, status, "{}", r.body);
+        assert!(message(r).contains(needle), "`{needle}` not in: {}", r.body);
+    };
+    // No credential.
+    let r = call(&app, "/graphql", QUERY, None).await;
+    refused(&r, StatusCode::UNAUTHORIZED, "authentication required");
+    assert_eq!(code(&r), "UNAUTHENTICATED");
+    assert_eq!(r.challenge.as_deref(), Some("Bearer"));
+    // Expired (beyond the leeway).
+    let mut expired = claims("eve", &["read"]);
+    expired["exp"] = json!(now() - 3600);
+    let r = call(&app, "/graphql", QUERY, bearer(hs256(&expired, HS_SECRET))).await;
+    refused(&r, StatusCode::UNAUTHORIZED, "expired");
+    assert!(r
+        .challenge
+        .is_some_and(|c| c.contains("error=\"invalid_token\"")));
+    // Wrong signature.
+    let r = call(
+        &app,
+        "/graphql",
+        QUERY,
+        bearer(hs256(&claims("eve", &["read"]), "not-the-secret")),
+    )
+    .await;
+    refused(&r, StatusCode::UNAUTHORIZED, "signature does not verify");
+    // Wrong audience and issuer.
+    let mut aud = claims("eve", &["read"]);
+    aud["aud"] = json!("another-api");
+    let r = call(&app, "/graphql", QUERY, bearer(hs256(&aud, HS_SECRET))).await;
+    refused(
+        &r,
+        StatusCode::UNAUTHORIZED,
+        "another audience (expected `ontograph-api`)",
+    );
+    let mut iss = claims("eve", &["read"]);
+    iss["iss"] = json!("https://evil.test");
+    let r = call(&app, "/graphql", QUERY, bearer(rs256(&iss, "test-rsa"))).await;
+    refused(&r, StatusCode::UNAUTHORIZED, "another issuer");
+    // A key the set does not have.
+    let r = call(
+        &app,
+        "/graphql",
+        QUERY,
+        bearer(rs256(&claims("eve", &["read"]), "rotated-away")),
+    )
+    .await;
+    refused(&r, StatusCode::UNAUTHORIZED, "no key `rotated-away`");
+    // Garbage and a bad API key.
+    let r = call(&app, "/graphql", QUERY, bearer("not.a.jwt".into())).await;
+    refused(&r, StatusCode::UNAUTHORIZED, "malformed");
+    let r = call(
+        &app,
+        "/graphql",
+        QUERY,
+        Some(("x-api-key", "wrong-key-0123456789".into())),
+    )
+    .await;
+    refused(&r, StatusCode::UNAUTHORIZED, "API key is not valid");
+    // Missing roles: 403 naming the role needed and the caller's roles.
+    let r = call(
+        &app,
+        "/graphql",
+        QUERY,
+        bearer(hs256(&claims("nobody", &[]), HS_SECRET)),
+    )
+    .await;
+    refused(
+        &r,
+        StatusCode::FORBIDDEN,
+        "queries need the `read` role; `nobody` has no role",
+    );
+    assert_eq!(code(&r), "FORBIDDEN");
+    let r = call(
+        &app,
+        "/graphql",
+        MUTATION,
+        bearer(rs256(&claims("rita", &["read"]), "test-rsa")),
+    )
+    .await;
+    refused(
+        &r,
+        StatusCode::FORBIDDEN,
+        "mutations need the `write` role; `rita` has roles read",
+    );
+    let r = call(
+        &app,
+        "/graphql",
+        MUTATION,
+        Some(("x-api-key", READ_KEY.into())),
+    )
+    .await;
+    refused(&r, StatusCode::FORBIDDEN, "`dashboard` has roles read");
+}
+
+#[tokio::test]
+async fn valid_credentials_get_what_their_roles_allow() {
+    let app = app(access_config()).await;
+    let ok = |r: &Reply| {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.get("errors").is_none(), "{}", r.body);
+    };
+    ok(&call(
+        &app,
+        "/graphql",
+        QUERY,
+        bearer(hs256(&claims("hana", &["read"]), HS_SECRET)),
+    )
+    .await);
+    ok(&call(
+        &app,
+        "/graphql",
+        QUERY,
+        bearer(rs256(&claims("rsa", &["read"]), "test-rsa")),
+    )
+    .await);
+    ok(&call(
+        &app,
+        "/graphql",
+        MUTATION,
+        bearer(es256(&claims("ec", &["write"]))),
+    )
+    .await);
+    // `scope` strings work as role lists too, and admin implies write.
+    let mut scoped = claims("sam", &[]);
+    scoped["roles"] = json!("admin other");
+    ok(&call(
+        &app,
+        "/graphql",
+        MUTATION,
+        bearer(hs256(&scoped, HS_SECRET)),
+    )
+    .await);
+    ok(&call(
+        &app,
+        "/graphql",
+        QUERY,
+        Some(("x-api-key", READ_KEY.into())),
+    )
+    .await);
+    ok(&call(
+        &app,
+        "/graphql",
+        QUERY,
+        Some(("authorization", format!("ApiKey {READ_KEY}"))),
+    )
+    .await);
+    // Within the leeway, a just-expired token still works.
+    let mut recent = claims("late", &["read"]);
+    recent["exp"] = json!(now() - 5);
+    ok(&call(&app, "/graphql", QUERY, bearer(hs256(&recent, HS_SECRET))).await);
+
+    // The admin API takes an API credential with the admin role, and refuses one without.
+    let admin = |key: &str| {
+        Request::get("/admin/api/topology")
+            .header("x-api-key", key)
+            .body(Body::empty())
+            .expect("request")
+    };
+    let r = app
+        .clone()
+        .oneshot(admin(ADMIN_KEY))
+        .await
+        .expect("response");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .clone()
+        .oneshot(admin(READ_KEY))
+        .await
+        .expect("response");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let bytes = r.into_body().collect().await.expect("body").to_bytes();
+    assert!(String::from_utf8_lossy(&bytes).contains("`dashboard` does not have the `admin` role"));
+}
+
+#[tokio::test]
+async fn anonymous_reads_only_when_configured() {
+    let app = app(gateway::access::AccessConfig {
+        anonymous_reads: true,
+        ..access_config()
+    })
+    .await;
+    let r = call(&app, "/graphql", QUERY, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = call(&app, "/graphql", MUTATION, None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(
+        message(&r).contains("`anonymous` has roles read"),
+        "{}",
+        r.body
+    );
+    // A bad credential is still refused: anonymous is for requests without one.
+    let r = call(
+        &app,
+        "/graphql",
+        QUERY,
+        bearer(hs256(&claims("x", &["read"]), "wrong")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // With access control off (nothing configured), everyone reads and writes.
+    let open = app_open().await;
+    assert_eq!(
+        call(&open, "/graphql", MUTATION, None).await.status,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+async fn app_open() -> axum::Router {
+    app(gateway::access::AccessConfig::default()).await
+}
