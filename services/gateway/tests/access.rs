@@ -364,3 +364,45 @@ async fn anonymous_reads_only_when_configured() {
 async fn app_open() -> axum::Router {
     app(gateway::access::AccessConfig::default()).await
 }
+
+#[tokio::test]
+async fn keys_come_from_a_jwks_url_too() {
+    let jwks = std::fs::read_to_string(fixture("jwks.json")).expect("jwks");
+    let server = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || {
+            let jwks = jwks.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], jwks) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, server).await });
+    let app = app(gateway::access::AccessConfig {
+        jwt_secret: None,
+        jwks_file: None,
+        jwks_url: Some(format!("http://{addr}/.well-known/jwks.json")),
+        ..access_config()
+    })
+    .await;
+    let r = call(
+        &app,
+        "/graphql",
+        QUERY,
+        bearer(es256(&claims("url", &["read"]))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // HS256 is not accepted when no secret is configured.
+    let r = call(
+        &app,
+        "/graphql",
+        QUERY,
+        bearer(hs256(&claims("x", &["read"]), HS_SECRET)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(message(&r).contains("HS256"), "{}", r.body);
+}
