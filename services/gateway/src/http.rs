@@ -41,6 +41,8 @@ pub struct HttpLimits {
     pub max_body_bytes: usize,
     /// Wall-clock limit for one GraphQL request.
     pub request_timeout: Duration,
+    /// Origins allowed to call `/graphql` from a browser (CORS); empty: none, `*`: any.
+    pub cors_origins: Vec<String>,
 }
 
 /// Everything the handlers share.
@@ -71,9 +73,14 @@ const INGEST_BODY_CEILING: usize = 64 * 1024 * 1024;
 /// The router, separate from `main` so tests can drive it with `oneshot`.
 pub fn app(state: AppState) -> Router {
     let max_body = state.limits.max_body_bytes;
-    Router::new()
+    let mut api = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
-        .route("/graphql/schema.graphql", get(sdl))
+        .route("/graphql/schema.graphql", get(sdl));
+    if let Some(cors) = cors_layer(&state.limits.cors_origins) {
+        api = api.layer(cors);
+    }
+    Router::new()
+        .merge(api)
         .route("/graphql/ide/{file}", get(ide_asset))
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -92,6 +99,44 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// CORS for the API: the configured origins, the headers clients send (credentials, consistency,
+/// bookmarks) and those they may read (bookmarks, cache status, rate limits). No cookies: the
+/// API authenticates with headers, so `Access-Control-Allow-Credentials` is never sent.
+fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let name = HeaderName::from_static;
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                name("x-api-key"),
+                name(CONSISTENCY_HEADER),
+                name(BOOKMARK_HEADER),
+            ])
+            .expose_headers([
+                name(BOOKMARK_HEADER),
+                name(CACHE_HEADER),
+                header::AGE,
+                header::RETRY_AFTER,
+                name("ratelimit-limit"),
+                name("ratelimit-remaining"),
+                name("ratelimit-reset"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 fn json_response(status: StatusCode, resp: &Response) -> axum::response::Response {

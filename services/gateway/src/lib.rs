@@ -63,6 +63,7 @@ impl Default for GatewayConfig {
             http: HttpLimits {
                 max_body_bytes: 256 * 1024,
                 request_timeout: Duration::from_secs(30),
+                cors_origins: Vec::new(),
             },
             statement_timeout: Duration::from_secs(25),
             default_consistency: graph::ConsistencyLevel::Session,

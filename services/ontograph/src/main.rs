@@ -153,6 +153,10 @@ struct ServeArgs {
     /// Time limit of one GraphQL request, in milliseconds.
     #[arg(long, env = "ONTOGRAPH_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     request_timeout_ms: u64,
+    /// Origins allowed to call `/graphql` from browsers (CORS), comma-separated, or `*`;
+    /// empty: no CORS headers (browsers on other origins cannot call the API).
+    #[arg(long, env = "ONTOGRAPH_CORS_ORIGINS", default_value = "")]
+    cors_origins: String,
     /// Read consistency when a request asks for none: eventual, session or strong.
     #[arg(long, env = "ONTOGRAPH_CONSISTENCY", default_value = "session")]
     consistency: graph::ConsistencyLevel,
@@ -704,6 +708,13 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     config.schema.max_complexity = args.max_complexity;
     config.http.max_body_bytes = args.max_body_bytes;
     config.http.request_timeout = Duration::from_millis(args.request_timeout_ms);
+    config.http.cors_origins = args
+        .cors_origins
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect();
     config.statement_timeout = config.http.request_timeout;
     let ingest = if args.ingest {
         let mut sources = std::collections::HashMap::new();
