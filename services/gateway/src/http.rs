@@ -59,6 +59,10 @@ pub struct AppState {
     pub admin: Arc<crate::admin::AdminState>,
     /// Who may use the GraphQL API.
     pub access: Arc<crate::access::Access>,
+    /// Persisted queries (automatic, or an allow-list).
+    pub persisted: Arc<crate::persisted::Persisted>,
+    /// Whether `__schema` / `__type` are answered.
+    pub introspection: bool,
     /// The webhook receiver (`None`: ingestion is off and `/ingest/*` answers 404).
     pub ingest: Option<Arc<crate::ingest::Ingest>>,
     /// The result cache (`None`: off).
@@ -273,7 +277,7 @@ impl Outcome {
 
 async fn execute(
     state: AppState,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     via_get: bool,
     headers: &HeaderMap,
 ) -> axum::response::Response {
@@ -286,6 +290,12 @@ async fn execute(
         Ok(c) => c,
         Err(e) => return unauthenticated(&e),
     };
+    if let Err(refused) = state.persisted.resolve(&mut request) {
+        return error_response(refused.status, refused.error());
+    }
+    if !state.introspection {
+        request = request.disable_introspection();
+    }
     let consistency = match consistency_of(&request, headers, state.default_consistency) {
         Ok(c) => c,
         Err(msg) => {
@@ -314,6 +324,9 @@ async fn execute(
         || consistency.level == ConsistencyLevel::Strong
         || prepared.ttl.is_some_and(|t| t.is_zero())
         || (prepared.ttl.is_none() && rc.policy.default_ttl.is_none())
+        // Another gateway may answer introspection: never take its answer from the cache.
+        || (!state.introspection
+            && (request.query.contains("__schema") || request.query.contains("__type")))
     {
         let mut request = request;
         request.set_parsed_query(prepared.doc.clone());
@@ -388,6 +401,27 @@ async fn execute(
             cache_status(&state, outcome.into_response(), "BYPASS", None)
         }
     }
+}
+
+/// Whether an operation or fragment of the document selects `__schema` or `__type` at its top.
+fn selects_introspection(doc: &async_graphql::parser::types::ExecutableDocument) -> bool {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    let top = |set: &SelectionSet| {
+        set.items.iter().any(|s| match &s.node {
+            Selection::Field(f) => matches!(f.node.name.node.as_str(), "__schema" | "__type"),
+            Selection::InlineFragment(i) => i.node.selection_set.node.items.iter().any(|s| {
+                matches!(&s.node, Selection::Field(f) if matches!(f.node.name.node.as_str(), "__schema" | "__type"))
+            }),
+            Selection::FragmentSpread(_) => false,
+        })
+    };
+    doc.operations
+        .iter()
+        .any(|(_, op)| top(&op.node.selection_set.node))
+        || doc
+            .fragments
+            .values()
+            .any(|f| top(&f.node.selection_set.node))
 }
 
 /// 401 with the reason, as a GraphQL error and an RFC 6750 challenge.
@@ -497,6 +531,15 @@ async fn run_request(
     }
     if let Err(refused) = authorize(caller, op_type) {
         return refused;
+    }
+    if !state.introspection && selects_introspection(&doc) {
+        return Outcome::error(
+            StatusCode::BAD_REQUEST,
+            coded_error(
+                "introspection is disabled on this server (`__schema` and `__type` are not answered)",
+                "INTROSPECTION_DISABLED",
+            ),
+        );
     }
     let type_label = match op_type {
         Some(OperationType::Mutation) => "mutation",

@@ -8,6 +8,7 @@ pub mod hot;
 pub mod http;
 pub mod ingest;
 pub mod operation;
+pub mod persisted;
 pub mod render;
 pub mod result_cache;
 pub mod schema;
@@ -46,6 +47,12 @@ pub struct GatewayConfig {
     pub admin: admin::AdminConfig,
     /// Who may use the GraphQL API (nothing configured: everyone).
     pub access: access::AccessConfig,
+    /// Persisted queries: off, automatic, or only an allow-list.
+    pub persisted_queries: persisted::Mode,
+    /// The operations the allow-list mode admits.
+    pub allow_list: persisted::AllowList,
+    /// Answer introspection (`__schema`, `__type`).
+    pub introspection: bool,
     /// The degree store for supernode rewrites (`None`: off).
     pub supernodes: Option<supernodes::SupernodeConfig>,
     /// How supernode rewrites are chosen.
@@ -69,6 +76,9 @@ impl Default for GatewayConfig {
             default_consistency: graph::ConsistencyLevel::Session,
             admin: admin::AdminConfig::default(),
             access: access::AccessConfig::default(),
+            persisted_queries: persisted::Mode::default(),
+            allow_list: persisted::AllowList::new(),
+            introspection: true,
             supernodes: None,
             rewrite: ontology::rewrite::RewriteOptions::default(),
         }
@@ -135,6 +145,11 @@ pub fn build_state(
         default_consistency: config.default_consistency,
         admin: Arc::new(admin::AdminState::new(&config.admin)),
         access: Arc::new(access::Access::new(config.access.clone())),
+        persisted: Arc::new(persisted::Persisted::new(
+            config.persisted_queries,
+            config.allow_list.clone(),
+        )),
+        introspection: config.introspection,
         ingest: None,
         cache: None,
         hot: Arc::new(hot::HotQueries::new(1000)),

@@ -153,6 +153,16 @@ struct ServeArgs {
     /// Time limit of one GraphQL request, in milliseconds.
     #[arg(long, env = "ONTOGRAPH_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     request_timeout_ms: u64,
+    /// Persisted queries: `automatic` (hash-only requests after a first one with the text),
+    /// `allowlist` (only the operations of ONTOGRAPH_ALLOWLIST_FILE run) or `off`.
+    #[arg(long, env = "ONTOGRAPH_PERSISTED_QUERIES", default_value = "automatic")]
+    persisted_queries: gateway::persisted::Mode,
+    /// The allow-list: an Apollo persisted query manifest, or `{"<sha256>": "<query>"}`.
+    #[arg(long, env = "ONTOGRAPH_ALLOWLIST_FILE")]
+    allowlist_file: Option<PathBuf>,
+    /// Answer introspection queries (`__schema`, `__type`).
+    #[arg(long, env = "ONTOGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    introspection: bool,
     /// Origins allowed to call `/graphql` from browsers (CORS), comma-separated, or `*`;
     /// empty: no CORS headers (browsers on other origins cannot call the API).
     #[arg(long, env = "ONTOGRAPH_CORS_ORIGINS", default_value = "")]
@@ -708,6 +718,24 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     config.schema.max_complexity = args.max_complexity;
     config.http.max_body_bytes = args.max_body_bytes;
     config.http.request_timeout = Duration::from_millis(args.request_timeout_ms);
+    config.persisted_queries = args.persisted_queries;
+    config.introspection = args.introspection;
+    if let Some(path) = &args.allowlist_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the allow-list {}", path.display()))?;
+        config.allow_list = gateway::persisted::parse_allow_list(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    if config.persisted_queries == gateway::persisted::Mode::AllowList {
+        anyhow::ensure!(
+            !config.allow_list.is_empty(),
+            "ONTOGRAPH_PERSISTED_QUERIES=allowlist needs ONTOGRAPH_ALLOWLIST_FILE with at least one operation"
+        );
+        tracing::info!(
+            operations = config.allow_list.len(),
+            "allow-list mode: only registered operations run"
+        );
+    }
     config.http.cors_origins = args
         .cors_origins
         .split(',')

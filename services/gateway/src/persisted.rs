@@ -1,0 +1,291 @@
+//! Persisted queries: automatic persisted queries (Apollo's protocol: a client sends
+//! `extensions.persistedQuery.sha256Hash` alone, and the query text only when the server answers
+//! `PersistedQueryNotFound`), and an allow-list mode in which only registered operations run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::{Request, ServerError, Value};
+use axum::http::StatusCode;
+use sha2::{Digest, Sha256};
+
+use crate::operation::coded_error;
+
+/// How persisted queries are handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Hashes are refused; every request carries its text.
+    Off,
+    /// Automatic persisted queries: any query may be registered by sending it with its hash.
+    #[default]
+    Automatic,
+    /// Only the operations of the allow-list run, by hash or by text.
+    AllowList,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(Mode::Off),
+            "automatic" | "apq" => Ok(Mode::Automatic),
+            "allowlist" | "allow-list" => Ok(Mode::AllowList),
+            other => Err(format!(
+                "expected off, automatic or allowlist, not `{other}`"
+            )),
+        }
+    }
+}
+
+/// The registered operations, by the hex SHA-256 of their text.
+pub type AllowList = HashMap<String, Arc<str>>;
+
+/// Hex SHA-256 of a query text (what clients send as `sha256Hash`).
+pub fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Reads an allow-list: Apollo's persisted query manifest
+/// (`{"format": "apollo-persisted-query-manifest", "operations": [{"id", "body", ...}]}`) or a
+/// plain `{"<sha256>": "<query>"}` object. Every id must be the SHA-256 of its body.
+pub fn parse_allow_list(text: &str) -> Result<AllowList, String> {
+    let doc: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("the allow-list is not JSON: {e}"))?;
+    let pairs: Vec<(String, String)> = match doc.get("operations").and_then(|o| o.as_array()) {
+        Some(ops) => ops
+            .iter()
+            .enumerate()
+            .map(|(i, op)| {
+                let body = op["body"]
+                    .as_str()
+                    .ok_or_else(|| format!("operation {i} has no `body`"))?;
+                let id = op["id"]
+                    .as_str()
+                    .map_or_else(|| sha256_hex(body), str::to_owned);
+                Ok((id, body.to_owned()))
+            })
+            .collect::<Result<_, String>>()?,
+        None => doc
+            .as_object()
+            .ok_or("the allow-list must be a manifest or an object of hash → query")?
+            .iter()
+            .map(|(id, body)| {
+                body.as_str()
+                    .map(|b| (id.clone(), b.to_owned()))
+                    .ok_or_else(|| format!("`{id}`: the query must be a string"))
+            })
+            .collect::<Result<_, String>>()?,
+    };
+    let mut out = AllowList::new();
+    for (id, body) in pairs {
+        let actual = sha256_hex(&body);
+        if !actual.eq_ignore_ascii_case(&id) {
+            return Err(format!(
+                "operation `{id}`: its id is not the SHA-256 of its body ({actual})"
+            ));
+        }
+        out.insert(actual, Arc::from(body));
+    }
+    Ok(out)
+}
+
+/// Why a request was refused: its status, code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl Into<String>, code: &'static str) -> Self {
+        Refusal {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The GraphQL error it becomes.
+    pub fn error(&self) -> ServerError {
+        coded_error(self.message.clone(), self.code)
+    }
+}
+
+/// Resolves persisted query hashes into texts and enforces the allow-list.
+pub struct Persisted {
+    mode: Mode,
+    registered: moka::sync::Cache<String, Arc<str>>,
+    allow: AllowList,
+}
+
+impl Persisted {
+    pub fn new(mode: Mode, allow: AllowList) -> Self {
+        Persisted {
+            mode,
+            registered: moka::sync::Cache::new(10_000),
+            allow,
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub fn allow_list_len(&self) -> usize {
+        self.allow.len()
+    }
+
+    /// Fills in the text of a hash-only request, registers a new one, or refuses (status and
+    /// error).
+    pub fn resolve(&self, request: &mut Request) -> Result<(), Refusal> {
+        let hash = persisted_hash(request)?;
+        let has_text = !request.query.trim().is_empty();
+        match (self.mode, hash) {
+            (Mode::Off, None) => Ok(()),
+            (Mode::Off, Some(_)) => Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "PersistedQueryNotSupported",
+                "PERSISTED_QUERY_NOT_SUPPORTED",
+            )),
+            (Mode::Automatic, None) => Ok(()),
+            (Mode::Automatic, Some(hash)) if has_text => {
+                check_hash(&request.query, &hash)?;
+                self.registered
+                    .insert(hash, Arc::from(request.query.as_str()));
+                Ok(())
+            }
+            (Mode::Automatic, Some(hash)) => match self.registered.get(&hash) {
+                Some(text) => {
+                    request.query = text.to_string();
+                    Ok(())
+                }
+                // Apollo clients look for this message, then send the text with the hash.
+                None => Err(Refusal::new(
+                    StatusCode::OK,
+                    "PersistedQueryNotFound",
+                    "PERSISTED_QUERY_NOT_FOUND",
+                )),
+            },
+            (Mode::AllowList, hash) => {
+                let hash = match hash {
+                    Some(h) => {
+                        if has_text {
+                            check_hash(&request.query, &h)?;
+                        }
+                        h
+                    }
+                    None => sha256_hex(&request.query),
+                };
+                match self.allow.get(&hash.to_ascii_lowercase()) {
+                    Some(text) => {
+                        request.query = text.to_string();
+                        Ok(())
+                    }
+                    None => {
+                        metrics::counter!("ontograph_persisted_refused_total").increment(1);
+                        Err(Refusal::new(StatusCode::FORBIDDEN, format!("this operation is not on the allow-list (sha256 {hash}): only registered operations run here"), "PERSISTED_QUERY_NOT_ALLOWED"))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_hash(text: &str, hash: &str) -> Result<(), Refusal> {
+    if sha256_hex(text).eq_ignore_ascii_case(hash) {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        StatusCode::BAD_REQUEST,
+        "provided sha does not match query",
+        "PERSISTED_QUERY_HASH_MISMATCH",
+    ))
+}
+
+/// `extensions.persistedQuery.sha256Hash` (version 1), if the request has one.
+fn persisted_hash(request: &Request) -> Result<Option<String>, Refusal> {
+    let Some(pq) = request.extensions.0.get("persistedQuery") else {
+        return Ok(None);
+    };
+    let bad = |msg: &str| {
+        Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            format!("extensions.persistedQuery: {msg}"),
+            "BAD_REQUEST",
+        ))
+    };
+    let Value::Object(pq) = pq else {
+        return bad("must be an object {version: 1, sha256Hash}");
+    };
+    match pq.get("version") {
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => {}
+        _ => return bad("only version 1 is supported"),
+    }
+    match pq.get("sha256Hash") {
+        Some(Value::String(h)) if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Ok(Some(h.to_ascii_lowercase()))
+        }
+        _ => bad("sha256Hash must be 64 hex digits"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(query: &str, hash: Option<&str>) -> Request {
+        let mut r = Request::new(query);
+        if let Some(h) = hash {
+            let ext = serde_json::json!({"persistedQuery": {"version": 1, "sha256Hash": h}});
+            r.extensions = serde_json::from_value(ext).expect("extensions");
+        }
+        r
+    }
+
+    #[test]
+    fn automatic_persisted_queries_register_then_resolve() {
+        let p = Persisted::new(Mode::Automatic, AllowList::new());
+        let q = "{ teams { name } }";
+        let h = sha256_hex(q);
+        let mut only_hash = request("", Some(&h));
+        let e = p.resolve(&mut only_hash).expect_err("unknown");
+        assert_eq!(
+            (e.status, e.message.as_str()),
+            (StatusCode::OK, "PersistedQueryNotFound")
+        );
+        p.resolve(&mut request(q, Some(&h))).expect("registers");
+        let mut again = request("", Some(&h));
+        p.resolve(&mut again).expect("resolves");
+        assert_eq!(again.query, q);
+        let wrong = p
+            .resolve(&mut request("{ other }", Some(&h)))
+            .expect_err("mismatch");
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+        assert!(p.resolve(&mut request("{ plain }", None)).is_ok());
+    }
+
+    #[test]
+    fn the_allow_list_admits_only_its_operations() {
+        let q = "query Teams { teams { name } }";
+        let manifest = serde_json::json!({
+            "format": "apollo-persisted-query-manifest", "version": 1,
+            "operations": [{"id": sha256_hex(q), "name": "Teams", "type": "query", "body": q}]
+        });
+        let allow = parse_allow_list(&manifest.to_string()).expect("manifest");
+        let p = Persisted::new(Mode::AllowList, allow);
+        let mut by_hash = request("", Some(&sha256_hex(q)));
+        p.resolve(&mut by_hash).expect("by hash");
+        assert_eq!(by_hash.query, q);
+        p.resolve(&mut request(q, None)).expect("by text");
+        let e = p
+            .resolve(&mut request("{ people { email } }", None))
+            .expect_err("refused");
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        assert!(e.message.contains("not on the allow-list"), "{}", e.message);
+        let bad = serde_json::json!({"0000": q}).to_string();
+        assert!(parse_allow_list(&bad)
+            .expect_err("bad id")
+            .contains("not the SHA-256"));
+    }
+}
