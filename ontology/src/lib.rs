@@ -9,6 +9,7 @@ pub use model::Ontology;
 pub use parse::{parse_ontology, Diagnostic, OntologyError};
 pub mod api;
 pub mod compile;
+pub mod cost;
 pub mod deps;
 pub mod ir;
 pub mod mapping;

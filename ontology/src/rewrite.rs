@@ -35,6 +35,14 @@ pub trait DegreeStats {
     ) -> Option<u64>;
     /// How many nodes carry the label.
     fn label_count(&self, label: &str) -> Option<u64>;
+    /// The mean degree of the label's nodes for `rel_type` in `direction`, if measured.
+    fn mean_degree(&self, _label: &str, _rel_type: &str, _direction: Direction) -> Option<f64> {
+        None
+    }
+    /// Whether the statistics were measured at all (a cost estimate needs them).
+    fn measured(&self) -> bool {
+        false
+    }
 }
 
 /// No statistics: nothing is rewritten.

@@ -57,6 +57,8 @@ pub struct GatewayConfig {
     pub supernodes: Option<supernodes::SupernodeConfig>,
     /// How supernode rewrites are chosen.
     pub rewrite: ontology::rewrite::RewriteOptions,
+    /// Aliases, root fields and estimated cost per operation.
+    pub limits: ontology::cost::Limits,
 }
 
 impl Default for GatewayConfig {
@@ -81,6 +83,7 @@ impl Default for GatewayConfig {
             introspection: true,
             supernodes: None,
             rewrite: ontology::rewrite::RewriteOptions::default(),
+            limits: ontology::cost::Limits::default(),
         }
     }
 }
@@ -129,6 +132,10 @@ pub fn build_state(
         types: render::TypeIndex::from_sdl(&sdl).map_err(BuildError::Finish)?,
         supernodes,
         rewrite: config.rewrite,
+        limits: ontology::cost::Limits {
+            default_limit: config.compile.default_limit.unwrap_or(1000),
+            ..config.limits
+        },
     });
     let schema = schema::schema_from_sdl(&sdl, &config.schema)?
         .extension(operation::OneStatement {

@@ -129,6 +129,8 @@ pub struct Engine {
     pub supernodes: Option<crate::supernodes::DegreeStore>,
     /// How the rewrites are chosen.
     pub rewrite: ontology::rewrite::RewriteOptions,
+    /// Aliases, root fields and estimated cost, checked before compiling.
+    pub limits: ontology::cost::Limits,
 }
 
 /// A GraphQL error with a machine-readable `extensions.code`.
@@ -140,6 +142,21 @@ pub fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
 impl Engine {
     /// Compiles the operation to one statement.
     pub fn compile(&self, op: &Operation) -> Result<CompiledOperation, ServerError> {
+        let stats = self.supernodes.as_ref().map(|s| s.current());
+        let measured: &dyn ontology::rewrite::DegreeStats = match &stats {
+            Some(s) if ontology::rewrite::DegreeStats::measured(&**s) => &**s,
+            _ => &ontology::rewrite::NoStats,
+        };
+        let mut limits = self.limits;
+        if !measured.measured() {
+            // No cardinalities yet: an estimate would only repeat the page limits.
+            limits.max_cost = None;
+        }
+        if let Err(e) = ontology::cost::check(&self.ontology, op, measured, &limits) {
+            metrics::counter!("ontograph_operations_refused_total", "reason" => e.code())
+                .increment(1);
+            return Err(coded_error(e.to_string(), e.code()));
+        }
         let compiled = match &self.supernodes {
             Some(store) => {
                 let stats = store.current();

@@ -163,6 +163,19 @@ impl DegreeStats for Indexed {
     fn label_count(&self, label: &str) -> Option<u64> {
         self.snapshot.label_counts.get(label).copied()
     }
+
+    fn mean_degree(&self, label: &str, rel_type: &str, direction: Direction) -> Option<f64> {
+        let dir = dir_name(direction);
+        self.snapshot
+            .distributions
+            .iter()
+            .find(|d| d.label == label && d.rel_type == rel_type && d.direction == dir)
+            .map(|d| d.mean)
+    }
+
+    fn measured(&self) -> bool {
+        self.snapshot.scanned_at_ms != 0
+    }
 }
 
 /// What one label is measured on.

@@ -147,6 +147,16 @@ struct ServeArgs {
     /// Largest query complexity (number of selected fields) accepted.
     #[arg(long, env = "ONTOGRAPH_MAX_COMPLEXITY", default_value_t = 5_000)]
     max_complexity: usize,
+    /// Largest estimated cost of an operation: the rows it is expected to touch, from the
+    /// degree store's label counts and mean degrees (0: no limit).
+    #[arg(long, env = "ONTOGRAPH_MAX_COST", default_value_t = 1_000_000)]
+    max_cost: u64,
+    /// Most aliased fields in one operation (0: no limit).
+    #[arg(long, env = "ONTOGRAPH_MAX_ALIASES", default_value_t = 30)]
+    max_aliases: usize,
+    /// Most root fields in one operation (0: no limit).
+    #[arg(long, env = "ONTOGRAPH_MAX_ROOT_FIELDS", default_value_t = 20)]
+    max_root_fields: usize,
     /// Largest request body, in bytes.
     #[arg(long, env = "ONTOGRAPH_MAX_BODY_BYTES", default_value_t = 262_144)]
     max_body_bytes: usize,
@@ -716,6 +726,12 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     config.compile.max_limit = Some(args.max_limit);
     config.schema.max_depth = args.max_depth;
     config.schema.max_complexity = args.max_complexity;
+    config.limits = ontology::cost::Limits {
+        max_cost: (args.max_cost > 0).then_some(args.max_cost as f64),
+        max_aliases: (args.max_aliases > 0).then_some(args.max_aliases),
+        max_root_fields: (args.max_root_fields > 0).then_some(args.max_root_fields),
+        ..ontology::cost::Limits::default()
+    };
     config.http.max_body_bytes = args.max_body_bytes;
     config.http.request_timeout = Duration::from_millis(args.request_timeout_ms);
     config.persisted_queries = args.persisted_queries;
