@@ -63,6 +63,8 @@ pub struct AppState {
     pub persisted: Arc<crate::persisted::Persisted>,
     /// Whether `__schema` / `__type` are answered.
     pub introspection: bool,
+    /// Budgets per client (reads, writes, ingestion).
+    pub limiter: Arc<crate::ratelimit::RateLimiter>,
     /// The webhook receiver (`None`: ingestion is off and `/ingest/*` answers 404).
     pub ingest: Option<Arc<crate::ingest::Ingest>>,
     /// The result cache (`None`: off).
@@ -159,6 +161,7 @@ fn error_response(status: StatusCode, err: ServerError) -> axum::response::Respo
 
 async fn graphql_post(
     State(state): State<AppState>,
+    crate::admin::Remote(remote): crate::admin::Remote,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> axum::response::Response {
@@ -191,11 +194,12 @@ async fn graphql_post(
             )
         }
     };
-    execute(state, request, false, &headers).await
+    execute(state, request, false, &headers, remote).await
 }
 
 async fn graphql_get(
     State(state): State<AppState>,
+    crate::admin::Remote(remote): crate::admin::Remote,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> axum::response::Response {
@@ -214,7 +218,7 @@ async fn graphql_get(
         );
     }
     match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => execute(state, request, true, &headers).await,
+        Ok(request) => execute(state, request, true, &headers, remote).await,
         Err(e) => error_response(
             StatusCode::BAD_REQUEST,
             coded_error(format!("bad query string: {e}"), "BAD_REQUEST"),
@@ -280,6 +284,7 @@ async fn execute(
     mut request: async_graphql::Request,
     via_get: bool,
     headers: &HeaderMap,
+    remote: Option<String>,
 ) -> axum::response::Response {
     state
         .admin
@@ -296,6 +301,92 @@ async fn execute(
     if !state.introspection {
         request = request.disable_introspection();
     }
+    let budget = match spend(&state, &mut request, &caller, remote.as_deref()).await {
+        Ok(decision) => decision,
+        Err(refused) => return refused,
+    };
+    let mut response = execute_admitted(state, request, via_get, headers, caller).await;
+    if let Some(decision) = &budget {
+        rate_headers(&mut response, decision);
+    }
+    response
+}
+
+/// Spends the caller's read or write budget (by subject when authenticated, else by address).
+async fn spend(
+    state: &AppState,
+    request: &mut async_graphql::Request,
+    caller: &crate::access::Caller,
+    remote: Option<&str>,
+) -> Result<Option<crate::ratelimit::Decision>, axum::response::Response> {
+    use crate::ratelimit::Class;
+    if !state.limiter.config().enabled() {
+        return Ok(None);
+    }
+    let operation = request.operation_name.clone();
+    let class = match request.parsed_query() {
+        Ok(doc) => match result_cache::operation_type(doc, operation.as_deref()) {
+            Some(OperationType::Mutation) => Class::Write,
+            _ => Class::Read,
+        },
+        // The normal path reports the parse error (and it counts as a read).
+        Err(_) => Class::Read,
+    };
+    let client = match caller.kind {
+        crate::access::CallerKind::Jwt | crate::access::CallerKind::ApiKey => {
+            format!("sub:{}", caller.subject)
+        }
+        _ => format!("ip:{}", remote.unwrap_or("unknown")),
+    };
+    let Some(decision) = state.limiter.check(class, &client).await else {
+        return Ok(None);
+    };
+    if decision.allowed {
+        return Ok(Some(decision));
+    }
+    let rate = state
+        .limiter
+        .config()
+        .rate(class)
+        .map(|r| r.to_string())
+        .unwrap_or_default();
+    let who = client.split_once(':').map_or(client.as_str(), |(_, w)| w);
+    let mut response = error_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        coded_error(
+            format!(
+                "rate limit exceeded: {rate} {}s for `{who}`; retry in {:.1} s",
+                class.as_str(),
+                decision.retry_after.as_secs_f64()
+            ),
+            "RATE_LIMITED",
+        ),
+    );
+    rate_headers(&mut response, &decision);
+    Err(response)
+}
+
+/// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, and `Retry-After` on refusals.
+pub(crate) fn rate_headers(
+    response: &mut axum::response::Response,
+    decision: &crate::ratelimit::Decision,
+) {
+    for (name, value) in decision.headers() {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), v);
+        }
+    }
+}
+
+async fn execute_admitted(
+    state: AppState,
+    request: async_graphql::Request,
+    via_get: bool,
+    headers: &HeaderMap,
+    caller: crate::access::Caller,
+) -> axum::response::Response {
     let consistency = match consistency_of(&request, headers, state.default_consistency) {
         Ok(c) => c,
         Err(msg) => {

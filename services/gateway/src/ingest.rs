@@ -143,6 +143,31 @@ async fn admit(
             e.to_string(),
         ));
     }
+    // The source's budget (after the signature: forged requests cannot spend it).
+    if let Some(decision) = state
+        .limiter
+        .check(crate::ratelimit::Class::Ingest, &format!("source:{source}"))
+        .await
+    {
+        if !decision.allowed {
+            let mut response = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                format!(
+                    "source `{source}` is over its ingestion budget of {}; retry in {:.1} s",
+                    state
+                        .limiter
+                        .config()
+                        .rate(crate::ratelimit::Class::Ingest)
+                        .map(|r| r.to_string())
+                        .unwrap_or_default(),
+                    decision.retry_after.as_secs_f64()
+                ),
+            );
+            crate::http::rate_headers(&mut response, &decision);
+            return Err(response);
+        }
+    }
     Ok((ingest, src))
 }
 

@@ -9,6 +9,7 @@ pub mod http;
 pub mod ingest;
 pub mod operation;
 pub mod persisted;
+pub mod ratelimit;
 pub mod render;
 pub mod result_cache;
 pub mod schema;
@@ -157,6 +158,7 @@ pub fn build_state(
             config.allow_list.clone(),
         )),
         introspection: config.introspection,
+        limiter: Arc::new(ratelimit::RateLimiter::off()),
         ingest: None,
         cache: None,
         hot: Arc::new(hot::HotQueries::new(1000)),

@@ -220,6 +220,16 @@ struct ServeArgs {
     supernodes: SupernodeArgs,
     #[command(flatten)]
     access: AccessArgs,
+    /// Read budget per client (JWT subject or API key name; address when anonymous), shared
+    /// through REDIS_URL: `100/s`, `6000/m`, `50/h`. Unset: unlimited.
+    #[arg(long, env = "ONTOGRAPH_RATE_LIMIT_READ")]
+    rate_limit_read: Option<gateway::ratelimit::Rate>,
+    /// Write (mutation) budget per client.
+    #[arg(long, env = "ONTOGRAPH_RATE_LIMIT_WRITE")]
+    rate_limit_write: Option<gateway::ratelimit::Rate>,
+    /// Ingestion budget per webhook source.
+    #[arg(long, env = "ONTOGRAPH_RATE_LIMIT_INGEST")]
+    rate_limit_ingest: Option<gateway::ratelimit::Rate>,
 }
 
 /// Who may use the GraphQL API. With none of the credential sources set, access control is off.
@@ -835,6 +845,18 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     }
     state.start_history();
     state.access.start().await;
+    let rate_limits = gateway::ratelimit::RateLimitConfig {
+        read: args.rate_limit_read,
+        write: args.rate_limit_write,
+        ingest: args.rate_limit_ingest,
+        redis_url: args.cache.redis_url.clone().filter(|u| !u.is_empty()),
+        prefix: args.cache.cache_prefix.clone(),
+    };
+    if rate_limits.enabled() {
+        tracing::info!(read = ?rate_limits.read, write = ?rate_limits.write, ingest = ?rate_limits.ingest, shared = rate_limits.redis_url.is_some(), "rate limits on");
+        state.limiter =
+            std::sync::Arc::new(gateway::ratelimit::RateLimiter::new(rate_limits).await);
+    }
     let app = gateway::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
