@@ -1,0 +1,153 @@
+//! Structured operations on the default ontology (root lists and connections, filters with
+//! every operator on every property, sorts, limits, nested relationships, variables and inline
+//! literals): whatever the values, none of them appears in the Cypher text. Every value the
+//! fuzzer chooses starts with `zqx`, which nothing else in a statement contains.
+#![no_main]
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use std::fmt::Write;
+use std::sync::OnceLock;
+
+fn ontology() -> &'static ontology::Ontology {
+    static O: OnceLock<ontology::Ontology> = OnceLock::new();
+    O.get_or_init(|| {
+        ontology::parse_ontology(include_str!("../../schema/ontology.graphql")).expect("valid")
+    })
+}
+
+#[derive(Arbitrary, Debug)]
+struct Filter {
+    property: u8,
+    operator: u8,
+    value: String,
+    as_variable: bool,
+}
+
+#[derive(Arbitrary, Debug)]
+struct Input {
+    root: u8,
+    connection: bool,
+    filters: Vec<Filter>,
+    limit: Option<u16>,
+    sort: Option<(u8, bool)>,
+    nested: Vec<(u8, Option<u16>, Vec<Filter>)>,
+    alias: Option<String>,
+}
+
+const OPS: [&str; 7] = ["eq", "in", "contains", "startsWith", "endsWith", "lt", "gte"];
+
+/// A GraphQL string literal.
+fn literal(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+fn filters(
+    n: &ontology::model::NodeType,
+    fs: &[Filter],
+    vars: &mut serde_json::Map<String, serde_json::Value>,
+    decls: &mut Vec<String>,
+) -> String {
+    let props: Vec<_> = n.properties().filter(|p| p.scalar.is_textual() && !p.list).collect();
+    if props.is_empty() || fs.is_empty() {
+        return String::new();
+    }
+    let mut parts = Vec::new();
+    for f in fs.iter().take(4) {
+        let p = props[f.property as usize % props.len()];
+        let op = OPS[f.operator as usize % OPS.len()];
+        let value = format!("zqx{}", f.value);
+        let rendered = if f.as_variable {
+            let name = format!("v{}", vars.len());
+            let ty = if op == "in" { "[String!]" } else { "String" };
+            let json = if op == "in" {
+                serde_json::json!([value])
+            } else {
+                serde_json::json!(value)
+            };
+            vars.insert(name.clone(), json);
+            decls.push(format!("${name}: {ty}"));
+            format!("${name}")
+        } else if op == "in" {
+            format!("[{}]", literal(&value))
+        } else {
+            literal(&value)
+        };
+        parts.push(format!("{}: {{ {op}: {rendered} }}", p.name));
+    }
+    format!("where: {{ {} }}", parts.join(", "))
+}
+
+fuzz_target!(|input: Input| {
+    let o = ontology();
+    let nodes: Vec<_> = o.nodes.values().collect();
+    let n = nodes[input.root as usize % nodes.len()];
+    let mut vars = serde_json::Map::new();
+    let mut decls = Vec::new();
+    let mut args = Vec::new();
+    let w = filters(n, &input.filters, &mut vars, &mut decls);
+    if !w.is_empty() {
+        args.push(w);
+    }
+    if let Some(l) = input.limit {
+        args.push(format!("{}: {}", if input.connection { "first" } else { "limit" }, l % 200));
+    }
+    if let Some((i, asc)) = input.sort {
+        let props: Vec<_> = n.properties().filter(|p| !p.list).collect();
+        if !props.is_empty() {
+            let p = props[i as usize % props.len()];
+            let dir = if asc { "ASC" } else { "DESC" };
+            args.push(format!("sort: [{{ {}: {dir} }}]", p.name));
+        }
+    }
+    let mut selection = String::from("__typename");
+    for p in n.properties().take(3) {
+        let _ = write!(selection, " {}", p.name);
+    }
+    let rels: Vec<_> = n.relationships().collect();
+    for (i, limit, fs) in input.nested.iter().take(3) {
+        if rels.is_empty() {
+            break;
+        }
+        let r = rels[*i as usize % rels.len()];
+        let Some(target) = o.node(&r.target) else { continue };
+        let mut rargs = Vec::new();
+        let w = filters(target, fs, &mut vars, &mut decls);
+        if !w.is_empty() {
+            rargs.push(w);
+        }
+        if let (Some(l), true) = (limit, r.list) {
+            rargs.push(format!("limit: {}", l % 100));
+        }
+        let first = target.properties().next().map(|p| p.name.clone()).unwrap_or_default();
+        let rargs = if rargs.is_empty() { String::new() } else { format!("({})", rargs.join(", ")) };
+        let _ = write!(selection, " {}{rargs} {{ {first} }}", r.name);
+    }
+    let alias = input
+        .alias
+        .as_deref()
+        .filter(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric()) && a.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+        .map(|a| format!("{a}: "))
+        .unwrap_or_default();
+    let field = if input.connection {
+        format!("{}Connection", n.plural)
+    } else {
+        n.plural.clone()
+    };
+    let body = if input.connection {
+        format!("{{ totalCount edges {{ node {{ {selection} }} }} }}")
+    } else {
+        format!("{{ {selection} }}")
+    };
+    let args = if args.is_empty() { String::new() } else { format!("({})", args.join(", ")) };
+    let decls = if decls.is_empty() { String::new() } else { format!("({})", decls.join(", ")) };
+    let text = format!("query Q{decls} {{ {alias}{field}{args} {body} }}");
+    let Ok(doc) = async_graphql_parser::parse_query(&text) else { return };
+    let variables = async_graphql_value::Variables::from_json(serde_json::Value::Object(vars));
+    let Ok(Some(op)) = ontology::ir::from_document(&doc, None, &variables) else { return };
+    let Ok(compiled) = ontology::compile::compile(o, &op, &Default::default()) else { return };
+    assert!(
+        !compiled.cypher.contains("zqx"),
+        "a value reached the Cypher text:\n{text}\n{}",
+        compiled.cypher
+    );
+});
