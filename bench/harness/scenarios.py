@@ -7,6 +7,7 @@ mean nothing."""
 from __future__ import annotations
 
 import json
+import os
 import math
 import subprocess
 import urllib.request
@@ -566,7 +567,10 @@ def ingest(ctx: Ctx) -> Section:
 
 
 def cache_stats(url: str) -> dict:
-    admin = url.rsplit("/", 1)[0] + "/admin/api/cache"
+    admin = urllib.request.Request(
+        url.rsplit("/", 1)[0] + "/admin/api/cache",
+        headers={"Authorization": "Bearer " + os.environ.get("BENCH_ADMIN_TOKEN", "")},
+    )
     with urllib.request.urlopen(admin, timeout=5) as r:
         return json.loads(r.read())["stats"]
 
