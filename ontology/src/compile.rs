@@ -131,6 +131,7 @@ pub fn compile_with(
         anchor: None,
         decisions: Vec::new(),
         uses: RefCell::new(BTreeSet::new()),
+        roles: &op.roles,
     };
     let mut cypher = String::new();
     let mut roots = Vec::new();
@@ -224,6 +225,8 @@ pub(crate) struct Compiler<'a> {
     pub(crate) decisions: Vec<rewrite::Decision>,
     /// Node properties filtered or sorted on.
     pub(crate) uses: RefCell<BTreeSet<PropertyUse>>,
+    /// The caller's roles (the ontology's read rules).
+    pub(crate) roles: &'a BTreeSet<String>,
 }
 
 impl<'a> Compiler<'a> {
@@ -284,6 +287,14 @@ impl<'a> Compiler<'a> {
     /// The anchor and its degree when `v` is a root key lookup's node and the degree store
     /// knows it as a hub for this relationship.
     fn hub(&self, n: &NodeType, r: &Relationship, v: &str) -> Option<(Anchor, u64)> {
+        // Rewrites count and seek without looking at the far end: never over hidden nodes.
+        if self
+            .o
+            .node(&r.target)
+            .is_some_and(|t| !t.read_roles.is_empty())
+        {
+            return None;
+        }
         let anchor = self.anchor.as_ref().filter(|a| a.var == v)?;
         if anchor.label != n.main_label() {
             return None;
@@ -703,6 +714,8 @@ impl<'a> Compiler<'a> {
             Some(w) => self.connection_where(target, &edge_owner, props, &e, &t, w)?,
             None => None,
         };
+        // Hidden nodes are neither edges nor counted.
+        let where_ = and_all(where_.into_iter().chain(self.visible(target)).collect());
         let mut order = Vec::new();
         if let Some(sorts) = f.arg("sort") {
             for s in as_list(sorts) {
@@ -967,10 +980,21 @@ impl<'a> Compiler<'a> {
         v: &str,
         w: Option<&Value>,
     ) -> Result<Option<String>, CompileError> {
-        match w {
-            Some(w) => self.where_(owner, v, w),
-            None => Ok(None),
+        match (w, owner) {
+            (Some(w), _) => self.where_(owner, v, w),
+            (None, Owner::Node(n)) => Ok(self.visible(n)),
+            (None, Owner::Edge(..)) => Ok(None),
         }
+    }
+
+    /// The read rule of a node type as a predicate: a parameter saying whether the caller holds
+    /// one of its roles, so hidden nodes match nothing (`None`: the type is public).
+    fn visible(&mut self, n: &NodeType) -> Option<String> {
+        if n.read_roles.is_empty() {
+            return None;
+        }
+        let allowed = n.read_roles.iter().any(|r| self.roles.contains(r));
+        Some(self.param(Value::Bool(allowed)))
     }
 
     /// The predicate of a `where` input over variable `v`.
@@ -1039,6 +1063,8 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
+        // Filters over a hidden type match nothing (relationship filters included).
+        parts.extend(self.visible(n));
         Ok(and_all(parts))
     }
 

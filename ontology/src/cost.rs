@@ -401,6 +401,7 @@ mod tests {
         Operation {
             kind: OperationKind::Query,
             fields,
+            roles: Default::default(),
         }
     }
 

@@ -53,6 +53,8 @@ impl FieldSel {
 pub struct Operation {
     pub kind: OperationKind,
     pub fields: Vec<FieldSel>,
+    /// The caller's roles, for the ontology's read rules (set by the gateway; empty: none).
+    pub roles: std::collections::BTreeSet<String>,
 }
 
 impl Operation {
@@ -112,7 +114,11 @@ pub fn from_document(
     if fields.iter().all(|f| f.name.starts_with("__")) {
         return Ok(None);
     }
-    Ok(Some(Operation { kind, fields }))
+    Ok(Some(Operation {
+        kind,
+        fields,
+        roles: Default::default(),
+    }))
 }
 
 fn collect_fields(

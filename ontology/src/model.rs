@@ -30,6 +30,9 @@ pub struct NodeType {
     pub plural: String,
     pub implements: Vec<String>,
     pub fields: Vec<Field>,
+    /// `@authorization(filter: [{ where: { jwt: { roles_INCLUDES: "…" } } }])`: only callers
+    /// holding one of these roles see nodes of this type (empty: everyone).
+    pub read_roles: Vec<String>,
 }
 
 /// A type marked `@relationshipProperties`.

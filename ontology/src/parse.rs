@@ -64,7 +64,7 @@ impl OntologyError {
 }
 
 /// Directives understood on types.
-const TYPE_DIRECTIVES: &[&str] = &["node", "relationshipProperties", "plural"];
+const TYPE_DIRECTIVES: &[&str] = &["node", "relationshipProperties", "plural", "authorization"];
 /// Directives understood on fields.
 const FIELD_DIRECTIVES: &[&str] = &["relationship", "id", "unique", "index", "alias"];
 /// Field names that would collide with generated filter operators.
@@ -322,6 +322,7 @@ impl Validator {
             );
             let labels = self.labels(&t.node, &name);
             let plural = self.plural(&t.node, &name);
+            let read_roles = self.read_roles(&t.node, &name);
             if let Some(other) = plurals.insert(plural.clone(), name.clone()) {
                 self.error(t.node.name.pos, format!("types `{other}` and `{name}` share the plural `{plural}`: set @plural(value: \"…\") on one of them"));
             }
@@ -408,6 +409,7 @@ impl Validator {
                     plural,
                     implements,
                     fields,
+                    read_roles,
                 },
             );
         }
@@ -532,6 +534,80 @@ impl Validator {
             labels.push(name.to_string());
         }
         labels
+    }
+
+    /// `@authorization(filter: [{ where: { jwt: { roles_INCLUDES: "hr" } } }, …])`, the subset of
+    /// @neo4j/graphql's directive Ontograph enforces: nodes of the type are visible only to
+    /// callers holding one of the roles (rules may name `operations: [READ]`).
+    fn read_roles(&mut self, t: &TypeDefinition, name: &str) -> Vec<String> {
+        let Some(d) = directive(&t.directives, "authorization") else {
+            return Vec::new();
+        };
+        const SUPPORTED: &str = "Ontograph supports `@authorization(filter: [{ where: { jwt: { roles_INCLUDES: \"role\" } } }])`";
+        let mut roles = Vec::new();
+        for (arg, value) in &d.node.arguments {
+            if arg.node.as_str() != "filter" {
+                self.error(
+                    arg.pos,
+                    format!(
+                        "@authorization({}:) on `{name}` is not supported: {SUPPORTED}",
+                        arg.node
+                    ),
+                );
+                continue;
+            }
+            let ConstValue::List(rules) = &value.node else {
+                self.error(
+                    value.pos,
+                    format!(
+                        "@authorization(filter:) on `{name}` takes a list of rules: {SUPPORTED}"
+                    ),
+                );
+                continue;
+            };
+            for rule in rules {
+                let role = match rule {
+                    ConstValue::Object(r) => {
+                        let reads = match r.get("operations") {
+                            None => true,
+                            Some(ConstValue::List(ops)) => ops
+                                .iter()
+                                .any(|o| matches!(o, ConstValue::Enum(e) if e.as_str() == "READ")),
+                            Some(_) => false,
+                        };
+                        let role = match r.get("where") {
+                            Some(ConstValue::Object(w)) if w.len() == 1 => match w.get("jwt") {
+                                Some(ConstValue::Object(j)) if j.len() == 1 => match j
+                                    .get("roles_INCLUDES")
+                                {
+                                    Some(ConstValue::String(s)) if !s.is_empty() => Some(s.clone()),
+                                    _ => None,
+                                },
+                                _ => None,
+                            },
+                            _ => None,
+                        };
+                        let known = r
+                            .keys()
+                            .all(|k| matches!(k.as_str(), "where" | "operations"));
+                        match (role, known) {
+                            (Some(role), true) => reads.then_some(Ok(role)),
+                            _ => Some(Err(())),
+                        }
+                    }
+                    _ => Some(Err(())),
+                };
+                match role {
+                    Some(Ok(role)) => roles.push(role),
+                    Some(Err(())) => self.error(
+                        value.pos,
+                        format!("an @authorization rule on `{name}` is not supported: {SUPPORTED}"),
+                    ),
+                    None => {}
+                }
+            }
+        }
+        roles
     }
 
     fn plural(&mut self, t: &TypeDefinition, name: &str) -> String {

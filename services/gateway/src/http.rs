@@ -647,11 +647,10 @@ async fn run_request(
             _ => None,
         });
     let query_text = request.query.clone();
-    let slot = Arc::new(OperationSlot::new(
-        doc,
-        request.variables.clone(),
-        consistency.clone(),
-    ));
+    let slot = Arc::new(
+        OperationSlot::new(doc, request.variables.clone(), consistency.clone())
+            .with_roles(caller.roles.clone()),
+    );
     let request = request.data(slot.clone());
     let span = tracing::info_span!(
         "graphql",

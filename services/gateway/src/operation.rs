@@ -43,6 +43,8 @@ pub struct OperationSlot {
     rows: std::sync::atomic::AtomicU64,
     /// Whether a statement ran.
     ran: std::sync::atomic::AtomicBool,
+    /// The caller's roles (the ontology's read rules).
+    pub roles: BTreeSet<String>,
 }
 
 impl OperationSlot {
@@ -60,7 +62,14 @@ impl OperationSlot {
             uses: Mutex::new(BTreeSet::new()),
             rows: std::sync::atomic::AtomicU64::new(0),
             ran: std::sync::atomic::AtomicBool::new(false),
+            roles: BTreeSet::new(),
         }
+    }
+
+    /// The same slot for a caller holding these roles.
+    pub fn with_roles(mut self, roles: BTreeSet<String>) -> Self {
+        self.roles = roles;
+        self
     }
 
     /// The supernode rules the compiler considered.
@@ -322,6 +331,12 @@ impl Extension for OneStatementExt {
             return next.run(ctx, operation_name).await;
         };
         match ontology::ir::from_document(&slot.doc, operation_name, &slot.variables)
+            .map(|op| {
+                op.map(|mut op| {
+                    op.roles.clone_from(&slot.roles);
+                    op
+                })
+            })
             .map_err(|e| coded_error(e.to_string(), "BAD_USER_INPUT"))
         {
             Ok(Some(op)) if op.depth() > self.engine.max_depth => {

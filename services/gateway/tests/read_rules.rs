@@ -1,0 +1,136 @@
+//! Per-type read rules from the ontology (`@authorization(filter: …)` with JWT roles), enforced
+//! in the generated Cypher on real Neo4j: hidden nodes are not listed, not reached through
+//! relationships, not counted, and do not satisfy filters.
+
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const ONTOLOGY: &str = r#"
+type Person @node {
+  handle: String! @unique
+  name: String
+  salaries: [Salary!]! @relationship(type: "EARNS", direction: OUT)
+}
+
+type Salary @node @authorization(filter: [{ where: { jwt: { roles_INCLUDES: "hr" } } }]) {
+  id: ID! @id @unique
+  amount: Int!
+}
+"#;
+
+const READER: &str = "reader-key-0123456789abcdef";
+const HR: &str = "hr-key-0123456789abcdef0123";
+
+async fn post(app: &axum::Router, key: &str, query: &str) -> Value {
+    let req = Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("x-api-key", key)
+        .body(Body::from(json!({ "query": query }).to_string()))
+        .expect("request");
+    let resp = app.clone().oneshot(req).await.expect("response");
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    let v: Value = serde_json::from_slice(&bytes).expect("json");
+    assert!(v["errors"].is_null(), "{v}");
+    v["data"].clone()
+}
+
+#[tokio::test]
+async fn a_type_visible_only_to_a_role() {
+    let o = ontology::parse_ontology(ONTOLOGY).expect("ontology");
+    assert_eq!(
+        o.node("Salary").map(|n| n.read_roles.clone()),
+        Some(vec!["hr".to_owned()])
+    );
+    let p = testkit::unique("rr");
+    let neo4j = testkit::neo4j().await;
+    neo4j
+        .run(
+            &graph::Statement::new(
+                "CREATE (p:Person {handle: $p, name: 'Ada'})-[:EARNS]->(:Salary {id: $p, amount: 100})",
+            )
+            .param("p", p.clone()),
+            graph::AccessMode::Write,
+        )
+        .await
+        .expect("data");
+    let config = gateway::GatewayConfig {
+        access: gateway::access::AccessConfig {
+            api_keys: gateway::access::parse_api_keys(&format!(
+                "reader=read:{READER},payroll=read+hr:{HR}"
+            ))
+            .expect("keys"),
+            ..gateway::access::AccessConfig::default()
+        },
+        ..gateway::GatewayConfig::default()
+    };
+    let state = gateway::build_state(o, testkit::router().await, &config).expect("state");
+    let app = gateway::app(state);
+
+    let list = format!(r#"{{ salaries(where: {{ id: {{ eq: "{p}" }} }}) {{ amount }} }}"#);
+    assert_eq!(post(&app, READER, &list).await["salaries"], json!([]));
+    assert_eq!(
+        post(&app, HR, &list).await["salaries"],
+        json!([{"amount": 100}])
+    );
+
+    let nested = format!(
+        r#"{{ people(where: {{ handle: {{ eq: "{p}" }} }}) {{ name salaries {{ amount }} salariesConnection {{ totalCount }} }} }}"#
+    );
+    let reader = post(&app, READER, &nested).await;
+    assert_eq!(
+        reader["people"][0]["name"], "Ada",
+        "the person stays visible"
+    );
+    assert_eq!(reader["people"][0]["salaries"], json!([]));
+    assert_eq!(reader["people"][0]["salariesConnection"]["totalCount"], 0);
+    let hr = post(&app, HR, &nested).await;
+    assert_eq!(hr["people"][0]["salaries"], json!([{"amount": 100}]));
+    assert_eq!(hr["people"][0]["salariesConnection"]["totalCount"], 1);
+
+    let filtered = format!(
+        r#"{{ people(where: {{ handle: {{ eq: "{p}" }}, salaries: {{ some: {{ amount: {{ gt: 50 }} }} }} }}) {{ handle }} }}"#
+    );
+    assert_eq!(post(&app, READER, &filtered).await["people"], json!([]));
+    assert_eq!(post(&app, HR, &filtered).await["people"][0]["handle"], p);
+    let counted =
+        format!(r#"{{ salariesConnection(where: {{ id: {{ eq: "{p}" }} }}) {{ totalCount }} }}"#);
+    assert_eq!(
+        post(&app, READER, &counted).await["salariesConnection"]["totalCount"],
+        0
+    );
+
+    neo4j
+        .run(
+            &graph::Statement::new(
+                "MATCH (p:Person {handle: $p})-[:EARNS]->(s) DETACH DELETE p, s",
+            )
+            .param("p", p),
+            graph::AccessMode::Write,
+        )
+        .await
+        .expect("cleanup");
+}
+
+#[test]
+fn unsupported_rules_are_refused_with_what_is_supported() {
+    let bad = r#"
+      type Secret @node @authorization(validate: [{ where: { node: { owner: "$jwt.sub" } } }]) { id: ID! @id @unique }
+    "#;
+    let err = ontology::parse_ontology(bad)
+        .expect_err("unsupported")
+        .to_string();
+    assert!(
+        err.contains("@authorization(validate:)") && err.contains("roles_INCLUDES"),
+        "{err}"
+    );
+    let bad = r#"
+      type Secret @node @authorization(filter: [{ where: { node: { id: "x" } } }]) { id: ID! @id @unique }
+    "#;
+    let err = ontology::parse_ontology(bad)
+        .expect_err("unsupported")
+        .to_string();
+    assert!(err.contains("is not supported"), "{err}");
+}
