@@ -366,12 +366,18 @@ async fn app_open() -> axum::Router {
 }
 
 #[tokio::test]
-async fn keys_come_from_a_jwks_url_too() {
-    let jwks = std::fs::read_to_string(fixture("jwks.json")).expect("jwks");
+async fn keys_come_from_a_jwks_url_too_and_a_rotated_key_is_fetched() {
+    // The server first publishes only the RSA key; the EC key is "rotated in" later.
+    let full: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("jwks.json")).expect("jwks"))
+            .expect("json");
+    let rsa_only = json!({ "keys": [full["keys"][0].clone()] });
+    let published = std::sync::Arc::new(std::sync::Mutex::new(rsa_only.to_string()));
+    let serving = published.clone();
     let server = axum::Router::new().route(
         "/.well-known/jwks.json",
         axum::routing::get(move || {
-            let jwks = jwks.clone();
+            let jwks = serving.lock().expect("lock").clone();
             async move { ([(header::CONTENT_TYPE, "application/json")], jwks) }
         }),
     );
@@ -387,6 +393,12 @@ async fn keys_come_from_a_jwks_url_too() {
         ..access_config()
     })
     .await;
+    let rsa = bearer(rs256(&claims("url", &["read"]), "test-rsa"));
+    let r = call(&app, "/graphql", QUERY, rsa).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A key rotated in after the gateway loaded the set: the first token naming it makes the
+    // gateway fetch the set again, and it verifies.
+    *published.lock().expect("lock") = full.to_string();
     let r = call(
         &app,
         "/graphql",

@@ -357,3 +357,71 @@ async fn an_unreachable_broker_means_503_with_retry_after() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_source_over_its_ingestion_budget_gets_429_and_forged_requests_spend_nothing() {
+    let mut h = harness(&env("AMQP_URL")).await;
+    // The same receiver, with an ingestion budget of 3 per minute per source (in this process).
+    let o = ontology();
+    let mut state = gateway::build_state(
+        o.clone(),
+        testkit::router().await,
+        &gateway::GatewayConfig::default(),
+    )
+    .expect("state");
+    let mut sources = std::collections::HashMap::new();
+    let source =
+        gateway::ingest::Source::new(mapping(&o, "github"), GITHUB_SECRET).expect("source");
+    sources.insert("github".to_owned(), Arc::new(source));
+    state.ingest = Some(Arc::new(gateway::ingest::Ingest {
+        sources,
+        bus: h.bus.clone(),
+    }));
+    state.limiter = Arc::new(
+        gateway::ratelimit::RateLimiter::new(gateway::ratelimit::RateLimitConfig {
+            ingest: Some("3/m".parse().expect("rate")),
+            ..gateway::ratelimit::RateLimitConfig::default()
+        })
+        .await,
+    );
+    h.app = gateway::app(state);
+    // Forged requests are refused by the signature and do not spend the budget.
+    let body = issue_body("I_rl");
+    for _ in 0..5 {
+        let mut forged = github_headers(&body, "issues", "forged");
+        forged[0].1 = format!("sha256={}", "0".repeat(64));
+        let (status, _, _) = post(&h.app, "/ingest/github", &forged, &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    for i in 0..3 {
+        let (status, _, reply) = post(
+            &h.app,
+            "/ingest/github",
+            &github_headers(&body, "issues", &format!("rl-{i}")),
+            &body,
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{reply}");
+    }
+    let (status, retry, reply) = post(
+        &h.app,
+        "/ingest/github",
+        &github_headers(&body, "issues", "rl-over"),
+        &body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{reply}");
+    assert_eq!(reply["error"]["code"], "RATE_LIMITED");
+    assert!(
+        reply["error"]["message"].as_str().is_some_and(
+            |m| m.contains("source `github` is over its ingestion budget of 3 per minute")
+        ),
+        "{reply}"
+    );
+    assert!(retry
+        .and_then(|r| r.parse::<u64>().ok())
+        .is_some_and(|s| (19..=20).contains(&s)));
+    // Only the admitted events were stored.
+    assert_eq!(drain(&h).await.len(), 3);
+    h.bus.delete_topology().await.expect("cleanup");
+}
