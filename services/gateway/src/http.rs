@@ -65,6 +65,9 @@ pub struct AppState {
     pub introspection: bool,
     /// Budgets per client (reads, writes, ingestion).
     pub limiter: Arc<crate::ratelimit::RateLimiter>,
+    /// Set on SIGTERM: `/readyz` answers 503 so load balancers stop sending new requests while
+    /// the ones in flight finish.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// The webhook receiver (`None`: ingestion is off and `/ingest/*` answers 404).
     pub ingest: Option<Arc<crate::ingest::Ingest>>,
     /// The result cache (`None`: off).
@@ -918,6 +921,9 @@ pub(crate) async fn explain_admin(
 }
 
 async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining: shutting down").into_response();
+    }
     match tokio::time::timeout(Duration::from_secs(2), state.engine.neo4j.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
         Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("neo4j: {e}")).into_response(),

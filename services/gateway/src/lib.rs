@@ -159,6 +159,7 @@ pub fn build_state(
         )),
         introspection: config.introspection,
         limiter: Arc::new(ratelimit::RateLimiter::off()),
+        draining: Arc::default(),
         ingest: None,
         cache: None,
         hot: Arc::new(hot::HotQueries::new(1000)),

@@ -173,6 +173,14 @@ struct ServeArgs {
     /// Answer introspection queries (`__schema`, `__type`).
     #[arg(long, env = "ONTOGRAPH_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     introspection: bool,
+    /// On SIGTERM, how long `/readyz` answers 503 while requests are still served (time for load
+    /// balancers to stop sending), before the listener closes.
+    #[arg(long, env = "ONTOGRAPH_SHUTDOWN_DELAY", default_value = "0s", value_parser = parse_ttl)]
+    shutdown_delay: Duration,
+    /// After the listener closes, how long requests in flight may take before the process exits
+    /// anyway (keep it below the orchestrator's grace period).
+    #[arg(long, env = "ONTOGRAPH_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = parse_ttl)]
+    shutdown_timeout: Duration,
     /// Origins allowed to call `/graphql` from browsers (CORS), comma-separated, or `*`;
     /// empty: no CORS headers (browsers on other origins cannot call the API).
     #[arg(long, env = "ONTOGRAPH_CORS_ORIGINS", default_value = "")]
@@ -857,15 +865,37 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
         state.limiter =
             std::sync::Arc::new(gateway::ratelimit::RateLimiter::new(rate_limits).await);
     }
+    let draining = state.draining.clone();
     let app = gateway::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "ontograph serving: GraphQL at http://{addr}/graphql, metrics at http://{addr}/metrics");
+    let (delay, grace) = (args.shutdown_delay, args.shutdown_timeout);
+    let drain = async move {
+        shutdown_signal().await;
+        // Fail readiness first, so load balancers take this instance out, while it still serves.
+        draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(
+            delay_ms = delay.as_millis() as u64,
+            "draining: /readyz answers 503"
+        );
+        tokio::time::sleep(delay).await;
+        tracing::info!(
+            timeout_ms = grace.as_millis() as u64,
+            "no longer accepting connections; finishing the requests in flight"
+        );
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            tracing::error!("requests still in flight after ONTOGRAPH_SHUTDOWN_TIMEOUT: exiting");
+            std::process::exit(1);
+        });
+    };
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(drain)
         .await?;
+    tracing::info!("stopped: every request in flight was answered");
     Ok(())
 }
 

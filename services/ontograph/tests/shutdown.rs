@@ -1,0 +1,119 @@
+//! Graceful shutdown of `ontograph serve` on SIGTERM: readiness fails first while requests are
+//! still served, a request in flight is answered, new connections are refused once the listener
+//! closes, and the process exits cleanly within its grace period. (The ingest worker's SIGTERM
+//! is tested in `ingest_faults.rs`.)
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+#[test]
+fn sigterm_drains_then_exits_within_the_grace_period() {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ontograph"))
+        .current_dir(testkit::root())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("ONTOGRAPH_ONTOLOGY")
+        .env("RUST_LOG", "info")
+        .env("NEO4J_READER_URIS", "")
+        .env("ONTOGRAPH_SHUTDOWN_DELAY", "1500ms")
+        .env("ONTOGRAPH_SHUTDOWN_TIMEOUT", "10s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ontograph serve starts");
+    let started = Instant::now();
+    while !get(port, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+        assert!(started.elapsed() < Duration::from_secs(30), "never ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // A request in flight: headers and half of the body sent, the rest after SIGTERM.
+    let body = r#"{"query":"{ teams(limit: 1) { name } }"}"#;
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut inflight = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    inflight
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    write!(
+        inflight,
+        "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        body.len()
+    )
+    .expect("send head");
+    inflight.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(200));
+
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(300));
+    // Draining: still serving, but no longer ready.
+    let ready = get(port, "/readyz").expect("still accepting during the delay");
+    assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+    assert!(ready.contains("draining"), "{ready}");
+    let live = get(port, "/livez").expect("live");
+    assert!(live.starts_with("HTTP/1.1 200"), "{live}");
+
+    // After the delay the listener closes; the request in flight still gets its answer.
+    std::thread::sleep(Duration::from_millis(1600));
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "a new connection was accepted after the drain began"
+    );
+    inflight.write_all(tail.as_bytes()).expect("send tail");
+    let mut answer = String::new();
+    inflight.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"teams\""), "{answer}");
+
+    // And the process exits by itself, cleanly, well within its grace period.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status}");
+    assert!(signalled.elapsed() < Duration::from_secs(5));
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut logs)
+        .expect("logs");
+    assert!(
+        logs.contains("every request in flight was answered"),
+        "{logs}"
+    );
+}
