@@ -351,3 +351,80 @@ async fn a_rabbitmq_restart_loses_no_accepted_event() {
     assert!(terminate(&mut worker).success());
     cleanup(&neo4j, &prefix, &bus).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_stream_finishes_the_batch_in_hand_and_loses_nothing() {
+    let _serial = SERIAL.lock().await;
+    let prefix = unique("drain");
+    let bus_prefix = unique("test-drain");
+    let bus = testkit::bus(&bus_prefix).await;
+    let neo4j = testkit::neo4j().await;
+    let app = receiver(&bus, testkit::router().await);
+    // 3,000 events queued before the worker starts, so it is busy when the signal comes.
+    futures::stream::iter(0..3000)
+        .for_each_concurrent(16, |person| {
+            let (app, prefix) = (app.clone(), prefix.clone());
+            async move {
+                let (status, _) = send(&app, &membership(&prefix, person, 0)).await;
+                assert_eq!(status, StatusCode::ACCEPTED);
+            }
+        })
+        .await;
+    let mut worker = spawn_worker(&bus_prefix, "ontograph-drain-worker.log");
+    // Wait until it has written some, then stop it mid-stream.
+    let started = Instant::now();
+    loop {
+        let (people, ..) = census(&neo4j, &prefix).await;
+        if people > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the worker wrote nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let signalled = Instant::now();
+    let status = terminate(&mut worker);
+    assert!(
+        status.success(),
+        "the worker did not exit cleanly: {status}"
+    );
+    assert!(
+        signalled.elapsed() < Duration::from_secs(10),
+        "it took {:?}",
+        signalled.elapsed()
+    );
+    // Whatever it acknowledged is in the graph; the rest is still queued: nothing lost.
+    let (written, ..) = census(&neo4j, &prefix).await;
+    let queued: u64 = bus
+        .depths()
+        .await
+        .expect("depths")
+        .iter()
+        .filter(|(name, _)| !name.ends_with(".dead"))
+        .map(|(_, n)| u64::from(*n))
+        .sum();
+    assert!(written > 0, "nothing was written before the signal");
+    assert!(
+        written as u64 + queued >= 3000,
+        "written {written} + queued {queued} < 3000: events were lost"
+    );
+    // Another worker takes the rest: exactly the 3,000 people and memberships, once each.
+    let mut next = spawn_worker(&bus_prefix, "ontograph-drain-worker-2.log");
+    let started = Instant::now();
+    let settled = loop {
+        let c = census(&neo4j, &prefix).await;
+        if c.0 == 3000 && c.3 == 3000 {
+            break c;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not settled: {c:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(settled, (3000, 3000, 50, 3000, 0));
+    assert!(terminate(&mut next).success());
+    cleanup(&neo4j, &prefix, &bus).await;
+}
