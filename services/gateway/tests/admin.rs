@@ -785,3 +785,33 @@ async fn logout_ends_the_session_on_every_gateway_and_the_audit_log_is_shared() 
         );
     }
 }
+
+#[tokio::test]
+async fn repeated_failed_logins_are_throttled() {
+    let (app, _) = gateway(config()).await;
+    let login = |token: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/admin/login")
+            .header(header::HOST, "console.test")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}")))
+            .expect("request")
+    };
+    for i in 0..10 {
+        let r = send(&app, login(&format!("guess-{i}"))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // The eleventh is refused before the token is even looked at, the right one included.
+    let r = send(&app, login(TOKEN)).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_eq!(r.headers[header::RETRY_AFTER], "300");
+    assert!(r.text.contains("Too many failed logins"), "{}", r.text);
+    assert!(r.headers.get(header::SET_COOKIE).is_none());
+    let audit = send(&app, req("GET", "/admin/api/audit", &[BEARER], None)).await;
+    assert!(
+        audit.text.contains("too many failed logins"),
+        "{}",
+        audit.text
+    );
+}

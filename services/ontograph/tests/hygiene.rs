@@ -11,13 +11,6 @@ const API_KEY: &str = "hygiene-api-key-9a8b7c6d5e";
 const ADMIN_TOKEN: &str = "hygiene-admin-token-4e2a1b";
 const INGEST_SECRET: &str = "hygiene-ingest-secret-77aa";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 fn token() -> String {
     let exp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -33,7 +26,7 @@ fn token() -> String {
 
 #[tokio::test]
 async fn secrets_stay_out_of_logs_cors_and_console_headers() {
-    let port = free_port();
+    let port = testkit::free_port();
     let password = testkit::env("NEO4J_PASSWORD");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ontograph"))
         .current_dir(testkit::root())

@@ -8,13 +8,6 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 fn get(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
@@ -30,7 +23,7 @@ fn get(port: u16, path: &str) -> Option<String> {
 
 #[test]
 fn sigterm_drains_then_exits_within_the_grace_period() {
-    let port = free_port();
+    let port = testkit::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ontograph"))
         .current_dir(testkit::root())
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
