@@ -1,6 +1,9 @@
 //! Helpers shared by the tests that run against the local stack (`scripts/test` starts Neo4j,
 //! Redis and RabbitMQ and exports their URLs): the environment, unique names, the repository's
-//! default ontology and mapping rules, and connections. A dev-dependency only.
+//! default ontology and mapping rules, connections, and requests to an in-process gateway
+//! ([`http`]). A dev-dependency only.
+
+pub mod http;
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -74,4 +77,18 @@ pub async fn bus(prefix: &str) -> bus::Bus {
     });
     bus.declare().await.expect("declare the bus topology");
     bus
+}
+
+/// Everything a child process wrote to its piped stderr (read to the end: call it once the
+/// process has been told to stop).
+pub fn stderr_of(child: &mut std::process::Child) -> String {
+    use std::io::Read as _;
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr is piped")
+        .read_to_string(&mut logs)
+        .expect("stderr reads");
+    logs
 }

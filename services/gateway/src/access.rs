@@ -249,6 +249,22 @@ pub struct Access {
     /// SHA-256 of each API key → (name, roles): keys are compared by digest.
     api_keys: HashMap<[u8; 32], (String, BTreeSet<String>)>,
     last_unknown_kid_fetch: std::sync::Mutex<Option<Instant>>,
+    /// SHA-256 of a verified token → its caller and `exp`: a client sends the same token with
+    /// every request, and an RS256/ES256 signature check costs tens of microseconds. An entry is
+    /// used only while `exp` (plus the leeway) has not passed, and the whole map is dropped when
+    /// the key set is reloaded, so a key taken out of the set stops working at once.
+    verified: moka::sync::Cache<[u8; 32], Arc<(Caller, u64)>>,
+}
+
+/// Verified tokens remembered at most (each entry is a few hundred bytes).
+const VERIFIED_CAPACITY: u64 = 50_000;
+/// How long a verified token is remembered at most (its `exp` usually ends it sooner).
+const VERIFIED_TTL: Duration = Duration::from_secs(300);
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl std::fmt::Debug for Access {
@@ -285,6 +301,10 @@ impl Access {
             }),
             api_keys,
             last_unknown_kid_fetch: std::sync::Mutex::new(None),
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(VERIFIED_TTL)
+                .build(),
         }
     }
 
@@ -315,6 +335,8 @@ impl Access {
                 keys.by_kid = by_kid;
                 keys.loaded = Some(Instant::now());
                 keys.last_error = None;
+                // Tokens verified with a key that is no longer in the set must not pass.
+                self.verified.invalidate_all();
                 Ok(n)
             }
             Err(e) => {
@@ -372,14 +394,23 @@ impl Access {
             }
             return Err(AuthError::Missing);
         };
-        match self.verify(token) {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(hit) = self.verified.get(&digest) {
+            if unix_now() <= hit.1.saturating_add(self.config.leeway.as_secs()) {
+                return Ok(hit.0.clone());
+            }
+            // Expired since: verify again, which names the reason.
+            self.verified.invalidate(&digest);
+        }
+        match self.verify_and_remember(token, digest) {
             Err(AuthError::UnknownKey(kid)) if self.may_refetch() => {
                 // A key rotated in since the last load: read the set again once.
                 let _ = self.refresh_keys().await;
-                self.verify(token).map_err(|e| match e {
-                    AuthError::UnknownKey(_) => AuthError::UnknownKey(kid),
-                    other => other,
-                })
+                self.verify_and_remember(token, digest)
+                    .map_err(|e| match e {
+                        AuthError::UnknownKey(_) => AuthError::UnknownKey(kid),
+                        other => other,
+                    })
             }
             other => other,
         }
@@ -400,8 +431,20 @@ impl Access {
         true
     }
 
+    fn verify_and_remember(&self, token: &str, digest: [u8; 32]) -> Result<Caller, AuthError> {
+        let (caller, exp) = self.verify_with_expiry(token)?;
+        self.verified
+            .insert(digest, Arc::new((caller.clone(), exp)));
+        Ok(caller)
+    }
+
     /// Verifies a JWT: signature, `exp`/`nbf`, `iss` and `aud` when configured.
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        self.verify_with_expiry(token).map(|(caller, _)| caller)
+    }
+
+    /// [`Access::verify`], with the token's `exp` (seconds since the epoch).
+    fn verify_with_expiry(&self, token: &str) -> Result<(Caller, u64), AuthError> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
         let (key, algorithm) = match header.alg {
@@ -461,6 +504,13 @@ impl Access {
                 _ => AuthError::Malformed(e.to_string()),
             }
         })?;
+        // `exp` is a required claim and was validated; it may be written as a float.
+        let exp = data
+            .claims
+            .rest
+            .get("exp")
+            .and_then(serde_json::Value::as_f64)
+            .map_or(0, |e| e as u64);
         let roles = match data.claims.rest.get(&self.config.roles_claim) {
             Some(serde_json::Value::Array(items)) => items
                 .iter()
@@ -469,11 +519,14 @@ impl Access {
             Some(serde_json::Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
             _ => BTreeSet::new(),
         };
-        Ok(Caller {
-            subject: data.claims.sub.unwrap_or_else(|| "jwt".to_owned()),
-            roles,
-            kind: CallerKind::Jwt,
-        })
+        Ok((
+            Caller {
+                subject: data.claims.sub.unwrap_or_else(|| "jwt".to_owned()),
+                roles,
+                kind: CallerKind::Jwt,
+            },
+            exp,
+        ))
     }
 
     /// State for `/admin/api/access` and logs (no secrets).

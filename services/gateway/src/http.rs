@@ -304,21 +304,81 @@ async fn execute(
     if !state.introspection {
         request = request.disable_introspection();
     }
-    let budget = match spend(&state, &mut request, &caller, remote.as_deref()).await {
+    // The document is parsed once per request: through the result cache's memo of prepared
+    // documents when the cache is on (a repeated text is not parsed again), else into the
+    // request itself, where execution finds it.
+    let prepared = state.cache.as_ref().and_then(|rc| {
+        rc.prepare(&request.query, request.operation_name.as_deref())
+            .ok()
+    });
+    let shape = match &prepared {
+        Some(p) => Some((p.kind, p.introspects)),
+        None => {
+            let name = request.operation_name.clone();
+            request.parsed_query().ok().map(|doc| {
+                (
+                    result_cache::operation_type(doc, name.as_deref()),
+                    result_cache::selects_introspection(doc),
+                )
+            })
+        }
+    };
+    let kind = shape.and_then(|(kind, _)| kind);
+    let budget = match spend(&state, kind, &caller, remote.as_deref()).await {
         Ok(decision) => decision,
         Err(refused) => return refused,
     };
-    let mut response = execute_admitted(state, request, via_get, headers, caller).await;
+    // A document that does not parse gets its parse error from the execution path.
+    if let Some((kind, introspects)) = shape {
+        if let Err(refused) = admit(&state, &caller, kind, introspects, via_get) {
+            let mut response = refused.into_response();
+            if let Some(decision) = &budget {
+                rate_headers(&mut response, decision);
+            }
+            return response;
+        }
+    }
+    let mut response = execute_admitted(state, request, prepared, headers, caller).await;
     if let Some(decision) = &budget {
         rate_headers(&mut response, decision);
     }
     response
 }
 
+/// Whether the caller may run an operation of this type here: mutations only with POST, the
+/// `read` or `write` role, introspection only when it is on. Checked once per request, before
+/// the cache is consulted (a cached answer is only for callers allowed to run the operation).
+fn admit(
+    state: &AppState,
+    caller: &crate::access::Caller,
+    kind: Option<OperationType>,
+    introspects: bool,
+    via_get: bool,
+) -> Result<(), Outcome> {
+    if via_get && kind == Some(OperationType::Mutation) {
+        return Err(Outcome::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            coded_error("mutations must be sent with POST", "BAD_REQUEST"),
+        ));
+    }
+    authorize(caller, kind)?;
+    if !state.introspection && introspects {
+        return Err(Outcome::error(
+            StatusCode::BAD_REQUEST,
+            coded_error(
+                "introspection is disabled on this server (`__schema` and `__type` are not answered)",
+                "INTROSPECTION_DISABLED",
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Spends the caller's read or write budget (by subject when authenticated, else by address).
+/// `kind` is the operation's type (`None` when the document does not parse: counted as a read).
 async fn spend(
     state: &AppState,
-    request: &mut async_graphql::Request,
+    kind: Option<OperationType>,
     caller: &crate::access::Caller,
     remote: Option<&str>,
 ) -> Result<Option<crate::ratelimit::Decision>, axum::response::Response> {
@@ -326,14 +386,9 @@ async fn spend(
     if !state.limiter.config().enabled() {
         return Ok(None);
     }
-    let operation = request.operation_name.clone();
-    let class = match request.parsed_query() {
-        Ok(doc) => match result_cache::operation_type(doc, operation.as_deref()) {
-            Some(OperationType::Mutation) => Class::Write,
-            _ => Class::Read,
-        },
-        // The normal path reports the parse error (and it counts as a read).
-        Err(_) => Class::Read,
+    let class = match kind {
+        Some(OperationType::Mutation) => Class::Write,
+        _ => Class::Read,
     };
     let client = match caller.kind {
         crate::access::CallerKind::Jwt | crate::access::CallerKind::ApiKey => {
@@ -386,7 +441,7 @@ pub(crate) fn rate_headers(
 async fn execute_admitted(
     state: AppState,
     request: async_graphql::Request,
-    via_get: bool,
+    prepared: Option<Arc<result_cache::Prepared>>,
     headers: &HeaderMap,
     caller: crate::access::Caller,
 ) -> axum::response::Response {
@@ -397,30 +452,22 @@ async fn execute_admitted(
         }
     };
     let Some(rc) = state.cache.clone() else {
-        return run_request(&state, request, via_get, &consistency, &caller)
+        return run_request(&state, request, &consistency, &caller)
             .await
             .into_response();
     };
     let bypass = |request: async_graphql::Request| async {
-        let response = run_request(&state, request, via_get, &consistency, &caller).await;
+        let response = run_request(&state, request, &consistency, &caller).await;
         cache_status(&state, response.into_response(), "BYPASS", None)
     };
-    let prepared = match rc.prepare(&request.query, request.operation_name.as_deref()) {
-        Ok(p) => p,
-        // The normal path reports the error.
-        Err(_) => return bypass(request).await,
+    let Some(prepared) = prepared else {
+        // The execution path reports why the document could not be prepared.
+        return bypass(request).await;
     };
-    // A cached answer is only for callers allowed to run the operation.
-    if let Err(refused) = authorize(&caller, prepared.kind) {
-        return refused.into_response();
-    }
     if prepared.kind != Some(OperationType::Query)
         || consistency.level == ConsistencyLevel::Strong
         || prepared.ttl.is_some_and(|t| t.is_zero())
         || (prepared.ttl.is_none() && rc.policy.default_ttl.is_none())
-        // Another gateway may answer introspection: never take its answer from the cache.
-        || (!state.introspection
-            && (request.query.contains("__schema") || request.query.contains("__type")))
     {
         let mut request = request;
         request.set_parsed_query(prepared.doc.clone());
@@ -444,7 +491,7 @@ async fn execute_admitted(
         let (state, consistency, rc, prepared, own, caller) =
             (&state, &consistency, &rc, &prepared, &own, &caller);
         async move {
-            let outcome = run_request(state, request, via_get, consistency, caller).await;
+            let outcome = run_request(state, request, consistency, caller).await;
             let ttl = if outcome.cacheable {
                 rc.ttl_for(prepared, &outcome.tags)
             } else {
@@ -489,33 +536,12 @@ async fn execute_admitted(
                 None => {
                     let mut request = request;
                     request.set_parsed_query(prepared.doc.clone());
-                    run_request(&state, request, via_get, &consistency, &caller).await
+                    run_request(&state, request, &consistency, &caller).await
                 }
             };
             cache_status(&state, outcome.into_response(), "BYPASS", None)
         }
     }
-}
-
-/// Whether an operation or fragment of the document selects `__schema` or `__type` at its top.
-fn selects_introspection(doc: &async_graphql::parser::types::ExecutableDocument) -> bool {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    let top = |set: &SelectionSet| {
-        set.items.iter().any(|s| match &s.node {
-            Selection::Field(f) => matches!(f.node.name.node.as_str(), "__schema" | "__type"),
-            Selection::InlineFragment(i) => i.node.selection_set.node.items.iter().any(|s| {
-                matches!(&s.node, Selection::Field(f) if matches!(f.node.name.node.as_str(), "__schema" | "__type"))
-            }),
-            Selection::FragmentSpread(_) => false,
-        })
-    };
-    doc.operations
-        .iter()
-        .any(|(_, op)| top(&op.node.selection_set.node))
-        || doc
-            .fragments
-            .values()
-            .any(|f| top(&f.node.selection_set.node))
 }
 
 /// 401 with the reason, as a GraphQL error and an RFC 6750 challenge.
@@ -599,7 +625,6 @@ fn cache_status(
 async fn run_request(
     state: &AppState,
     mut request: async_graphql::Request,
-    via_get: bool,
     consistency: &Consistency,
     caller: &crate::access::Caller,
 ) -> Outcome {
@@ -617,24 +642,6 @@ async fn run_request(
     }
     request.set_parsed_query(doc.clone());
     let op_type = result_cache::operation_type(&doc, request.operation_name.as_deref());
-    if via_get && op_type == Some(OperationType::Mutation) {
-        return Outcome::error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            coded_error("mutations must be sent with POST", "BAD_REQUEST"),
-        );
-    }
-    if let Err(refused) = authorize(caller, op_type) {
-        return refused;
-    }
-    if !state.introspection && selects_introspection(&doc) {
-        return Outcome::error(
-            StatusCode::BAD_REQUEST,
-            coded_error(
-                "introspection is disabled on this server (`__schema` and `__type` are not answered)",
-                "INTROSPECTION_DISABLED",
-            ),
-        );
-    }
     let type_label = match op_type {
         Some(OperationType::Mutation) => "mutation",
         Some(OperationType::Subscription) => "subscription",

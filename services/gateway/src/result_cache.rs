@@ -14,12 +14,14 @@
 //! - **Read-your-writes**: a session read that presents a bookmark is only served an entry read
 //!   at that bookmark or later; older entries are recomputed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use async_graphql::Value as GqlValue;
 use graph::bookmark::BookmarkPosition;
 use graph::ConsistencyLevel;
@@ -78,6 +80,8 @@ pub struct Prepared {
     pub kind: Option<OperationType>,
     /// `@cached(ttl:)` on the operation.
     pub ttl: Option<Duration>,
+    /// Whether it selects `__schema` or `__type` (see [`selects_introspection`]).
+    pub introspects: bool,
     /// SHA-256 of the normalized text.
     normalized: String,
 }
@@ -153,12 +157,14 @@ impl ResultCache {
         let mut doc = async_graphql::parser::parse_query(text).map_err(|e| e.to_string())?;
         let ttl = strip_cached(&mut doc, operation_name)?;
         let kind = operation_type(&doc, operation_name);
+        let introspects = selects_introspection(&doc);
         let prepared = Arc::new(Prepared {
             text: text.to_owned(),
             operation_name: operation_name.map(str::to_owned),
             doc,
             kind,
             ttl,
+            introspects,
             normalized: cache::key(&[ontology::normalize::normalize(text).as_bytes()]),
         });
         self.prepared.insert(id, prepared.clone());
@@ -279,6 +285,33 @@ pub fn strip_cached(
     Ok(selected)
 }
 
+/// Whether an operation of the document selects `__schema` or `__type` on the root type:
+/// directly, or through inline fragments and fragment spreads nested to any depth (the only
+/// ways a root field can be selected).
+pub(crate) fn selects_introspection(doc: &ExecutableDocument) -> bool {
+    fn walk<'a>(
+        set: &'a SelectionSet,
+        doc: &'a ExecutableDocument,
+        seen: &mut HashSet<&'a str>,
+    ) -> bool {
+        set.items.iter().any(|s| match &s.node {
+            Selection::Field(f) => matches!(f.node.name.node.as_str(), "__schema" | "__type"),
+            Selection::InlineFragment(i) => walk(&i.node.selection_set.node, doc, seen),
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                seen.insert(name.as_str())
+                    && doc
+                        .fragments
+                        .get(name)
+                        .is_some_and(|f| walk(&f.node.selection_set.node, doc, seen))
+            }
+        })
+    }
+    doc.operations
+        .iter()
+        .any(|(_, op)| walk(&op.node.selection_set.node, doc, &mut HashSet::new()))
+}
+
 pub(crate) fn operation_type(
     doc: &ExecutableDocument,
     name: Option<&str>,
@@ -364,6 +397,35 @@ mod tests {
             async_graphql::parser::parse_query("query @cached(ttl: -1) { people { name } }")
                 .expect("parses");
         assert!(strip_cached(&mut bad, None).is_err());
+    }
+
+    #[test]
+    fn introspection_is_found_however_it_is_nested() {
+        let introspects = |q: &str| {
+            selects_introspection(&async_graphql::parser::parse_query(q).expect("parses"))
+        };
+        assert!(introspects("{ __schema { queryType { name } } }"));
+        assert!(introspects(
+            "{ people { name } __type(name: \"Person\") { name } }"
+        ));
+        assert!(introspects(
+            "{ ... on Query { ... on Query { __schema { types { name } } } } }"
+        ));
+        assert!(introspects(
+            "query { ...A } fragment A on Query { ... on Query { ...B } } fragment B on Query { __schema { types { name } } }"
+        ));
+        assert!(introspects(
+            "query Data { people { name } } query Schema { __schema { types { name } } }"
+        ));
+        // Fragments that spread each other (invalid, refused later) do not loop.
+        assert!(!introspects(
+            "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A people { name } }"
+        ));
+        // `__typename` and fields that merely look alike are data.
+        assert!(!introspects("{ __typename people { __typename name } }"));
+        assert!(!introspects(
+            "{ people(where: { name: \"__schema\" }) { name } }"
+        ));
     }
 
     #[test]

@@ -94,38 +94,12 @@ fn es256(claims: &Value) -> String {
     jsonwebtoken::encode(&h, claims, &EncodingKey::from_ec_pem(&pem).expect("pem")).expect("token")
 }
 
-struct Reply {
-    status: StatusCode,
-    challenge: Option<String>,
-    body: Value,
-}
+use testkit::http::Reply;
 
 async fn call(app: &axum::Router, path: &str, query: &str, auth: Option<(&str, String)>) -> Reply {
-    let mut req = Request::builder()
-        .method("POST")
-        .uri(path)
-        .header(header::CONTENT_TYPE, "application/json");
-    if let Some((name, value)) = auth {
-        req = req.header(name, value);
-    }
-    let body = Body::from(json!({ "query": query }).to_string());
-    let resp = app
-        .clone()
-        .oneshot(req.body(body).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let challenge = resp
-        .headers()
-        .get(header::WWW_AUTHENTICATE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    Reply {
-        status,
-        challenge,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    }
+    let auth: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let body = json!({ "query": query });
+    testkit::http::call(app, "POST", path, &auth, Some(&body)).await
 }
 
 const QUERY: &str = "{ teams(limit: 1) { name } }";
@@ -136,17 +110,11 @@ fn bearer(token: String) -> Option<(&'static str, String)> {
 }
 
 fn message(r: &Reply) -> String {
-    r.body["errors"][0]["message"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
+    r.message().to_owned()
 }
 
 fn code(r: &Reply) -> String {
-    r.body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned()
+    r.code().to_owned()
 }
 
 #[tokio::test]
@@ -160,14 +128,14 @@ async fn every_refusal_names_its_reason() {
     let r = call(&app, "/graphql", QUERY, None).await;
     refused(&r, StatusCode::UNAUTHORIZED, "authentication required");
     assert_eq!(code(&r), "UNAUTHENTICATED");
-    assert_eq!(r.challenge.as_deref(), Some("Bearer"));
+    assert_eq!(r.header("www-authenticate"), Some("Bearer"));
     // Expired (beyond the leeway).
     let mut expired = claims("eve", &["read"]);
     expired["exp"] = json!(now() - 3600);
     let r = call(&app, "/graphql", QUERY, bearer(hs256(&expired, HS_SECRET))).await;
     refused(&r, StatusCode::UNAUTHORIZED, "expired");
     assert!(r
-        .challenge
+        .header("www-authenticate")
         .is_some_and(|c| c.contains("error=\"invalid_token\"")));
     // Wrong signature.
     let r = call(
@@ -417,4 +385,70 @@ async fn keys_come_from_a_jwks_url_too_and_a_rotated_key_is_fetched() {
     .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(message(&r).contains("HS256"), "{}", r.body);
+}
+
+fn with_bearer(token: &str) -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert(
+        header::AUTHORIZATION,
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    headers
+}
+
+#[tokio::test]
+async fn a_remembered_token_stops_at_its_expiry_and_when_its_key_leaves_the_set() {
+    let dir = std::env::temp_dir().join(testkit::unique("jwks"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let jwks_path = dir.join("jwks.json");
+    let full: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("jwks.json")).expect("jwks"))
+            .expect("json");
+    std::fs::write(&jwks_path, full.to_string()).expect("write");
+    let access = std::sync::Arc::new(gateway::access::Access::new(
+        gateway::access::AccessConfig {
+            jwks_file: Some(jwks_path.clone()),
+            leeway: Duration::ZERO,
+            ..access_config()
+        },
+    ));
+    access.start().await;
+
+    // Verified once, then answered from memory: the same caller either way.
+    let rsa = rs256(&claims("remembered", &["write"]), "test-rsa");
+    let first = access
+        .authenticate(&with_bearer(&rsa))
+        .await
+        .expect("valid");
+    let again = access
+        .authenticate(&with_bearer(&rsa))
+        .await
+        .expect("valid");
+    assert_eq!(first, again);
+    assert!(again.has("write"));
+
+    // The RSA key is taken out of the set: after the reload the remembered token is refused.
+    let ec_only = json!({ "keys": [full["keys"][1].clone()] });
+    assert_eq!(
+        full["keys"][1]["kid"], "test-ec",
+        "fixture order: RSA key first, EC key second"
+    );
+    std::fs::write(&jwks_path, ec_only.to_string()).expect("write");
+    assert_eq!(access.refresh_keys().await, Ok(1));
+    assert_eq!(
+        access.authenticate(&with_bearer(&rsa)).await,
+        Err(gateway::access::AuthError::UnknownKey("test-rsa".into()))
+    );
+
+    // A token remembered while valid is refused once its `exp` has passed.
+    let mut short = claims("short-lived", &["read"]);
+    short["exp"] = json!(now() + 1);
+    let token = es256(&short);
+    assert!(access.authenticate(&with_bearer(&token)).await.is_ok());
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        access.authenticate(&with_bearer(&token)).await,
+        Err(gateway::access::AuthError::Expired)
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

@@ -6,10 +6,8 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use testkit::neo4j;
-use tower::ServiceExt;
 
 const TOKEN: &str = "admin-test-token";
 const JWT_SECRET: &str = "admin-test-jwt-secret";
@@ -33,40 +31,12 @@ fn config() -> gateway::admin::AdminConfig {
     }
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Value,
-    text: String,
-}
-
-async fn send(app: &axum::Router, req: Request<Body>) -> Reply {
-    let resp = app.clone().oneshot(req).await.expect("response");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    Reply {
-        status,
-        headers,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        text,
-    }
-}
+use testkit::http::send;
 
 fn req(method: &str, path: &str, headers: &[(&str, &str)], body: Option<Value>) -> Request<Body> {
-    let mut r = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::HOST, "console.test");
-    for (k, v) in headers {
-        r = r.header(*k, *v);
-    }
-    if body.is_some() {
-        r = r.header(header::CONTENT_TYPE, "application/json");
-    }
-    r.body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .expect("request")
+    let mut with_host = vec![("host", "console.test")];
+    with_host.extend_from_slice(headers);
+    testkit::http::request(method, path, &with_host, body.as_ref())
 }
 
 const BEARER: (&str, &str) = ("authorization", "Bearer admin-test-token");
@@ -527,38 +497,22 @@ async fn console_session_csrf_index_lifecycle_and_audit() {
                 && e["atMs"].as_u64().is_some_and(|t| t > 0)
         })
     };
-    assert!(has("login", "console", "refused"), "{}", audit.text);
-    assert!(has("login", "console", "ok"), "{}", audit.text);
-    assert!(
-        has("csrf", "/admin/api/schema/indexes", "refused"),
-        "{}",
-        audit.text
-    );
-    assert!(
-        has("index.create", "console_test_founded", "ok"),
-        "{}",
-        audit.text
-    );
-    assert!(
-        has("index.create", "console_test_founded", "error"),
-        "{}",
-        audit.text
-    );
-    assert!(
-        has("index.create", "Organization", "error"),
-        "{}",
-        audit.text
-    );
-    assert!(
-        has("index.drop", "console_test_founded", "ok"),
-        "{}",
-        audit.text
-    );
-    assert!(
-        has("index.drop", "og_uniq_Organization_name", "error"),
-        "{}",
-        audit.text
-    );
+    for (action, target, result) in [
+        ("login", "console", "refused"),
+        ("login", "console", "ok"),
+        ("csrf", "/admin/api/schema/indexes", "refused"),
+        ("index.create", "console_test_founded", "ok"),
+        ("index.create", "console_test_founded", "error"),
+        ("index.create", "Organization", "error"),
+        ("index.drop", "console_test_founded", "ok"),
+        ("index.drop", "og_uniq_Organization_name", "error"),
+    ] {
+        assert!(
+            has(action, target, result),
+            "no audit entry {action} {target} {result}: {}",
+            audit.text
+        );
+    }
     assert!(entries
         .iter()
         .filter(|e| e["action"] == "index.create" && e["result"] == "ok")

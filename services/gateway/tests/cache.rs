@@ -287,8 +287,11 @@ struct Write {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_gateways_never_serve_a_write_stale_beyond_the_bound() {
     let _shared = REDIS.read().await;
-    // The bound this test holds other gateways to; the measured lag is printed.
-    const BOUND: Duration = Duration::from_millis(250);
+    // The bound this test holds other gateways to; the measured lag is printed (tens of
+    // milliseconds when the machine is idle). The bound leaves room for scheduling stalls on a
+    // loaded 2-core CI machine, where the subscriber task, both gateways, the worker, Neo4j and
+    // Redis share the cores with this test's own readers and writer.
+    const BOUND: Duration = Duration::from_secs(1);
     let redis_prefix = unique("cache-race");
     let gateways = Arc::new([
         Gateway::new(&redis_prefix, policy(Duration::from_secs(60))).await,

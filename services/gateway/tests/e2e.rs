@@ -72,19 +72,19 @@ async fn post_raw(app: &axum::Router, body: String) -> (StatusCode, Value) {
         .header("content-type", "application/json")
         .body(Body::from(body))
         .expect("request");
-    let resp = app.clone().oneshot(req).await.expect("response");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    let v: Value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }));
-    (status, v)
+    let r = testkit::http::send(app, req).await;
+    let body = if r.body.is_null() {
+        json!({ "raw": r.text })
+    } else {
+        r.body
+    };
+    (r.status, body)
 }
 
 async fn gql(app: &axum::Router, query: &str, variables: Value) -> Value {
-    let (status, v) = post(app, json!({ "query": query, "variables": variables })).await;
-    assert_eq!(status, StatusCode::OK, "{v}");
-    assert!(v.get("errors").is_none(), "unexpected errors: {v}");
-    v["data"].clone()
+    testkit::http::graphql(app, query, variables, &[])
+        .await
+        .data()
 }
 
 async fn error_of(app: &axum::Router, query: &str, variables: Value) -> (StatusCode, String) {

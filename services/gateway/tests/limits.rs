@@ -1,20 +1,12 @@
 //! Operation limits on real Neo4j: the estimated cost comes from the degree store's measured
 //! label counts, and refusals name the estimate; aliases and root fields are counted.
 
-use axum::body::Body;
-use axum::http::Request;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 async fn post(app: &axum::Router, query: &str) -> Value {
-    let req = Request::post("/graphql")
-        .header("content-type", "application/json")
-        .body(Body::from(json!({ "query": query }).to_string()))
-        .expect("request");
-    let resp = app.clone().oneshot(req).await.expect("response");
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    serde_json::from_slice(&bytes).expect("json")
+    testkit::http::graphql(app, query, json!({}), &[])
+        .await
+        .body
 }
 
 #[tokio::test]

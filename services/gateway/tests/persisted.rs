@@ -25,17 +25,8 @@ async fn app(mode: Mode, allow: &[&str], introspection: bool) -> axum::Router {
 }
 
 async fn post(app: &axum::Router, body: Value) -> (StatusCode, Value) {
-    let req = Request::post("/graphql")
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .expect("request");
-    let resp = app.clone().oneshot(req).await.expect("response");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let r = testkit::http::call(app, "POST", "/graphql", &[], Some(&body)).await;
+    (r.status, r.body)
 }
 
 fn pq(hash: &str) -> Value {
@@ -144,5 +135,47 @@ async fn introspection_can_be_turned_off() {
     // Ordinary queries still run.
     let (status, body) = post(&off, json!({"query": TEAMS})).await;
     assert_eq!(status, StatusCode::OK);
+    assert!(body["data"]["teams"].is_array(), "{body}");
+}
+
+#[tokio::test]
+async fn with_the_cache_on_introspection_off_is_refused_however_it_is_spelt() {
+    let o = testkit::ontology();
+    let rc = gateway::result_cache::ResultCache::new(
+        cache::Cache::new(cache::CacheConfig::default()).await,
+        gateway::result_cache::CachePolicy {
+            default_ttl: Some(std::time::Duration::from_secs(60)),
+            ..gateway::result_cache::CachePolicy::default()
+        },
+        &o,
+    );
+    let config = gateway::GatewayConfig {
+        introspection: false,
+        ..gateway::GatewayConfig::default()
+    };
+    let mut state = gateway::build_state(o, testkit::router().await, &config).expect("state");
+    state.cache = Some(std::sync::Arc::new(rc));
+    let app = gateway::app(state);
+    for query in [
+        "{ __schema { queryType { name } } }",
+        "{ ... on Query { ... on Query { __type(name: \"Person\") { name } } } }",
+        "query { ...A } fragment A on Query { ... on Query { ...B } } fragment B on Query { __schema { types { name } } }",
+    ] {
+        // Twice: the second request is not answered from the cache either.
+        for _ in 0..2 {
+            let (status, body) = post(&app, json!({ "query": query })).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "INTROSPECTION_DISABLED",
+                "{query}: {body}"
+            );
+        }
+    }
+    // `__typename` is data, and ordinary queries are cached as usual.
+    let (status, body) = post(&app, json!({ "query": "{ __typename }" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["__typename"], "Query", "{body}");
+    let (status, body) = post(&app, json!({ "query": TEAMS })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["data"]["teams"].is_array(), "{body}");
 }

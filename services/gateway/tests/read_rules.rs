@@ -2,11 +2,7 @@
 //! in the generated Cypher on real Neo4j: hidden nodes are not listed, not reached through
 //! relationships, not counted, and do not satisfy filters.
 
-use axum::body::Body;
-use axum::http::Request;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const ONTOLOGY: &str = r#"
 type Person @node {
@@ -25,16 +21,9 @@ const READER: &str = "reader-key-0123456789abcdef";
 const HR: &str = "hr-key-0123456789abcdef0123";
 
 async fn post(app: &axum::Router, key: &str, query: &str) -> Value {
-    let req = Request::post("/graphql")
-        .header("content-type", "application/json")
-        .header("x-api-key", key)
-        .body(Body::from(json!({ "query": query }).to_string()))
-        .expect("request");
-    let resp = app.clone().oneshot(req).await.expect("response");
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    let v: Value = serde_json::from_slice(&bytes).expect("json");
-    assert!(v["errors"].is_null(), "{v}");
-    v["data"].clone()
+    testkit::http::graphql(app, query, json!({}), &[("x-api-key", key)])
+        .await
+        .data()
 }
 
 #[tokio::test]

@@ -134,36 +134,10 @@ async fn app_for(routing: graph::RoutingConfig) -> axum::Router {
     gateway::app(gateway::build_state(o, router, &config).expect("gateway builds"))
 }
 
-struct Reply {
-    status: StatusCode,
-    bookmark_header: Option<String>,
-    body: Value,
-}
+use testkit::http::Reply;
 
 async fn post(app: &axum::Router, body: Value, headers: &[(&str, &str)]) -> Reply {
-    let mut req = Request::post("/graphql").header("content-type", "application/json");
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = app
-        .clone()
-        .oneshot(req.body(Body::from(body.to_string())).expect("request"))
-        .await
-        .expect("response");
-    let status = resp.status();
-    let bookmark_header = resp
-        .headers()
-        .get("ontograph-bookmark")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes) }));
-    Reply {
-        status,
-        bookmark_header,
-        body,
-    }
+    testkit::http::call(app, "POST", "/graphql", headers, Some(&body)).await
 }
 
 /// Which server answered a marker read, or the error.
@@ -319,14 +293,14 @@ async fn reads_spread_over_the_readers_and_writes_only_hit_the_leader() {
     );
     for r in &readers {
         let n = counts.get(r).copied().unwrap_or(0);
-        // Tolerance: each of the two readers serves 20–80 % of the reads. The balancer is
-        // load-aware, not round-robin: a reader that answers slower (a JVM restarted by another
-        // test here is ~1.5x slower for a while, see the mean latencies printed above) rightly
-        // gets fewer reads; two equal readers land near 50/50.
-        assert!(
-            (200..=800).contains(&n),
-            "{r} served {n} of 1000 reads: {counts:?}"
-        );
+        // Tolerance: each reader serves at least 5 % of the reads. The balancer is load-aware
+        // (peak-EWMA latency times outstanding requests, power of two choices), not round-robin:
+        // a reader that answers slower rightly gets fewer reads, and how much slower a JVM that
+        // another test has just restarted is depends on the machine's load (1.5x to 2.5x on the
+        // 2-core CI machine, giving splits from 35/65 down to 17/83; see the mean latencies
+        // printed above). That two equal readers land near 50/50 is checked without timing by
+        // `p2c_prefers_the_cheaper_of_two_and_spreads_equal_load` in the graph crate.
+        assert!(n >= 50, "{r} served {n} of 1000 reads: {counts:?}");
     }
 
     // Writes go to the leader only: the reader request counters do not move, and the data is
@@ -343,12 +317,12 @@ async fn reads_spread_over_the_readers_and_writes_only_hit_the_leader() {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         assert!(reply.body.get("errors").is_none(), "{}", reply.body);
         assert!(
-            reply.bookmark_header.is_some(),
+            reply.header("ontograph-bookmark").is_some(),
             "a mutation answers with its bookmark"
         );
         assert_eq!(
             reply.body["extensions"]["bookmark"].as_str(),
-            reply.bookmark_header.as_deref()
+            reply.header("ontograph-bookmark")
         );
     }
     let after = topology(&app).await;
@@ -544,7 +518,10 @@ async fn session_reads_see_their_own_writes_1000_times() {
         )
         .await;
         assert!(write.body.get("errors").is_none(), "{}", write.body);
-        let bookmark = write.bookmark_header.clone().expect("bookmark header");
+        let bookmark = write
+            .header("ontograph-bookmark")
+            .expect("bookmark header")
+            .to_owned();
         // Alternate the two ways of presenting the bookmark: header and request extension.
         let read = if i % 2 == 0 {
             post(

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use gateway::signature::{Scheme, Verifier};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use testkit::{env, unique};
 use tower::ServiceExt;
@@ -24,20 +23,9 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("authorization", "Bearer test-admin")
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .expect("request");
-    let resp = app.clone().oneshot(req).await.expect("response");
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let auth = [("authorization", "Bearer test-admin")];
+    let r = testkit::http::call(app, method, path, &auth, body.as_ref()).await;
+    (r.status, r.body)
 }
 
 fn is_hub(store: &Value, team: &str) -> Option<u64> {

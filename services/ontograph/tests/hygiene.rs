@@ -2,7 +2,6 @@
 //! every kind of credential sent, good and bad), CORS answers only the configured origins, and
 //! the console's pages carry their security headers.
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -190,13 +189,7 @@ async fn secrets_stay_out_of_logs_cors_and_console_headers() {
 
     // Stop, then read everything it logged.
     let _ = Command::new("kill").arg(child.id().to_string()).status();
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut logs)
-        .expect("logs");
+    let logs = testkit::stderr_of(&mut child);
     let _ = child.wait();
     assert!(
         logs.contains("graphql request"),

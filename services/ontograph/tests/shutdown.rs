@@ -98,13 +98,7 @@ fn sigterm_drains_then_exits_within_the_grace_period() {
     };
     assert!(status.success(), "exit status {status}");
     assert!(signalled.elapsed() < Duration::from_secs(5));
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut logs)
-        .expect("logs");
+    let logs = testkit::stderr_of(&mut child);
     assert!(
         logs.contains("every request in flight was answered"),
         "{logs}"

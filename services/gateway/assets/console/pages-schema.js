@@ -195,6 +195,42 @@ function indexWarning(kind, props, chosen) {
   return '';
 }
 
+// The entity, label and properties pickers of a create form, filled from the ontology: a new
+// entity refills the labels, a new label the properties. Returns the form's `fill()`.
+function bindPickers(state, { entity, label, props }, update) {
+  const fill = (labels) => {
+    if (labels) fillLabels(label, state.ontology, entity.value, label.value);
+    fillProperties(props, state.ontology, entity.value, label.value);
+    update();
+  };
+  entity.addEventListener('change', () => fill(true));
+  label.addEventListener('change', () => fill(false));
+  props.addEventListener('change', update);
+  return () => fill(true);
+}
+
+// Submits a create form: the button is disabled while the request runs, then the error or what
+// `send()` returns (the children of the success box) is shown.
+function onCreate(form, { submit, error, created, send }) {
+  const idle = submit.textContent;
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    submit.disabled = true;
+    submit.textContent = 'Creating…';
+    showError(error, '');
+    created.hidden = true;
+    try {
+      setChildren(created, ...(await send()));
+      created.hidden = false;
+    } catch (e) {
+      showError(error, e.message);
+    } finally {
+      submit.disabled = false;
+      submit.textContent = idle;
+    }
+  });
+}
+
 function indexForm(state, ctx) {
   const entity = h('select', { 'data-testid': 'index-entity', name: 'entity' },
     h('option', { value: 'node' }, 'Node'), h('option', { value: 'relationship' }, 'Relationship'));
@@ -226,17 +262,8 @@ function indexForm(state, ctx) {
     warning.textContent = w ? `${w} The server will check it too.` : '';
     warning.hidden = !w;
   };
-  entity.addEventListener('change', () => {
-    fillLabels(label, state.ontology, entity.value, label.value);
-    fillProperties(props, state.ontology, entity.value, label.value);
-    update();
-  });
-  label.addEventListener('change', () => {
-    fillProperties(props, state.ontology, entity.value, label.value);
-    update();
-  });
+  const fill = bindPickers(state, { entity, label, props }, update);
   kind.addEventListener('change', update);
-  props.addEventListener('change', update);
 
   const form = h('form', { class: 'form', 'data-testid': 'create-index-form', novalidate: true },
     h('div', { class: 'field-row' }, field('Entity', entity), field('Label / type', label)),
@@ -249,48 +276,31 @@ function indexForm(state, ctx) {
     error,
     created);
 
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const body = {
-      kind: kind.value,
-      entity: entity.value,
-      labels: label.value ? [label.value] : [],
-      properties: selected(props),
-    };
-    if (name.value.trim()) body.name = name.value.trim();
-    if (kind.value === 'vector') {
-      if (dims.value !== '') body.dimensions = Number(dims.value);
-      body.similarity = sim.value;
-    }
-    submit.disabled = true;
-    submit.textContent = 'Creating…';
-    showError(error, '');
-    created.hidden = true;
-    try {
+  onCreate(form, {
+    submit, error, created,
+    async send() {
+      const body = {
+        kind: kind.value,
+        entity: entity.value,
+        labels: label.value ? [label.value] : [],
+        properties: selected(props),
+      };
+      if (name.value.trim()) body.name = name.value.trim();
+      if (kind.value === 'vector') {
+        if (dims.value !== '') body.dimensions = Number(dims.value);
+        body.similarity = sim.value;
+      }
       const r = await api('/admin/api/schema/indexes', { method: 'POST', body });
-      setChildren(created, 'Created index ', h('code', null, r.name), ' — Neo4j populates it in the background.',
-        h('pre', { class: 'cypher' }, r.cypher));
-      created.hidden = false;
       name.value = '';
       state.highlight = r.name;
       update();
       ctx.refresh();
-    } catch (e) {
-      showError(error, e.message);
-    } finally {
-      submit.disabled = false;
-      submit.textContent = 'Create index';
-    }
+      return ['Created index ', h('code', null, r.name), ' — Neo4j populates it in the background.',
+        h('pre', { class: 'cypher' }, r.cypher)];
+    },
   });
 
-  return {
-    form,
-    fill() {
-      fillLabels(label, state.ontology, entity.value, label.value);
-      fillProperties(props, state.ontology, entity.value, label.value);
-      update();
-    },
-  };
+  return { form, fill };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -308,16 +318,7 @@ function constraintForm(state, ctx) {
   const update = () => {
     name.placeholder = `default: unique_${label.value || 'Label'}_${selected(props).join('_') || 'property'}`;
   };
-  entity.addEventListener('change', () => {
-    fillLabels(label, state.ontology, entity.value, label.value);
-    fillProperties(props, state.ontology, entity.value, label.value);
-    update();
-  });
-  label.addEventListener('change', () => {
-    fillProperties(props, state.ontology, entity.value, label.value);
-    update();
-  });
-  props.addEventListener('change', update);
+  const fill = bindPickers(state, { entity, label, props }, update);
   const form = h('form', { class: 'form', 'data-testid': 'create-constraint-form', novalidate: true },
     h('div', { class: 'field-row' }, field('Entity', entity), field('Label / type', label)),
     field('Properties', props, 'Several properties make the combination unique. Existing duplicates make Neo4j refuse it.'),
@@ -325,36 +326,19 @@ function constraintForm(state, ctx) {
     h('div', { class: 'form-actions' }, submit),
     error,
     created);
-  form.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const body = { entity: entity.value, label: label.value, properties: selected(props) };
-    if (name.value.trim()) body.name = name.value.trim();
-    submit.disabled = true;
-    submit.textContent = 'Creating…';
-    showError(error, '');
-    created.hidden = true;
-    try {
+  onCreate(form, {
+    submit, error, created,
+    async send() {
+      const body = { entity: entity.value, label: label.value, properties: selected(props) };
+      if (name.value.trim()) body.name = name.value.trim();
       const r = await api('/admin/api/schema/constraints', { method: 'POST', body });
-      setChildren(created, 'Created constraint ', h('code', null, r.name), '.', h('pre', { class: 'cypher' }, r.cypher));
-      created.hidden = false;
       name.value = '';
       update();
       ctx.refresh();
-    } catch (e) {
-      showError(error, e.message);
-    } finally {
-      submit.disabled = false;
-      submit.textContent = 'Create constraint';
-    }
-  });
-  return {
-    form,
-    fill() {
-      fillLabels(label, state.ontology, entity.value, label.value);
-      fillProperties(props, state.ontology, entity.value, label.value);
-      update();
+      return ['Created constraint ', h('code', null, r.name), '.', h('pre', { class: 'cypher' }, r.cypher)];
     },
-  };
+  });
+  return { form, fill };
 }
 
 // ---------------------------------------------------------------------------------------------

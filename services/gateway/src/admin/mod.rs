@@ -179,12 +179,21 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/api/audit", get(audit_list))
         .route("/admin/api/history", get(history_list))
         .route("/admin/api/schema", get(schema_live))
-        .route("/admin/api/schema/indexes", post(create_index))
-        .route("/admin/api/schema/indexes/{name}", delete(drop_index))
-        .route("/admin/api/schema/constraints", post(create_constraint))
+        .route(
+            "/admin/api/schema/indexes",
+            post(create::<schema::IndexRequest>),
+        )
+        .route(
+            "/admin/api/schema/indexes/{name}",
+            delete(drop_named::<false>),
+        )
+        .route(
+            "/admin/api/schema/constraints",
+            post(create::<schema::ConstraintRequest>),
+        )
         .route(
             "/admin/api/schema/constraints/{name}",
-            delete(drop_constraint),
+            delete(drop_named::<true>),
         )
         .route("/admin/api/schema/drift", get(drift))
         .route("/admin/api/schema/drift/apply", post(apply_drift))
@@ -755,49 +764,53 @@ async fn create_item(
     }
 }
 
-async fn create_index(
-    State(state): State<AppState>,
-    Remote(remote): Remote,
-    Extension(p): Extension<Principal>,
-    body: Bytes,
-) -> Response {
-    let request: schema::IndexRequest = match parse_body(&body, "index request") {
-        Ok(r) => r,
-        Err(r) => return *r,
-    };
-    let catalog = schema::Catalog::new(&state.engine.ontology);
-    let target = format!(
-        "{}:{}",
-        request.labels.join("|"),
-        request.properties.join(",")
-    );
-    let validated = schema::validate_index(&catalog, &request);
-    create_item(
-        &state,
-        &p,
-        remote,
-        ("index.create", "INVALID_INDEX"),
-        target,
-        validated,
-    )
-    .await
+/// A request to create an index or a constraint: how it is named in errors and the audit log,
+/// and how the ontology's catalog validates it.
+trait CreateRequest: serde::de::DeserializeOwned {
+    /// What the body is, for a parse error.
+    const WHAT: &'static str;
+    /// The audit action and the error code of an invalid request.
+    const ACTION: (&'static str, &'static str);
+    /// What the request is about, for the audit log of a refused request.
+    fn target(&self) -> String;
+    fn validate(&self, catalog: &schema::Catalog) -> Result<schema::Validated, String>;
 }
 
-async fn create_constraint(
+impl CreateRequest for schema::IndexRequest {
+    const WHAT: &'static str = "index request";
+    const ACTION: (&'static str, &'static str) = ("index.create", "INVALID_INDEX");
+    fn target(&self) -> String {
+        format!("{}:{}", self.labels.join("|"), self.properties.join(","))
+    }
+    fn validate(&self, catalog: &schema::Catalog) -> Result<schema::Validated, String> {
+        schema::validate_index(catalog, self)
+    }
+}
+
+impl CreateRequest for schema::ConstraintRequest {
+    const WHAT: &'static str = "constraint request";
+    const ACTION: (&'static str, &'static str) = ("constraint.create", "INVALID_CONSTRAINT");
+    fn target(&self) -> String {
+        format!("{}:{}", self.label, self.properties.join(","))
+    }
+    fn validate(&self, catalog: &schema::Catalog) -> Result<schema::Validated, String> {
+        schema::validate_constraint(catalog, self)
+    }
+}
+
+/// `POST /admin/api/schema/indexes` and `POST /admin/api/schema/constraints`.
+async fn create<R: CreateRequest>(
     State(state): State<AppState>,
     Remote(remote): Remote,
     Extension(p): Extension<Principal>,
     body: Bytes,
 ) -> Response {
-    let request: schema::ConstraintRequest = match parse_body(&body, "constraint request") {
+    let request: R = match parse_body(&body, R::WHAT) {
         Ok(r) => r,
         Err(r) => return *r,
     };
-    let catalog = schema::Catalog::new(&state.engine.ontology);
-    let target = format!("{}:{}", request.label, request.properties.join(","));
-    let validated = schema::validate_constraint(&catalog, &request);
-    let kind = ("constraint.create", "INVALID_CONSTRAINT");
-    create_item(&state, &p, remote, kind, target, validated).await
+    let validated = request.validate(&schema::Catalog::new(&state.engine.ontology));
+    create_item(&state, &p, remote, R::ACTION, request.target(), validated).await
 }
 
 #[derive(serde::Deserialize)]
@@ -900,24 +913,15 @@ async fn drop_item(
     }
 }
 
-async fn drop_index(
+/// `DELETE /admin/api/schema/indexes/{name}` and `DELETE /admin/api/schema/constraints/{name}`.
+async fn drop_named<const CONSTRAINT: bool>(
     State(state): State<AppState>,
     Remote(remote): Remote,
     Extension(p): Extension<Principal>,
     Path(name): Path<String>,
     Query(c): Query<Confirm>,
 ) -> Response {
-    drop_item(&state, &p, remote, false, name, c.confirm).await
-}
-
-async fn drop_constraint(
-    State(state): State<AppState>,
-    Remote(remote): Remote,
-    Extension(p): Extension<Principal>,
-    Path(name): Path<String>,
-    Query(c): Query<Confirm>,
-) -> Response {
-    drop_item(&state, &p, remote, true, name, c.confirm).await
+    drop_item(&state, &p, remote, CONSTRAINT, name, c.confirm).await
 }
 
 fn report_json(r: &graph::MigrationReport, desired: &[graph::SchemaItem]) -> Value {
