@@ -997,6 +997,17 @@ impl<'a> Compiler<'a> {
         Some(self.param(Value::Bool(allowed)))
     }
 
+    /// A connection filter's predicate, restricted to related nodes the caller may read: edges
+    /// to hidden nodes do not count (an edge-only filter would otherwise see them; a node filter
+    /// has the visibility already). An empty filter stays empty.
+    fn and_visible(&mut self, target: &NodeType, pred: Option<String>) -> Option<String> {
+        let pred = pred?;
+        Some(match self.visible(target) {
+            Some(visible) => format!("{pred} AND {visible}"),
+            None => pred,
+        })
+    }
+
     /// The predicate of a `where` input over variable `v`.
     fn where_(
         &mut self,
@@ -1159,7 +1170,12 @@ impl<'a> Compiler<'a> {
         let pattern = self.pattern(v, r, "", &t, true)?;
         if !r.list {
             if val.is_null() {
-                return Ok(vec![format!("NOT EXISTS {{ MATCH {pattern} }}")]);
+                // A hidden node does not count as a related one.
+                let visible = self.visible(target);
+                return Ok(vec![format!(
+                    "NOT {}",
+                    exists(&pattern, visible.as_deref())
+                )]);
             }
             let pred = self.where_(Owner::Node(target), &t, val)?;
             return Ok(vec![exists(&pattern, pred.as_deref())]);
@@ -1194,9 +1210,17 @@ impl<'a> Compiler<'a> {
         let pattern = self.pattern(v, r, &e, &t, true)?;
         if !r.list {
             if val.is_null() {
-                return Ok(vec![format!("NOT EXISTS {{ MATCH {pattern} }}")]);
+                let visible = self.visible(target);
+                return Ok(vec![format!(
+                    "NOT {}",
+                    exists(&pattern, visible.as_deref())
+                )]);
             }
-            let pred = self.connection_where(target, &owner, props, &e, &t, val)?;
+            // Existence of the related node: a hidden one does not count, even unfiltered.
+            let pred = match self.connection_where(target, &owner, props, &e, &t, val)? {
+                Some(p) => self.and_visible(target, Some(p)),
+                None => self.visible(target),
+            };
             return Ok(vec![exists(&pattern, pred.as_deref())]);
         }
         let obj = val.as_object().ok_or_else(|| {
@@ -1211,6 +1235,7 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             let pred = self.connection_where(target, &owner, props, &e, &t, inner)?;
+            let pred = self.and_visible(target, pred);
             parts.extend(quantified(q, &pattern, pred.as_deref(), &r.name)?);
         }
         Ok(parts)

@@ -92,3 +92,57 @@ pub fn stderr_of(child: &mut std::process::Child) -> String {
         .expect("stderr reads");
     logs
 }
+
+/// `<binary> serve` on a free loopback port, from the repository root with its default ontology
+/// and no readers, with these variables set (and `RUST_LOG` when not among them); stderr is
+/// piped (see [`stderr_of`]). Returns once `/readyz` answers 200, or panics after 30 s.
+pub fn spawn_serve(binary: &str, env: &[(&str, &str)]) -> (std::process::Child, u16) {
+    let port = free_port();
+    let mut command = std::process::Command::new(binary);
+    command
+        .current_dir(root())
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("ONTOGRAPH_ONTOLOGY")
+        .env_remove("ONTOGRAPH_INGEST")
+        .env("RUST_LOG", "info")
+        .env("NEO4J_READER_URIS", "")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("ontograph serve starts");
+    let ready = || get(port, "/readyz").filter(|r| r.starts_with("HTTP/1.1 200"));
+    let started = std::time::Instant::now();
+    while ready().is_none() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "ontograph serve exited with {status}: {}",
+                stderr_of(&mut child)
+            );
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "ontograph serve was not ready within 30 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (child, port)
+}
+
+/// A plain `GET` to a loopback port over HTTP/1.1, read until the server closes: the raw reply
+/// (status line, headers, body), or `None` when the connection fails.
+pub fn get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}

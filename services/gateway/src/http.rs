@@ -298,7 +298,7 @@ async fn execute(
         Ok(c) => c,
         Err(e) => return unauthenticated(&e),
     };
-    if let Err(refused) = state.persisted.resolve(&mut request) {
+    if let Err(refused) = state.persisted.resolve(&mut request).await {
         return error_response(refused.status, refused.error());
     }
     if !state.introspection {

@@ -98,6 +98,19 @@ pub enum BuildError {
     Finish(String),
 }
 
+/// A Redis connection (reconnecting on its own once made) for the state the gateways share:
+/// rate limits, the admin audit log and logouts, registered persisted queries. Gives up after
+/// 2 s, so a Redis that is down at start delays nothing longer.
+pub async fn connect_redis(url: &str) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
+    let client = redis::Client::open(url)?;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        client.get_connection_manager(),
+    )
+    .await
+    .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "timed out")))?
+}
+
 /// The process-wide Prometheus recorder (installed once; later calls share it).
 pub fn metrics_handle() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();

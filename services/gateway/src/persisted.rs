@@ -1,9 +1,16 @@
 //! Persisted queries: automatic persisted queries (Apollo's protocol: a client sends
 //! `extensions.persistedQuery.sha256Hash` alone, and the query text only when the server answers
 //! `PersistedQueryNotFound`), and an allow-list mode in which only registered operations run.
+//!
+//! Registered queries live in process (moka) and, when Redis is configured, in Redis too, so a
+//! query registered through one gateway is known to all of them: a client behind a load balancer
+//! sends each text once, not once per gateway. Redis is asked only on a local miss, within 50 ms,
+//! and skipped for 2 s after a failure; without it the protocol still works (the client is asked
+//! for the text again).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_graphql::{Request, ServerError, Value};
 use axum::http::StatusCode;
@@ -112,11 +119,86 @@ impl Refusal {
     }
 }
 
+/// How long a registered query stays in Redis after it was last registered.
+pub const SHARED_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+const REDIS_TIMEOUT: Duration = Duration::from_millis(50);
+const REDIS_COOLDOWN: Duration = Duration::from_secs(2);
+
+/// Registered queries in Redis, under `<prefix>:apq:<sha256>`.
+struct Shared {
+    conn: redis::aio::ConnectionManager,
+    prefix: String,
+    skip_until: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    fn key(&self, hash: &str) -> String {
+        format!("{}:apq:{hash}", self.prefix)
+    }
+
+    fn available(&self) -> bool {
+        let skip = self.skip_until.lock().unwrap_or_else(|e| e.into_inner());
+        skip.is_none_or(|until| Instant::now() >= until)
+    }
+
+    fn failed(&self, error: &dyn std::fmt::Display) {
+        tracing::warn!(%error, "persisted queries: Redis did not answer; registered queries stay in this process for {REDIS_COOLDOWN:?}");
+        metrics::counter!("ontograph_persisted_redis_errors_total").increment(1);
+        *self.skip_until.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Instant::now() + REDIS_COOLDOWN);
+    }
+
+    /// The text registered under `hash`, if Redis has it and answers in time.
+    async fn get(&self, hash: &str) -> Option<String> {
+        if !self.available() {
+            return None;
+        }
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.key(hash));
+        let get = cmd.query_async::<Option<String>>(&mut conn);
+        match tokio::time::timeout(REDIS_TIMEOUT, get).await {
+            Ok(Ok(text)) => text,
+            Ok(Err(e)) => {
+                self.failed(&e);
+                None
+            }
+            Err(_) => {
+                self.failed(&"timed out");
+                None
+            }
+        }
+    }
+
+    /// Stores a registration in the background (the request does not wait for it).
+    fn put(self: &Arc<Self>, hash: String, text: Arc<str>) {
+        if !self.available() {
+            return;
+        }
+        let shared = self.clone();
+        tokio::spawn(async move {
+            let mut conn = shared.conn.clone();
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(shared.key(&hash))
+                .arg(text.as_ref())
+                .arg("EX")
+                .arg(SHARED_TTL.as_secs());
+            let set = cmd.query_async::<()>(&mut conn);
+            match tokio::time::timeout(REDIS_TIMEOUT * 4, set).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => shared.failed(&e),
+                Err(_) => shared.failed(&"timed out"),
+            }
+        });
+    }
+}
+
 /// Resolves persisted query hashes into texts and enforces the allow-list.
 pub struct Persisted {
     mode: Mode,
     registered: moka::sync::Cache<String, Arc<str>>,
     allow: AllowList,
+    shared: Option<Arc<Shared>>,
 }
 
 impl Persisted {
@@ -125,7 +207,25 @@ impl Persisted {
             mode,
             registered: moka::sync::Cache::new(10_000),
             allow,
+            shared: None,
         }
+    }
+
+    /// Shares registrations with the other gateways through Redis (automatic mode only).
+    pub fn with_redis(mut self, conn: redis::aio::ConnectionManager, prefix: &str) -> Self {
+        if self.mode == Mode::Automatic {
+            self.shared = Some(Arc::new(Shared {
+                conn,
+                prefix: prefix.to_owned(),
+                skip_until: Mutex::new(None),
+            }));
+        }
+        self
+    }
+
+    /// Whether registrations are shared through Redis.
+    pub fn shared(&self) -> bool {
+        self.shared.is_some()
     }
 
     pub fn mode(&self) -> Mode {
@@ -138,7 +238,7 @@ impl Persisted {
 
     /// Fills in the text of a hash-only request, registers a new one, or refuses (status and
     /// error).
-    pub fn resolve(&self, request: &mut Request) -> Result<(), Refusal> {
+    pub async fn resolve(&self, request: &mut Request) -> Result<(), Refusal> {
         let hash = persisted_hash(request)?;
         let has_text = !request.query.trim().is_empty();
         match (self.mode, hash) {
@@ -151,22 +251,38 @@ impl Persisted {
             (Mode::Automatic, None) => Ok(()),
             (Mode::Automatic, Some(hash)) if has_text => {
                 check_hash(&request.query, &hash)?;
-                self.registered
-                    .insert(hash, Arc::from(request.query.as_str()));
+                // Clients send the text with its hash only after `PersistedQueryNotFound`, so
+                // this is rare: every such request (re)registers it, here and in Redis.
+                let text: Arc<str> = Arc::from(request.query.as_str());
+                if let Some(shared) = &self.shared {
+                    shared.put(hash.clone(), text.clone());
+                }
+                self.registered.insert(hash, text);
                 Ok(())
             }
-            (Mode::Automatic, Some(hash)) => match self.registered.get(&hash) {
-                Some(text) => {
+            (Mode::Automatic, Some(hash)) => {
+                if let Some(text) = self.registered.get(&hash) {
                     request.query = text.to_string();
-                    Ok(())
+                    return Ok(());
+                }
+                if let Some(shared) = &self.shared {
+                    // Registered through another gateway. What Redis holds is checked like a
+                    // text a client sent.
+                    if let Some(text) = shared.get(&hash).await {
+                        if sha256_hex(&text) == hash {
+                            self.registered.insert(hash, Arc::from(text.as_str()));
+                            request.query = text;
+                            return Ok(());
+                        }
+                    }
                 }
                 // Apollo clients look for this message, then send the text with the hash.
-                None => Err(Refusal::new(
+                Err(Refusal::new(
                     StatusCode::OK,
                     "PersistedQueryNotFound",
                     "PERSISTED_QUERY_NOT_FOUND",
-                )),
-            },
+                ))
+            }
             (Mode::AllowList, hash) => {
                 let hash = match hash {
                     Some(h) => {
@@ -243,30 +359,33 @@ mod tests {
         r
     }
 
-    #[test]
-    fn automatic_persisted_queries_register_then_resolve() {
+    #[tokio::test]
+    async fn automatic_persisted_queries_register_then_resolve() {
         let p = Persisted::new(Mode::Automatic, AllowList::new());
         let q = "{ teams { name } }";
         let h = sha256_hex(q);
         let mut only_hash = request("", Some(&h));
-        let e = p.resolve(&mut only_hash).expect_err("unknown");
+        let e = p.resolve(&mut only_hash).await.expect_err("unknown");
         assert_eq!(
             (e.status, e.message.as_str()),
             (StatusCode::OK, "PersistedQueryNotFound")
         );
-        p.resolve(&mut request(q, Some(&h))).expect("registers");
+        p.resolve(&mut request(q, Some(&h)))
+            .await
+            .expect("registers");
         let mut again = request("", Some(&h));
-        p.resolve(&mut again).expect("resolves");
+        p.resolve(&mut again).await.expect("resolves");
         assert_eq!(again.query, q);
         let wrong = p
             .resolve(&mut request("{ other }", Some(&h)))
+            .await
             .expect_err("mismatch");
         assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
-        assert!(p.resolve(&mut request("{ plain }", None)).is_ok());
+        assert!(p.resolve(&mut request("{ plain }", None)).await.is_ok());
     }
 
-    #[test]
-    fn the_allow_list_admits_only_its_operations() {
+    #[tokio::test]
+    async fn the_allow_list_admits_only_its_operations() {
         let q = "query Teams { teams { name } }";
         let manifest = serde_json::json!({
             "format": "apollo-persisted-query-manifest", "version": 1,
@@ -275,11 +394,12 @@ mod tests {
         let allow = parse_allow_list(&manifest.to_string()).expect("manifest");
         let p = Persisted::new(Mode::AllowList, allow);
         let mut by_hash = request("", Some(&sha256_hex(q)));
-        p.resolve(&mut by_hash).expect("by hash");
+        p.resolve(&mut by_hash).await.expect("by hash");
         assert_eq!(by_hash.query, q);
-        p.resolve(&mut request(q, None)).expect("by text");
+        p.resolve(&mut request(q, None)).await.expect("by text");
         let e = p
             .resolve(&mut request("{ people { email } }", None))
+            .await
             .expect_err("refused");
         assert_eq!(e.status, StatusCode::FORBIDDEN);
         assert!(e.message.contains("not on the allow-list"), "{}", e.message);

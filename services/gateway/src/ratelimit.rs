@@ -194,23 +194,13 @@ impl RateLimiter {
     /// until it answers... and with no connection manager, for good: restart to share again).
     pub async fn new(config: RateLimitConfig) -> Self {
         let redis = match config.redis_url.as_deref().filter(|_| config.enabled()) {
-            Some(url) => {
-                let connect = async {
-                    let client = redis::Client::open(url)?;
-                    tokio::time::timeout(Duration::from_secs(2), client.get_connection_manager())
-                        .await
-                        .map_err(|_| {
-                            redis::RedisError::from((redis::ErrorKind::IoError, "timed out"))
-                        })?
-                };
-                match connect.await {
-                    Ok(c) => Some(c),
-                    Err(error) => {
-                        tracing::warn!(%error, "rate limits: Redis unavailable; each gateway counts alone");
-                        None
-                    }
+            Some(url) => match crate::connect_redis(url).await {
+                Ok(c) => Some(c),
+                Err(error) => {
+                    tracing::warn!(%error, "rate limits: Redis unavailable; each gateway counts alone");
+                    None
                 }
-            }
+            },
             None => None,
         };
         RateLimiter {

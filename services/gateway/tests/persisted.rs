@@ -179,3 +179,128 @@ async fn with_the_cache_on_introspection_off_is_refused_however_it_is_spelt() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["data"]["teams"].is_array(), "{body}");
 }
+
+/// A gateway in automatic mode whose registrations are shared through Redis under `prefix`.
+async fn shared_app(prefix: &str) -> axum::Router {
+    let config = gateway::GatewayConfig::default();
+    let mut state =
+        gateway::build_state(testkit::ontology(), testkit::router().await, &config).expect("state");
+    let conn = gateway::connect_redis(&testkit::env("REDIS_URL"))
+        .await
+        .expect("redis");
+    state.persisted = std::sync::Arc::new(
+        gateway::persisted::Persisted::new(Mode::Automatic, Default::default())
+            .with_redis(conn, prefix),
+    );
+    gateway::app(state)
+}
+
+#[tokio::test]
+async fn a_query_registered_on_one_gateway_is_known_to_the_others() {
+    let prefix = testkit::unique("apq");
+    let (a, b) = (shared_app(&prefix).await, shared_app(&prefix).await);
+    // A text no other test registers (the prefix makes the hash unique too).
+    let query = format!(
+        "query Shared {{ teams(limit: 1, where: {{ name: {{ eq: \"{prefix}\" }} }}) {{ name }} }}"
+    );
+    let hash = sha256_hex(&query);
+    let (_, body) = post(&b, json!({"extensions": pq(&hash)})).await;
+    assert_eq!(
+        body["errors"][0]["message"], "PersistedQueryNotFound",
+        "{body}"
+    );
+    // Registered through gateway A...
+    let (status, body) = post(&a, json!({"query": query, "extensions": pq(&hash)})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["data"]["teams"].is_array(), "{body}");
+    // ...it is in Redis with its expiry, and gateway B answers the hash alone.
+    let mut redis = redis::Client::open(testkit::env("REDIS_URL"))
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let key = format!("{prefix}:apq:{hash}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let stored: Option<String> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .expect("get");
+        if stored.as_deref() == Some(query.as_str()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never stored in Redis"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let ttl: i64 = redis::cmd("TTL")
+        .arg(&key)
+        .query_async(&mut redis)
+        .await
+        .expect("ttl");
+    assert!(
+        (1..=gateway::persisted::SHARED_TTL.as_secs() as i64).contains(&ttl),
+        "TTL {ttl}"
+    );
+    let (status, body) = post(&b, json!({"extensions": pq(&hash)})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["data"]["teams"].is_array(), "{body}");
+
+    // A text in Redis that does not match its hash (tampering) is not run.
+    let forged = format!("{prefix}-forged");
+    let forged_hash = sha256_hex(&forged);
+    let _: () = redis::cmd("SET")
+        .arg(format!("{prefix}:apq:{forged_hash}"))
+        .arg("{ people { email } }")
+        .query_async(&mut redis)
+        .await
+        .expect("set");
+    let (_, body) = post(&b, json!({"extensions": pq(&forged_hash)})).await;
+    assert_eq!(
+        body["errors"][0]["message"], "PersistedQueryNotFound",
+        "{body}"
+    );
+
+    // Redis not answering (every client paused for 3 s): the hash-only request is not held up
+    // for long and gets PersistedQueryNotFound, so the client sends the text, which runs.
+    let other = format!(
+        "query Other {{ teams(limit: 1, where: {{ name: {{ eq: \"{prefix}-2\" }} }}) {{ name }} }}"
+    );
+    let other_hash = sha256_hex(&other);
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(3000)
+        .query_async(&mut redis)
+        .await
+        .expect("pause");
+    let started = std::time::Instant::now();
+    let (status, body) = post(&b, json!({"extensions": pq(&other_hash)})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["errors"][0]["message"], "PersistedQueryNotFound",
+        "{body}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2500),
+        "held up {:?} by a paused Redis",
+        started.elapsed()
+    );
+    let (status, body) = post(&b, json!({"query": other, "extensions": pq(&other_hash)})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["data"]["teams"].is_array(), "{body}");
+    let _: () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query_async(&mut redis)
+        .await
+        .expect("unpause");
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .arg(format!("{prefix}:apq:{forged_hash}"))
+        .arg(format!("{prefix}:apq:{other_hash}"))
+        .query_async(&mut redis)
+        .await
+        .expect("cleanup");
+}

@@ -8,7 +8,12 @@ const ONTOLOGY: &str = r#"
 type Person @node {
   handle: String! @unique
   name: String
-  salaries: [Salary!]! @relationship(type: "EARNS", direction: OUT)
+  salaries: [Salary!]! @relationship(type: "EARNS", direction: OUT, properties: "Earns")
+  latest: Salary @relationship(type: "LATEST", direction: OUT)
+}
+
+type Earns @relationshipProperties {
+  since: Int
 }
 
 type Salary @node @authorization(filter: [{ where: { jwt: { roles_INCLUDES: "hr" } } }]) {
@@ -38,7 +43,7 @@ async fn a_type_visible_only_to_a_role() {
     neo4j
         .run(
             &graph::Statement::new(
-                "CREATE (p:Person {handle: $p, name: 'Ada'})-[:EARNS]->(:Salary {id: $p, amount: 100})",
+                "CREATE (p:Person {handle: $p, name: 'Ada'})-[:EARNS {since: 2020}]->(s:Salary {id: $p, amount: 100}), (p)-[:LATEST]->(s)",
             )
             .param("p", p.clone()),
             graph::AccessMode::Write,
@@ -84,6 +89,65 @@ async fn a_type_visible_only_to_a_role() {
     );
     assert_eq!(post(&app, READER, &filtered).await["people"], json!([]));
     assert_eq!(post(&app, HR, &filtered).await["people"][0]["handle"], p);
+    // Edges to hidden nodes do not count in connection filters, even when the filter is on the
+    // edge alone, whatever the quantifier; nor does a hidden node as a single related one.
+    // For the reader, the person looks exactly like one with no salary.
+    for (filter, reader_sees, hr_sees) in [
+        (
+            "salariesConnection: { some: { edge: { since: { gt: 0 } } } }",
+            false,
+            true,
+        ),
+        (
+            "salariesConnection: { all: { edge: { since: { gt: 0 } } } }",
+            false,
+            true,
+        ),
+        (
+            "salariesConnection: { single: { edge: { since: { gt: 0 } } } }",
+            false,
+            true,
+        ),
+        (
+            "salariesConnection: { none: { edge: { since: { gt: 0 } } } }",
+            true,
+            false,
+        ),
+        (
+            "salariesConnection: { none: { node: { amount: { gt: 0 } } } }",
+            true,
+            false,
+        ),
+        ("latest: null", true, false),
+        ("latestConnection: null", true, false),
+        ("latestConnection: {}", false, true),
+        (
+            "latestConnection: { node: { amount: { gt: 0 } } }",
+            false,
+            true,
+        ),
+        ("latest: { amount: { gt: 0 } }", false, true),
+    ] {
+        let q =
+            format!(r#"{{ people(where: {{ handle: {{ eq: "{p}" }}, {filter} }}) {{ handle }} }}"#);
+        let expect = |sees: bool| {
+            if sees {
+                json!([{ "handle": p }])
+            } else {
+                json!([])
+            }
+        };
+        assert_eq!(
+            post(&app, READER, &q).await["people"],
+            expect(reader_sees),
+            "reader: {filter}"
+        );
+        assert_eq!(
+            post(&app, HR, &q).await["people"],
+            expect(hr_sees),
+            "hr: {filter}"
+        );
+    }
     let counted =
         format!(r#"{{ salariesConnection(where: {{ id: {{ eq: "{p}" }} }}) {{ totalCount }} }}"#);
     assert_eq!(
@@ -94,7 +158,7 @@ async fn a_type_visible_only_to_a_role() {
     neo4j
         .run(
             &graph::Statement::new(
-                "MATCH (p:Person {handle: $p})-[:EARNS]->(s) DETACH DELETE p, s",
+                "MATCH (p:Person {handle: $p})-[:EARNS]->(s:Salary) DETACH DELETE p, s",
             )
             .param("p", p),
             graph::AccessMode::Write,

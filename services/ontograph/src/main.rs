@@ -850,6 +850,23 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
             .with_redis(url, &args.cache.cache_prefix)
             .await;
         state.admin = std::sync::Arc::new(admin);
+        if config.persisted_queries == gateway::persisted::Mode::Automatic {
+            match gateway::connect_redis(url).await {
+                Ok(conn) => {
+                    state.persisted = std::sync::Arc::new(
+                        gateway::persisted::Persisted::new(
+                            config.persisted_queries,
+                            config.allow_list.clone(),
+                        )
+                        .with_redis(conn, &args.cache.cache_prefix),
+                    );
+                }
+                Err(error) => tracing::warn!(
+                    %error,
+                    "persisted queries: Redis unavailable; registered queries stay in this process"
+                ),
+            }
+        }
     }
     state.start_history();
     state.access.start().await;

@@ -2,8 +2,7 @@
 //! every kind of credential sent, good and bad), CORS answers only the configured origins, and
 //! the console's pages carry their security headers.
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 const JWT_SECRET: &str = "hygiene-jwt-secret-5f3c1d";
 const API_KEY: &str = "hygiene-api-key-9a8b7c6d5e";
@@ -25,43 +24,24 @@ fn token() -> String {
 
 #[tokio::test]
 async fn secrets_stay_out_of_logs_cors_and_console_headers() {
-    let port = testkit::free_port();
     let password = testkit::env("NEO4J_PASSWORD");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ontograph"))
-        .current_dir(testkit::root())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("ONTOGRAPH_ONTOLOGY")
-        .env(
-            "RUST_LOG",
-            "debug,neo4rs=info,hyper=info,h2=info,lapin=info",
-        )
-        .env("NEO4J_READER_URIS", "")
-        .env("ONTOGRAPH_JWT_SECRET", JWT_SECRET)
-        .env("ONTOGRAPH_API_KEYS", format!("hygiene=read:{API_KEY}"))
-        .env("ONTOGRAPH_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("ONTOGRAPH_INGEST_SECRET_INTERNAL", INGEST_SECRET)
-        .env("ONTOGRAPH_CORS_ORIGINS", "https://app.example")
-        .env_remove("ONTOGRAPH_INGEST")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ontograph serve starts");
+    let api_keys = format!("hygiene=read:{API_KEY}");
+    let (mut child, port) = testkit::spawn_serve(
+        env!("CARGO_BIN_EXE_ontograph"),
+        &[
+            (
+                "RUST_LOG",
+                "debug,neo4rs=info,hyper=info,h2=info,lapin=info",
+            ),
+            ("ONTOGRAPH_JWT_SECRET", JWT_SECRET),
+            ("ONTOGRAPH_API_KEYS", &api_keys),
+            ("ONTOGRAPH_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("ONTOGRAPH_INGEST_SECRET_INTERNAL", INGEST_SECRET),
+            ("ONTOGRAPH_CORS_ORIGINS", "https://app.example"),
+        ],
+    );
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..100 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(ready, "ontograph serve did not become ready");
 
     let jwt = token();
     let query = serde_json::json!({"query": "{ teams(limit: 1) { name } }"}).to_string();

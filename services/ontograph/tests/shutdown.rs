@@ -5,42 +5,20 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn get(port: u16, path: &str) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    Some(out)
-}
+use testkit::get;
 
 #[test]
 fn sigterm_drains_then_exits_within_the_grace_period() {
-    let port = testkit::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ontograph"))
-        .current_dir(testkit::root())
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env_remove("ONTOGRAPH_ONTOLOGY")
-        .env("RUST_LOG", "info")
-        .env("NEO4J_READER_URIS", "")
-        .env("ONTOGRAPH_SHUTDOWN_DELAY", "1500ms")
-        .env("ONTOGRAPH_SHUTDOWN_TIMEOUT", "10s")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ontograph serve starts");
-    let started = Instant::now();
-    while !get(port, "/readyz").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
-        assert!(started.elapsed() < Duration::from_secs(30), "never ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (mut child, port) = testkit::spawn_serve(
+        env!("CARGO_BIN_EXE_ontograph"),
+        &[
+            ("ONTOGRAPH_SHUTDOWN_DELAY", "1500ms"),
+            ("ONTOGRAPH_SHUTDOWN_TIMEOUT", "10s"),
+        ],
+    );
 
     // A request in flight: headers and half of the body sent, the rest after SIGTERM.
     let body = r#"{"query":"{ teams(limit: 1) { name } }"}"#;

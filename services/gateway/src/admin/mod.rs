@@ -69,14 +69,7 @@ impl AdminState {
     /// Shares the audit log and session revocations with every gateway through Redis (keys
     /// under `prefix`). Without Redis at start, both stay in this process.
     pub async fn with_redis(mut self, url: &str, prefix: &str) -> Self {
-        let connected = async {
-            let client = redis::Client::open(url)?;
-            tokio::time::timeout(Duration::from_secs(2), client.get_connection_manager())
-                .await
-                .map_err(|_| redis::RedisError::from((redis::ErrorKind::IoError, "timed out")))?
-        }
-        .await;
-        match connected {
+        match crate::connect_redis(url).await {
             Ok(conn) => {
                 self.audit =
                     Arc::new(audit::AuditLog::new(10_000).with_redis(conn.clone(), prefix));

@@ -13,7 +13,7 @@ use ontology::compile::Usage;
 use ontology::model::{IndexKind as OntologyIndex, Property, Scalar};
 use ontology::Ontology;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// Uniqueness constraints for `@unique` fields and indexes for `@index` fields, on each node
 /// type's main label (what `ontograph migrate` creates).
@@ -408,19 +408,25 @@ pub fn validate_constraint(cat: &Catalog, r: &ConstraintRequest) -> Result<Valid
     })
 }
 
+/// The columns of `SHOW INDEXES` the console shows (each index's reads are added per server).
+const INDEX_COLUMNS: &str =
+    "name, type, entityType, labelsOrTypes, properties, state, populationPercent, owningConstraint, indexProvider";
+/// The columns of `SHOW CONSTRAINTS` the console shows.
+const CONSTRAINT_COLUMNS: &str = "name, type, entityType, labelsOrTypes, properties, ownedIndex";
+
 /// Indexes and constraints as the leader reports them, with each index's reads summed over every
 /// server (each server counts its own reads).
 pub async fn live(router: &graph::Router) -> Result<Value, graph::Error> {
     let leader = router.leader_client()?;
+    let show = |what: &str, columns: &str| {
+        Statement::new(format!("SHOW {what} YIELD {columns} RETURN {columns}"))
+    };
     let indexes = leader
-        .run(&Statement::new("SHOW INDEXES YIELD *"), AccessMode::Read)
+        .run(&show("INDEXES", INDEX_COLUMNS), AccessMode::Read)
         .await?
         .rows;
     let constraints = leader
-        .run(
-            &Statement::new("SHOW CONSTRAINTS YIELD *"),
-            AccessMode::Read,
-        )
+        .run(&show("CONSTRAINTS", CONSTRAINT_COLUMNS), AccessMode::Read)
         .await?
         .rows;
     let mut reads: BTreeMap<String, (i64, Option<String>, Option<String>)> = BTreeMap::new();
@@ -455,52 +461,18 @@ pub async fn live(router: &graph::Router) -> Result<Value, graph::Error> {
             Err(error) => unreachable.push(json!({"address": address, "error": error.to_string()})),
         }
     }
-    let pick = |row: &Map<String, Value>, keys: &[&str]| -> Map<String, Value> {
-        keys.iter()
-            .map(|k| ((*k).to_owned(), row.get(*k).cloned().unwrap_or(Value::Null)))
-            .collect()
-    };
     let indexes: Vec<Value> = indexes
-        .iter()
-        .map(|row| {
-            let mut m = pick(
-                row,
-                &[
-                    "name",
-                    "type",
-                    "entityType",
-                    "labelsOrTypes",
-                    "properties",
-                    "state",
-                    "populationPercent",
-                    "owningConstraint",
-                    "indexProvider",
-                ],
-            );
+        .into_iter()
+        .map(|mut row| {
             let name = row.get("name").and_then(Value::as_str).unwrap_or("");
             let (count, last, since) = reads.get(name).cloned().unwrap_or_default();
-            m.insert("readCount".into(), json!(count));
-            m.insert("lastRead".into(), json!(last));
-            m.insert("trackedSince".into(), json!(since));
-            Value::Object(m)
+            row.insert("readCount".into(), json!(count));
+            row.insert("lastRead".into(), json!(last));
+            row.insert("trackedSince".into(), json!(since));
+            Value::Object(row)
         })
         .collect();
-    let constraints: Vec<Value> = constraints
-        .iter()
-        .map(|row| {
-            Value::Object(pick(
-                row,
-                &[
-                    "name",
-                    "type",
-                    "entityType",
-                    "labelsOrTypes",
-                    "properties",
-                    "ownedIndex",
-                ],
-            ))
-        })
-        .collect();
+    let constraints: Vec<Value> = constraints.into_iter().map(Value::Object).collect();
     Ok(json!({
         "servers": servers,
         "unreachable": unreachable,
