@@ -18,7 +18,7 @@ use crate::deps;
 use crate::ir::{FieldSel, Operation, OperationKind};
 use crate::model::{Direction, NodeType, Ontology, Property, Relationship, Scalar};
 use crate::rewrite::{self, Anchor, DegreeStats, RewriteOptions, Rule};
-use crate::shape::{ConnectionShape, Shape};
+use crate::shape::{ConnectionShape, RootField, Shape};
 
 /// Limits applied while compiling.
 #[derive(Debug, Clone)]
@@ -74,13 +74,6 @@ pub enum Usage {
     TextFilter,
     /// `ORDER BY` (a range index serves it).
     Sort,
-}
-
-#[derive(Debug, Clone)]
-pub struct RootField {
-    pub key: String,
-    pub column: String,
-    pub shape: Shape,
 }
 
 /// Why an operation could not be compiled. These are client errors (bad argument values);

@@ -6,7 +6,6 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use crate::compile::CompiledOperation;
 use crate::ir::FieldSel;
 
 /// What post-processing a projected value needs.
@@ -32,6 +31,15 @@ pub struct ConnectionShape {
     pub node_shapes: Vec<(String, Shape)>,
 }
 
+/// One root field of an operation: its response key, the result column it comes back in, and
+/// the shaping its value needs.
+#[derive(Debug, Clone)]
+pub struct RootField {
+    pub key: String,
+    pub column: String,
+    pub shape: Shape,
+}
+
 /// The opaque cursor for a position.
 pub fn offset_to_cursor(offset: u64) -> String {
     STANDARD.encode(format!("arrayconnection:{offset}"))
@@ -45,9 +53,9 @@ pub fn cursor_to_offset(cursor: &str) -> Option<u64> {
 }
 
 /// Builds the GraphQL `data` object from the statement's row.
-pub fn shape_row(compiled: &CompiledOperation, mut row: Map<String, Value>) -> Map<String, Value> {
+pub fn shape_row(roots: &[RootField], mut row: Map<String, Value>) -> Map<String, Value> {
     let mut data = Map::new();
-    for root in &compiled.roots {
+    for root in roots {
         let v = row.remove(&root.column).unwrap_or(Value::Null);
         data.insert(root.key.clone(), apply(&root.shape, v));
     }

@@ -11,7 +11,7 @@ use anyhow::{bail, Context as _};
 use bench::http::{Connection, Endpoint};
 use clap::Parser;
 use futures::StreamExt as _;
-use gateway::signature::{Scheme, Verifier};
+use gateway::webhook::signature::{Scheme, Verifier};
 use hyper::body::Bytes;
 use ontology::mapping::{plan_batch, property_types, Mapping, Op};
 use serde_json::{json, Value};
@@ -114,23 +114,22 @@ async fn main() -> anyhow::Result<()> {
     .await?;
 
     // The receiver: the gateway's app on a loopback port.
-    let bus = bus::Bus::new(bus::BusConfig {
+    let bus_config = bus::BusConfig {
         names: bus::Names::new(run.clone()),
         ..bus::BusConfig::new(a.amqp.clone())
-    });
+    };
+    let bus = bus::Bus::new(bus_config.clone());
     bus.declare().await.context("RabbitMQ")?;
-    let source = gateway::ingest::Source::new(rules.clone(), SECRET).map_err(anyhow::Error::msg)?;
-    let mut state = gateway::build_state(
-        o.clone(),
-        router.clone(),
-        &gateway::GatewayConfig::default(),
-    )?;
-    state.ingest = Some(Arc::new(gateway::ingest::Ingest {
-        sources: [("internal".to_owned(), Arc::new(source))]
-            .into_iter()
-            .collect(),
-        bus: bus.clone(),
-    }));
+    let source =
+        gateway::webhook::Source::new(rules.clone(), SECRET).map_err(anyhow::Error::msg)?;
+    let config = gateway::GatewayConfig {
+        webhooks: Some(gateway::WebhookConfig {
+            sources: vec![source],
+            bus: bus_config,
+        }),
+        ..gateway::GatewayConfig::default()
+    };
+    let state = gateway::AppState::build(o.clone(), router.clone(), &config).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {

@@ -25,10 +25,11 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
+pub use redis_handle::RedisHandle;
 use sha2::{Digest, Sha256};
 
 /// A cache key: the hex SHA-256 of its parts.
@@ -180,14 +181,8 @@ impl Level {
 pub struct CacheConfig {
     /// Largest total size of L1 entries, in bytes.
     pub l1_bytes: u64,
-    /// Redis URL; `None`: L1 only.
-    pub redis_url: Option<String>,
     /// Prefix of Redis keys and the invalidation channel.
     pub prefix: String,
-    /// Longest a Redis call may take before it counts as a failure.
-    pub redis_timeout: Duration,
-    /// How long Redis is skipped after a failure.
-    pub redis_cooldown: Duration,
     /// Longest TTL an entry may have (longer ones are cut to this).
     pub max_ttl: Duration,
     /// How long an invalidation is remembered against misses that began before it; longer
@@ -199,10 +194,7 @@ impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
             l1_bytes: 64 * 1024 * 1024,
-            redis_url: None,
             prefix: "ontograph:cache".to_owned(),
-            redis_timeout: Duration::from_millis(50),
-            redis_cooldown: Duration::from_secs(2),
             max_ttl: Duration::from_secs(3600),
             guard_window: Duration::from_secs(300),
         }
@@ -259,16 +251,14 @@ struct Inner {
     /// Slots looked up before this count are invalid (stamps were forgotten early, or the L1
     /// was cleared after a gap in the invalidation feed).
     floor: Arc<AtomicU64>,
-    redis: RwLock<Option<redis::aio::ConnectionManager>>,
-    /// Redis is skipped until this instant (milliseconds since `epoch`).
-    redis_open_until: AtomicU64,
+    /// The process's Redis (`None`: L1 only).
+    redis: Option<RedisHandle>,
     /// Tags whose Redis invalidation has not run yet (failed ones are resent).
     pending: Mutex<BTreeSet<String>>,
     /// Invalidation scripts in flight.
     flushing: AtomicU64,
     /// Lookups answered from L1, L2, computed; invalidated tags (here, from others).
     counts: [AtomicU64; 5],
-    epoch: Instant,
 }
 
 const PUT_SCRIPT: &str = r"
@@ -303,9 +293,9 @@ return dropped
 ";
 
 impl Cache {
-    /// Builds the cache. With a Redis URL it connects (waiting at most 2 s: when Redis is not
-    /// there the cache starts on L1 only and keeps trying in the background).
-    pub async fn new(config: CacheConfig) -> Self {
+    /// Builds the cache, on the process's Redis handle when there is one (while Redis does not
+    /// answer, the cache runs on L1 only; the handle reconnects in the background).
+    pub fn new(config: CacheConfig, redis: Option<RedisHandle>) -> Self {
         let floor = Arc::new(AtomicU64::new(0));
         let floor_on_evict = floor.clone();
         let l1 = moka::future::Cache::builder()
@@ -343,30 +333,24 @@ impl Cache {
                 invalidations: AtomicU64::new(0),
                 stamps,
                 floor,
-                redis: RwLock::new(None),
-                redis_open_until: AtomicU64::new(0),
+                redis,
                 pending: Mutex::new(BTreeSet::new()),
                 flushing: AtomicU64::new(0),
                 counts: Default::default(),
-                epoch: Instant::now(),
             }),
         };
-        if let Some(url) = cache.inner.config.redis_url.clone() {
-            match connect(&url).await {
-                Ok(manager) => *write(&cache.inner.redis) = Some(manager),
-                Err(e) => tracing::warn!(
-                    error = %e,
-                    "Redis unavailable: the cache runs on L1 only until it answers"
-                ),
-            }
-            cache.spawn_maintenance(url);
+        if cache.inner.redis.is_some() {
+            cache.spawn_maintenance();
         }
         cache
     }
 
     /// Whether Redis is connected now.
     pub fn has_redis(&self) -> bool {
-        read(&self.inner.redis).is_some()
+        self.inner
+            .redis
+            .as_ref()
+            .is_some_and(|r| r.status().connected)
     }
 
     /// The entry for `key`: from L1, else Redis, else `compute` — run once for all concurrent
@@ -523,7 +507,7 @@ impl Cache {
         }
         // Pending first: from before the local stamp until Redis has run the script, no lookup
         // here reads L2, which may still hold what this invalidates.
-        let redis = self.inner.config.redis_url.is_some();
+        let redis = self.inner.redis.is_some();
         if redis {
             lock(&self.inner.pending).extend(tags.iter().cloned());
         }
@@ -565,7 +549,7 @@ impl Cache {
             .arg(payload)
             .arg(tags);
         let work = cmd.query_async::<u64>(&mut redis);
-        match tokio::time::timeout(self.inner.config.redis_timeout * 4, work).await {
+        match tokio::time::timeout(self.redis_timeout() * 4, work).await {
             Ok(Ok(_)) => true,
             Ok(Err(e)) => {
                 self.redis_failed(&e.to_string());
@@ -611,7 +595,7 @@ impl Cache {
     /// Listens for other gateways' invalidations (Redis pub/sub) until the cache is dropped,
     /// reconnecting after failures; after a broken subscription the L1 is cleared.
     pub fn listen(&self) {
-        let Some(url) = self.inner.config.redis_url.clone() else {
+        let Some(url) = self.inner.redis.as_ref().map(|r| r.url().to_owned()) else {
             return;
         };
         let weak = Arc::downgrade(&self.inner);
@@ -673,9 +657,9 @@ impl Cache {
         }
     }
 
-    /// Reconnects to Redis when the connection could not be made, resends invalidations that
-    /// failed; stops when the cache is dropped.
-    fn spawn_maintenance(&self, url: String) {
+    /// Resends invalidations that failed and refreshes the gauges; stops when the cache is
+    /// dropped. (Reconnecting is the Redis handle's job.)
+    fn spawn_maintenance(&self) {
         let weak = Arc::downgrade(&self.inner);
         tokio::spawn(async move {
             loop {
@@ -684,12 +668,6 @@ impl Cache {
                     return;
                 };
                 let cache = Cache { inner };
-                if !cache.has_redis() {
-                    if let Ok(manager) = connect(&url).await {
-                        tracing::info!("Redis connected: the cache uses L2 again");
-                        *write(&cache.inner.redis) = Some(manager);
-                    }
-                }
                 let pending: Vec<String> = std::mem::take(&mut *lock(&cache.inner.pending))
                     .into_iter()
                     .collect();
@@ -718,7 +696,7 @@ impl Cache {
             l1_entries,
             l1_bytes,
             l1_capacity_bytes: self.inner.config.l1_bytes,
-            redis_configured: self.inner.config.redis_url.is_some(),
+            redis_configured: self.inner.redis.is_some(),
             redis_connected: self.has_redis(),
             redis_skipped: self.redis_unchecked().is_none(),
             pending_invalidations: self.pending_invalidations(),
@@ -760,24 +738,21 @@ impl Cache {
 
     /// Redis for invalidations: skipped while the breaker is open.
     fn redis_unchecked(&self) -> Option<redis::aio::ConnectionManager> {
-        let now = self.inner.epoch.elapsed().as_millis() as u64;
-        if now < self.inner.redis_open_until.load(Ordering::Relaxed) {
-            return None;
-        }
-        read(&self.inner.redis).clone()
+        self.inner.redis.as_ref()?.connection()
+    }
+
+    fn redis_timeout(&self) -> std::time::Duration {
+        self.inner
+            .redis
+            .as_ref()
+            .map_or(Duration::from_millis(50), RedisHandle::timeout)
     }
 
     fn redis_failed(&self, why: &str) {
-        let until = self.inner.epoch.elapsed() + self.inner.config.redis_cooldown;
-        self.inner
-            .redis_open_until
-            .store(until.as_millis() as u64, Ordering::Relaxed);
         metrics::counter!("ontograph_cache_redis_errors_total").increment(1);
-        tracing::warn!(
-            why,
-            cooldown_ms = self.inner.config.redis_cooldown.as_millis() as u64,
-            "Redis skipped for a while"
-        );
+        if let Some(redis) = &self.inner.redis {
+            redis.failed("cache", why);
+        }
     }
 
     /// The entry (with its remaining TTL) and Redis's invalidation count, read together.
@@ -796,7 +771,7 @@ impl Cache {
             .cmd("GET")
             .arg(format!("{prefix}:epoch"));
         let work = pipe.query_async::<(Option<Vec<u8>>, i64, Option<u64>)>(&mut redis);
-        match tokio::time::timeout(self.inner.config.redis_timeout, work).await {
+        match tokio::time::timeout(self.redis_timeout(), work).await {
             Ok(Ok((bytes, pttl, since))) => {
                 let found = bytes
                     .and_then(|b| Entry::decode(&b))
@@ -829,7 +804,7 @@ impl Cache {
             .arg(entry.encode())
             .arg(&entry.tags);
         let work = cmd.query_async::<u64>(&mut redis);
-        match tokio::time::timeout(self.inner.config.redis_timeout, work).await {
+        match tokio::time::timeout(self.redis_timeout(), work).await {
             Ok(Ok(1)) => {}
             Ok(Ok(_)) => {
                 metrics::counter!("ontograph_cache_stale_refills_refused_total").increment(1);
@@ -837,26 +812,6 @@ impl Cache {
             Ok(Err(e)) => self.redis_failed(&e.to_string()),
             Err(_) => self.redis_failed("SET timed out"),
         }
-    }
-}
-
-async fn connect(url: &str) -> redis::RedisResult<redis::aio::ConnectionManager> {
-    let client = redis::Client::open(url)?;
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_connection_timeout(Duration::from_secs(1))
-        .set_response_timeout(Duration::from_secs(1))
-        .set_number_of_retries(1);
-    match tokio::time::timeout(
-        Duration::from_secs(2),
-        redis::aio::ConnectionManager::new_with_config(client, config),
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(_) => Err(redis::RedisError::from((
-            redis::ErrorKind::IoError,
-            "connect timed out",
-        ))),
     }
 }
 
@@ -869,14 +824,6 @@ fn rand_bytes() -> [u8; 8] {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    m.read().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    m.write().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
@@ -919,7 +866,7 @@ mod tests {
 
     #[tokio::test]
     async fn l1_only_hits_misses_single_flight_and_tags() {
-        let cache = Cache::new(CacheConfig::default()).await;
+        let cache = Cache::new(CacheConfig::default(), None);
         let calls = AtomicU64::new(0);
         // Ten concurrent misses on one key compute once.
         let results = futures::future::join_all(
@@ -946,7 +893,7 @@ mod tests {
 
     #[tokio::test]
     async fn uncacheable_results_are_returned_not_stored() {
-        let cache = Cache::new(CacheConfig::default()).await;
+        let cache = Cache::new(CacheConfig::default(), None);
         for _ in 0..2 {
             let (entry, level) = cache
                 .get_or_compute("e", &any, || async {
@@ -962,7 +909,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_entry_is_recomputed_and_replaced() {
-        let cache = Cache::new(CacheConfig::default()).await;
+        let cache = Cache::new(CacheConfig::default(), None);
         let calls = AtomicU64::new(0);
         cache
             .get_or_compute("k", &any, || compute_counting(&calls, "old"))
@@ -983,7 +930,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_miss_overtaken_by_an_invalidation_is_not_served_again() {
-        let cache = Cache::new(CacheConfig::default()).await;
+        let cache = Cache::new(CacheConfig::default(), None);
         let calls = AtomicU64::new(0);
         // The computation reads "before", then a write invalidates its tag before it finishes.
         let slow = cache.get_or_compute("k", &any, || compute_counting(&calls, "before"));
@@ -1002,7 +949,7 @@ mod tests {
 
     #[tokio::test]
     async fn entries_expire_from_l1_with_their_ttl() {
-        let cache = Cache::new(CacheConfig::default()).await;
+        let cache = Cache::new(CacheConfig::default(), None);
         let short = || async {
             Ok((
                 Entry::new(&b"x"[..], vec![], String::new()),

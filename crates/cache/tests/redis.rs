@@ -6,20 +6,30 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use cache::{Cache, CacheConfig, Entry, Level};
+use cache::{Cache, CacheConfig, Entry, Level, RedisHandle};
 
 fn config() -> CacheConfig {
-    let url = std::env::var("REDIS_URL")
-        .unwrap_or_else(|_| panic!("REDIS_URL is not set: run through scripts/test"));
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     CacheConfig {
-        redis_url: Some(url),
         prefix: format!("test:{nanos}"),
         ..CacheConfig::default()
     }
+}
+
+/// A cache on its own connection to `url` (as a separate gateway has).
+async fn cache_on(config: CacheConfig, url: String) -> Cache {
+    let redis = RedisHandle::connect(redis_handle::RedisConfig::new(url)).await;
+    Cache::new(config, Some(redis))
+}
+
+/// A cache on the stack's Redis.
+async fn cache(config: CacheConfig) -> Cache {
+    let url = std::env::var("REDIS_URL")
+        .unwrap_or_else(|_| panic!("REDIS_URL is not set: run through scripts/test"));
+    cache_on(config, url).await
 }
 
 fn any(_: &Entry) -> bool {
@@ -52,8 +62,8 @@ async fn get(cache: &Cache, key: &str, calls: &Arc<AtomicU64>, ttl: Duration) ->
 #[tokio::test]
 async fn a_second_gateway_hits_l2_and_invalidation_reaches_both() {
     let config = config();
-    let a = Cache::new(config.clone()).await;
-    let b = Cache::new(config.clone()).await;
+    let a = cache(config.clone()).await;
+    let b = cache(config.clone()).await;
     assert!(a.has_redis() && b.has_redis());
     b.listen();
     tokio::time::sleep(Duration::from_millis(200)).await; // the subscription is up
@@ -100,19 +110,19 @@ async fn a_second_gateway_hits_l2_and_invalidation_reaches_both() {
 #[tokio::test]
 async fn entries_expire_from_redis() {
     let config = config();
-    let a = Cache::new(config.clone()).await;
+    let a = cache(config.clone()).await;
     let calls = Arc::new(AtomicU64::new(0));
     assert_eq!(
         get(&a, "short", &calls, Duration::from_millis(300)).await,
         Level::Miss
     );
-    let fresh = Cache::new(config.clone()).await;
+    let fresh = cache(config.clone()).await;
     assert_eq!(
         get(&fresh, "short", &calls, Duration::from_millis(300)).await,
         Level::L2
     );
     tokio::time::sleep(Duration::from_millis(600)).await;
-    let later = Cache::new(config).await;
+    let later = cache(config).await;
     assert_eq!(
         get(&later, "short", &calls, Duration::from_millis(300)).await,
         Level::Miss
@@ -127,11 +137,7 @@ async fn without_redis_the_cache_still_works_on_l1() {
         format!("redis://{}", l.local_addr().expect("addr"))
     };
     let started = Instant::now();
-    let cache = Cache::new(CacheConfig {
-        redis_url: Some(dead),
-        ..config()
-    })
-    .await;
+    let cache = cache_on(config(), dead).await;
     assert!(!cache.has_redis());
     assert!(
         started.elapsed() < Duration::from_secs(3),
@@ -158,8 +164,8 @@ async fn without_redis_the_cache_still_works_on_l1() {
 #[tokio::test]
 async fn a_miss_overtaken_by_an_invalidation_does_not_reach_redis() {
     let config = config();
-    let a = Cache::new(config.clone()).await;
-    let b = Cache::new(config.clone()).await;
+    let a = cache(config.clone()).await;
+    let b = cache(config.clone()).await;
     // Gateway A reads the old value slowly; gateway B commits a write meanwhile.
     let slow = a.get_or_compute("race", &any, || async {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -175,7 +181,7 @@ async fn a_miss_overtaken_by_an_invalidation_does_not_reach_redis() {
     let (read, ()) = tokio::join!(slow, write);
     assert_eq!(read.expect("read").0.body, "old");
     // A third gateway must not find the old value in Redis.
-    let c = Cache::new(config).await;
+    let c = cache(config).await;
     let (entry, level) = c
         .get_or_compute("race", &any, || async {
             Ok((

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::client::AccessMode;
+use crate::statement::AccessMode;
 
 /// Result alias used throughout this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

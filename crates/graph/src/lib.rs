@@ -17,16 +17,16 @@ mod config;
 mod error;
 pub mod migrate;
 pub mod routing;
+mod statement;
 mod telemetry;
 pub mod value;
 
-pub use client::{
-    AccessMode, Counters, Neo4jClient, QueryResult, Statement, PING_TIMEOUT, STATEMENT_ID_PARAM,
-};
+pub use client::{Counters, Neo4jClient, QueryResult, PING_TIMEOUT, STATEMENT_ID_PARAM};
 pub use config::Neo4jConfig;
 pub use error::{Error, ErrorKind, Result, CONSTRAINT_VIOLATION_CODE};
 pub use migrate::{migrate, IndexKind, MigrationOptions, MigrationReport, SchemaItem};
 pub use routing::{
     Consistency, ConsistencyLevel, HealthState, Role, Routed, Router, RoutingConfig, TopologySource,
 };
+pub use statement::{AccessMode, Statement};
 pub use telemetry::{describe_metrics, ERRORS_TOTAL, STATEMENT_SECONDS};

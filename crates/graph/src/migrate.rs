@@ -11,8 +11,9 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::client::{AccessMode, Neo4jClient, Statement};
+use crate::client::Neo4jClient;
 use crate::error::{Error, Result};
+use crate::statement::{AccessMode, Statement};
 
 /// Name prefix of the schema items Ontograph manages.
 pub const MANAGED_PREFIX: &str = "og_";

@@ -39,9 +39,10 @@ use tower::load::{Load, PeakEwma, TrackCompletion};
 use tower::Service;
 
 use crate::bookmark::BookmarkPosition;
-use crate::client::{AccessMode, Neo4jClient, QueryResult, Statement};
+use crate::client::{Neo4jClient, QueryResult};
 use crate::config::Neo4jConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::statement::{AccessMode, Statement};
 
 /// Where the routing table comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

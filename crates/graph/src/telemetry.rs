@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::client::AccessMode;
 use crate::error::ErrorKind;
+use crate::statement::AccessMode;
 
 /// Histogram of statement durations in seconds, labelled `access` = `read` | `write`.
 pub const STATEMENT_SECONDS: &str = "ontograph_neo4j_statement_seconds";

@@ -69,12 +69,48 @@ pub async fn router() -> graph::Router {
     .expect("router")
 }
 
-/// A bus on `AMQP_URL` whose exchanges and queues carry `prefix`, declared.
-pub async fn bus(prefix: &str) -> bus::Bus {
-    let bus = bus::Bus::new(bus::BusConfig {
+/// A gateway over the leader alone, built from `config` the way `ontograph serve` builds one.
+pub async fn gateway(config: gateway::GatewayConfig) -> axum::Router {
+    gateway_on(ontology(), router().await, config).await
+}
+
+/// A gateway for this ontology and router, built from `config`.
+pub async fn gateway_on(
+    o: ontology::Ontology,
+    neo4j: graph::Router,
+    config: gateway::GatewayConfig,
+) -> axum::Router {
+    gateway::app(
+        gateway::AppState::build(o, neo4j, &config)
+            .await
+            .expect("gateway builds"),
+    )
+}
+
+/// A webhook receiver for these sources publishing through `bus`'s broker and names.
+pub fn webhooks(sources: Vec<gateway::webhook::Source>, bus: &bus::Bus) -> gateway::WebhookConfig {
+    gateway::WebhookConfig {
+        sources,
+        bus: bus.config().clone(),
+    }
+}
+
+/// The stack's Redis (`REDIS_URL`) with the default timeouts.
+pub fn redis() -> gateway::RedisConfig {
+    gateway::RedisConfig::new(env("REDIS_URL"))
+}
+
+/// The bus settings for `AMQP_URL` with exchanges and queues named after `prefix`.
+pub fn bus_config(prefix: &str) -> bus::BusConfig {
+    bus::BusConfig {
         names: bus::Names::new(prefix),
         ..bus::BusConfig::new(env("AMQP_URL"))
-    });
+    }
+}
+
+/// A bus on `AMQP_URL` whose exchanges and queues carry `prefix`, declared.
+pub async fn bus(prefix: &str) -> bus::Bus {
+    let bus = bus::Bus::new(bus_config(prefix));
     bus.declare().await.expect("declare the bus topology");
     bus
 }

@@ -13,12 +13,14 @@ use std::time::{Duration, Instant};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ErrorExtensions, Response, ServerError, Variables};
+use async_graphql::{Response, ServerError, Variables};
 use graph::{AccessMode, Consistency, Router, Statement};
 use ontology::compile::{compile, compile_with, CompileOptions, CompiledOperation};
 use ontology::ir::{Operation, OperationKind};
 use ontology::Ontology;
 use serde_json::Map;
+
+use crate::respond::coded_error;
 
 /// The per-request state shared by the handler, the extension and the root resolvers.
 pub struct OperationSlot {
@@ -135,17 +137,11 @@ pub struct Engine {
     /// Output types of the generated schema, for the fast response path.
     pub types: crate::render::TypeIndex,
     /// Hub statistics for the supernode rewrites (`None`: no rewrites).
-    pub supernodes: Option<crate::supernodes::DegreeStore>,
+    pub supernodes: Option<crate::degree_store::DegreeStore>,
     /// How the rewrites are chosen.
     pub rewrite: ontology::rewrite::RewriteOptions,
     /// Aliases, root fields and estimated cost, checked before compiling.
     pub limits: ontology::cost::Limits,
-}
-
-/// A GraphQL error with a machine-readable `extensions.code`.
-pub fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
-    let err = async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code));
-    err.into_server_error(async_graphql::Pos::default())
 }
 
 impl Engine {
@@ -206,7 +202,7 @@ impl Engine {
         tracing::Span::current().record("backend", routed.backend.as_str());
         let bookmark = routed.result.bookmark;
         let row = routed.result.rows.into_iter().next().unwrap_or_default();
-        Ok((ontology::shape::shape_row(compiled, row), bookmark))
+        Ok((ontology::shape::shape_row(&compiled.roots, row), bookmark))
     }
 }
 

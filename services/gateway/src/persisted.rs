@@ -4,19 +4,20 @@
 //!
 //! Registered queries live in process (moka) and, when Redis is configured, in Redis too, so a
 //! query registered through one gateway is known to all of them: a client behind a load balancer
-//! sends each text once, not once per gateway. Redis is asked only on a local miss, within 50 ms,
-//! and skipped for 2 s after a failure; without it the protocol still works (the client is asked
-//! for the text again).
+//! sends each text once, not once per gateway. Redis is asked only on a local miss, within the
+//! shared Redis handle's timeout, and skipped while its breaker is open; without it the protocol
+//! still works (the client is asked for the text again).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use async_graphql::{Request, ServerError, Value};
+use async_graphql::{Request, Value};
 use axum::http::StatusCode;
 use sha2::{Digest, Sha256};
 
-use crate::operation::coded_error;
+use crate::respond::Refusal;
+use redis_handle::RedisHandle;
 
 /// How persisted queries are handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -96,39 +97,13 @@ pub fn parse_allow_list(text: &str) -> Result<AllowList, String> {
     Ok(out)
 }
 
-/// Why a request was refused: its status, code and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl Refusal {
-    fn new(status: StatusCode, message: impl Into<String>, code: &'static str) -> Self {
-        Refusal {
-            status,
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// The GraphQL error it becomes.
-    pub fn error(&self) -> ServerError {
-        coded_error(self.message.clone(), self.code)
-    }
-}
-
 /// How long a registered query stays in Redis after it was last registered.
 pub const SHARED_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-const REDIS_TIMEOUT: Duration = Duration::from_millis(50);
-const REDIS_COOLDOWN: Duration = Duration::from_secs(2);
 
 /// Registered queries in Redis, under `<prefix>:apq:<sha256>`.
 struct Shared {
-    conn: redis::aio::ConnectionManager,
+    redis: RedisHandle,
     prefix: String,
-    skip_until: Mutex<Option<Instant>>,
 }
 
 impl Shared {
@@ -136,59 +111,29 @@ impl Shared {
         format!("{}:apq:{hash}", self.prefix)
     }
 
-    fn available(&self) -> bool {
-        let skip = self.skip_until.lock().unwrap_or_else(|e| e.into_inner());
-        skip.is_none_or(|until| Instant::now() >= until)
-    }
-
-    fn failed(&self, error: &dyn std::fmt::Display) {
-        tracing::warn!(%error, "persisted queries: Redis did not answer; registered queries stay in this process for {REDIS_COOLDOWN:?}");
-        metrics::counter!("ontograph_persisted_redis_errors_total").increment(1);
-        *self.skip_until.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Instant::now() + REDIS_COOLDOWN);
-    }
-
     /// The text registered under `hash`, if Redis has it and answers in time.
     async fn get(&self, hash: &str) -> Option<String> {
-        if !self.available() {
-            return None;
-        }
-        let mut conn = self.conn.clone();
         let mut cmd = redis::cmd("GET");
         cmd.arg(self.key(hash));
-        let get = cmd.query_async::<Option<String>>(&mut conn);
-        match tokio::time::timeout(REDIS_TIMEOUT, get).await {
-            Ok(Ok(text)) => text,
-            Ok(Err(e)) => {
-                self.failed(&e);
-                None
-            }
-            Err(_) => {
-                self.failed(&"timed out");
-                None
-            }
-        }
+        self.redis
+            .query::<Option<String>>("persisted-queries", &cmd)
+            .await
+            .flatten()
     }
 
     /// Stores a registration in the background (the request does not wait for it).
-    fn put(self: &Arc<Self>, hash: String, text: Arc<str>) {
-        if !self.available() {
-            return;
-        }
-        let shared = self.clone();
+    fn put(&self, hash: &str, text: &str) {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(hash))
+            .arg(text)
+            .arg("EX")
+            .arg(SHARED_TTL.as_secs());
+        let redis = self.redis.clone();
         tokio::spawn(async move {
-            let mut conn = shared.conn.clone();
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(shared.key(&hash))
-                .arg(text.as_ref())
-                .arg("EX")
-                .arg(SHARED_TTL.as_secs());
-            let set = cmd.query_async::<()>(&mut conn);
-            match tokio::time::timeout(REDIS_TIMEOUT * 4, set).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => shared.failed(&e),
-                Err(_) => shared.failed(&"timed out"),
-            }
+            let limit = redis.timeout() * 4;
+            let _ = redis
+                .query_within::<()>("persisted-queries", &cmd, limit)
+                .await;
         });
     }
 }
@@ -198,7 +143,7 @@ pub struct Persisted {
     mode: Mode,
     registered: moka::sync::Cache<String, Arc<str>>,
     allow: AllowList,
-    shared: Option<Arc<Shared>>,
+    shared: Option<Shared>,
 }
 
 impl Persisted {
@@ -211,14 +156,14 @@ impl Persisted {
         }
     }
 
-    /// Shares registrations with the other gateways through Redis (automatic mode only).
-    pub fn with_redis(mut self, conn: redis::aio::ConnectionManager, prefix: &str) -> Self {
+    /// Shares registrations with the other gateways through Redis (automatic mode only), under
+    /// `<prefix>:apq:`; while Redis does not answer, registrations stay in this process.
+    pub fn with_redis(mut self, redis: RedisHandle, prefix: &str) -> Self {
         if self.mode == Mode::Automatic {
-            self.shared = Some(Arc::new(Shared {
-                conn,
+            self.shared = Some(Shared {
+                redis,
                 prefix: prefix.to_owned(),
-                skip_until: Mutex::new(None),
-            }));
+            });
         }
         self
     }
@@ -255,7 +200,7 @@ impl Persisted {
                 // this is rare: every such request (re)registers it, here and in Redis.
                 let text: Arc<str> = Arc::from(request.query.as_str());
                 if let Some(shared) = &self.shared {
-                    shared.put(hash.clone(), text.clone());
+                    shared.put(&hash, &text);
                 }
                 self.registered.insert(hash, text);
                 Ok(())
@@ -279,8 +224,8 @@ impl Persisted {
                 // Apollo clients look for this message, then send the text with the hash.
                 Err(Refusal::new(
                     StatusCode::OK,
-                    "PersistedQueryNotFound",
                     "PERSISTED_QUERY_NOT_FOUND",
+                    "PersistedQueryNotFound",
                 ))
             }
             (Mode::AllowList, hash) => {
@@ -300,7 +245,7 @@ impl Persisted {
                     }
                     None => {
                         metrics::counter!("ontograph_persisted_refused_total").increment(1);
-                        Err(Refusal::new(StatusCode::FORBIDDEN, format!("this operation is not on the allow-list (sha256 {hash}): only registered operations run here"), "PERSISTED_QUERY_NOT_ALLOWED"))
+                        Err(Refusal::new(StatusCode::FORBIDDEN, "PERSISTED_QUERY_NOT_ALLOWED", format!("this operation is not on the allow-list (sha256 {hash}): only registered operations run here")))
                     }
                 }
             }
@@ -314,8 +259,8 @@ fn check_hash(text: &str, hash: &str) -> Result<(), Refusal> {
     }
     Err(Refusal::new(
         StatusCode::BAD_REQUEST,
-        "provided sha does not match query",
         "PERSISTED_QUERY_HASH_MISMATCH",
+        "provided sha does not match query",
     ))
 }
 
@@ -325,11 +270,9 @@ fn persisted_hash(request: &Request) -> Result<Option<String>, Refusal> {
         return Ok(None);
     };
     let bad = |msg: &str| {
-        Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
-            format!("extensions.persistedQuery: {msg}"),
-            "BAD_REQUEST",
-        ))
+        Err(Refusal::bad_request(format!(
+            "extensions.persistedQuery: {msg}"
+        )))
     };
     let Value::Object(pq) = pq else {
         return bad("must be an object {version: 1, sha256Hash}");
@@ -367,7 +310,7 @@ mod tests {
         let mut only_hash = request("", Some(&h));
         let e = p.resolve(&mut only_hash).await.expect_err("unknown");
         assert_eq!(
-            (e.status, e.message.as_str()),
+            (e.status, e.errors[0].message.as_str()),
             (StatusCode::OK, "PersistedQueryNotFound")
         );
         p.resolve(&mut request(q, Some(&h)))
@@ -402,7 +345,11 @@ mod tests {
             .await
             .expect_err("refused");
         assert_eq!(e.status, StatusCode::FORBIDDEN);
-        assert!(e.message.contains("not on the allow-list"), "{}", e.message);
+        assert!(
+            e.errors[0].message.contains("not on the allow-list"),
+            "{:?}",
+            e.errors
+        );
         let bad = serde_json::json!({"0000": q}).to_string();
         assert!(parse_allow_list(&bad)
             .expect_err("bad id")

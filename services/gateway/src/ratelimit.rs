@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use redis_handle::RedisHandle;
+
 /// What a request spends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {
@@ -77,9 +79,6 @@ pub struct RateLimitConfig {
     pub read: Option<Rate>,
     pub write: Option<Rate>,
     pub ingest: Option<Rate>,
-    /// Redis shared by the gateways (`None`: each gateway counts alone).
-    pub redis_url: Option<String>,
-    pub prefix: String,
 }
 
 impl RateLimitConfig {
@@ -177,50 +176,33 @@ redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.ceil(new_tat - now) + 1
 return {1, tostring(new_tat - now)}
 "#;
 
-const REDIS_TIMEOUT: Duration = Duration::from_millis(50);
-const BREAKER: Duration = Duration::from_secs(2);
-
 /// Checks budgets.
 pub struct RateLimiter {
     config: RateLimitConfig,
-    redis: Option<redis::aio::ConnectionManager>,
+    /// The Redis every gateway shares and the prefix of the budgets' keys (`None`: this gateway
+    /// counts alone).
+    redis: Option<(RedisHandle, String)>,
     local: Mutex<HashMap<(Class, String), f64>>,
     started: Instant,
-    skip_redis_until: Mutex<Option<Instant>>,
 }
 
 impl RateLimiter {
-    /// Connects to Redis when configured (a Redis that is down at start means local counting
-    /// until it answers... and with no connection manager, for good: restart to share again).
-    pub async fn new(config: RateLimitConfig) -> Self {
-        let redis = match config.redis_url.as_deref().filter(|_| config.enabled()) {
-            Some(url) => match crate::connect_redis(url).await {
-                Ok(c) => Some(c),
-                Err(error) => {
-                    tracing::warn!(%error, "rate limits: Redis unavailable; each gateway counts alone");
-                    None
-                }
-            },
-            None => None,
-        };
+    /// Budgets shared through `redis` under keys starting with `prefix` (while Redis does not
+    /// answer, each gateway counts alone).
+    pub fn new(config: RateLimitConfig, redis: Option<RedisHandle>, prefix: &str) -> Self {
         RateLimiter {
+            redis: redis
+                .filter(|_| config.enabled())
+                .map(|r| (r, prefix.to_owned())),
             config,
-            redis,
             local: Mutex::new(HashMap::new()),
             started: Instant::now(),
-            skip_redis_until: Mutex::new(None),
         }
     }
 
     /// No limits at all.
     pub fn off() -> Self {
-        RateLimiter {
-            config: RateLimitConfig::default(),
-            redis: None,
-            local: Mutex::new(HashMap::new()),
-            started: Instant::now(),
-            skip_redis_until: Mutex::new(None),
-        }
+        RateLimiter::new(RateLimitConfig::default(), None, "")
     }
 
     pub fn config(&self) -> &RateLimitConfig {
@@ -263,67 +245,41 @@ impl RateLimiter {
     }
 
     async fn check_redis(&self, class: Class, client: &str, rate: Rate) -> Option<Decision> {
-        let conn = self.redis.as_ref()?;
-        {
-            let skip = self
-                .skip_redis_until
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if skip.is_some_and(|until| Instant::now() < until) {
-                return None;
-            }
-        }
+        let (redis, prefix) = self.redis.as_ref()?;
         let t = rate.period.as_secs_f64() * 1000.0 / f64::from(rate.n);
         let tau = t * f64::from(rate.n - 1);
         let key = format!(
             "{}:rl:{}:{}",
-            self.config.prefix,
+            prefix,
             class.as_str(),
             hex::encode(sha2::Digest::finalize(
                 <sha2::Sha256 as sha2::Digest>::new_with_prefix(client.as_bytes())
             ))
         );
-        let mut conn = conn.clone();
         let mut cmd = redis::cmd("EVAL");
         cmd.arg(SCRIPT).arg(1).arg(key).arg(t).arg(tau);
-        let call = cmd.query_async::<(i64, String)>(&mut conn);
-        match tokio::time::timeout(REDIS_TIMEOUT, call).await {
-            Ok(Ok((allowed, delta))) => {
-                let delta: f64 = delta.parse().unwrap_or(0.0);
-                let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
-                Some(if allowed == 1 {
-                    Decision {
-                        allowed: true,
-                        limit: rate.n,
-                        remaining: (f64::from(rate.n) - (delta / t).ceil()).max(0.0) as u32,
-                        reset: ms(delta),
-                        retry_after: Duration::ZERO,
-                        local: false,
-                    }
-                } else {
-                    Decision {
-                        allowed: false,
-                        limit: rate.n,
-                        remaining: 0,
-                        reset: ms(delta),
-                        retry_after: ms(delta - tau),
-                        local: false,
-                    }
-                })
+        let (allowed, delta) = redis.query::<(i64, String)>("ratelimit", &cmd).await?;
+        let delta: f64 = delta.parse().unwrap_or(0.0);
+        let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
+        Some(if allowed == 1 {
+            Decision {
+                allowed: true,
+                limit: rate.n,
+                remaining: (f64::from(rate.n) - (delta / t).ceil()).max(0.0) as u32,
+                reset: ms(delta),
+                retry_after: Duration::ZERO,
+                local: false,
             }
-            outcome => {
-                let error = match outcome {
-                    Ok(Err(e)) => e.to_string(),
-                    _ => "timed out".to_owned(),
-                };
-                tracing::warn!(%error, "rate limits: Redis failed; counting locally for 2 s");
-                *self
-                    .skip_redis_until
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + BREAKER);
-                None
+        } else {
+            Decision {
+                allowed: false,
+                limit: rate.n,
+                remaining: 0,
+                reset: ms(delta),
+                retry_after: ms(delta - tau),
+                local: false,
             }
-        }
+        })
     }
 }
 

@@ -54,10 +54,7 @@ async fn app(access: gateway::access::AccessConfig) -> axum::Router {
         access,
         ..gateway::GatewayConfig::default()
     };
-    let state =
-        gateway::build_state(testkit::ontology(), testkit::router().await, &config).expect("state");
-    state.access.start().await;
-    gateway::app(state)
+    testkit::gateway(config).await
 }
 
 fn now() -> u64 {

@@ -12,15 +12,12 @@ use testkit::neo4j;
 const TOKEN: &str = "admin-test-token";
 const JWT_SECRET: &str = "admin-test-jwt-secret";
 
-async fn gateway(admin: gateway::admin::AdminConfig) -> (axum::Router, gateway::AppState) {
-    let o = testkit::ontology();
-    let router = testkit::router().await;
-    let config = gateway::GatewayConfig {
+async fn gateway(admin: gateway::admin::AdminConfig) -> axum::Router {
+    testkit::gateway(gateway::GatewayConfig {
         admin,
         ..gateway::GatewayConfig::default()
-    };
-    let state = gateway::build_state(o, router, &config).expect("state");
-    (gateway::app(state.clone()), state)
+    })
+    .await
 }
 
 fn config() -> gateway::admin::AdminConfig {
@@ -95,7 +92,7 @@ async fn drop_indexes_on(label: &str, property: &str) {
 
 #[tokio::test]
 async fn nothing_answers_without_an_admin_credential() {
-    let (app, _) = gateway(config()).await;
+    let app = gateway(config()).await;
     for path in [
         "/admin/api/schema",
         "/admin/api/topology",
@@ -183,7 +180,7 @@ async fn nothing_answers_without_an_admin_credential() {
     );
 
     // With no admin credential configured, the admin surface is closed, not open.
-    let (closed, _) = gateway(gateway::admin::AdminConfig::default()).await;
+    let closed = gateway(gateway::admin::AdminConfig::default()).await;
     let r = send(
         &closed,
         req(
@@ -201,7 +198,7 @@ async fn nothing_answers_without_an_admin_credential() {
 #[tokio::test]
 async fn console_session_csrf_index_lifecycle_and_audit() {
     drop_indexes_on("Organization", "founded").await;
-    let (app, state) = gateway(config()).await;
+    let app = gateway(config()).await;
 
     // Login: a wrong token is refused with the form again; the right one sets the cookie.
     let form = |token: &str| {
@@ -458,9 +455,7 @@ async fn console_session_csrf_index_lifecycle_and_audit() {
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
-    // History: the sampler saw the GraphQL requests.
-    state.start_history();
-    tokio::time::sleep(Duration::from_millis(300)).await; // the sampler took its baseline
+    // History: the sampler (started with the gateway) saw the GraphQL requests.
     let r = send(&app, req("POST", "/graphql", &[], Some(q))).await;
     assert_eq!(r.status, StatusCode::OK);
     let mut seen = false;
@@ -528,7 +523,7 @@ async fn console_session_csrf_index_lifecycle_and_audit() {
 
 #[tokio::test]
 async fn constraints_and_drift_between_the_ontology_and_the_database() {
-    let (app, _) = gateway(config()).await;
+    let app = gateway(config()).await;
     let client = neo4j().await;
     // An extra managed index the ontology does not declare.
     client
@@ -655,13 +650,15 @@ async fn logout_ends_the_session_on_every_gateway_and_the_audit_log_is_shared() 
     let prefix = testkit::unique("admin-test");
     let mut apps = Vec::new();
     for _ in 0..2 {
-        let (_, mut state) = gateway(config()).await;
-        state.admin = std::sync::Arc::new(
-            gateway::admin::AdminState::new(&config())
-                .with_redis(&testkit::env("REDIS_URL"), &prefix)
-                .await,
+        apps.push(
+            testkit::gateway(gateway::GatewayConfig {
+                admin: config(),
+                redis: Some(testkit::redis()),
+                redis_prefix: prefix.clone(),
+                ..gateway::GatewayConfig::default()
+            })
+            .await,
         );
-        apps.push(gateway::app(state));
     }
     // A browser's form post: `Origin: null` under a no-referrer policy, but same-origin by its
     // fetch metadata, is a login; the same post from another site is not.
@@ -742,7 +739,7 @@ async fn logout_ends_the_session_on_every_gateway_and_the_audit_log_is_shared() 
 
 #[tokio::test]
 async fn repeated_failed_logins_are_throttled() {
-    let (app, _) = gateway(config()).await;
+    let app = gateway(config()).await;
     let login = |token: &str| {
         Request::builder()
             .method("POST")

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
-use gateway::result_cache::{CachePolicy, ResultCache};
-use gateway::signature::{Scheme, Verifier};
+use gateway::graphql::cache::CachePolicy;
+use gateway::webhook::signature::{Scheme, Verifier};
 use http_body_util::BodyExt;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -24,14 +24,6 @@ use tower::ServiceExt;
 static REDIS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 const SECRET: &str = "cache-test-secret";
 
-fn cache_config(prefix: &str) -> cache::CacheConfig {
-    cache::CacheConfig {
-        redis_url: Some(env("REDIS_URL")),
-        prefix: prefix.to_owned(),
-        ..cache::CacheConfig::default()
-    }
-}
-
 struct Gateway {
     app: axum::Router,
     state: gateway::AppState,
@@ -39,17 +31,19 @@ struct Gateway {
 
 impl Gateway {
     async fn new(redis_prefix: &str, policy: CachePolicy) -> Self {
-        let o = ontology();
-        let router = testkit::router().await;
-        let cache = cache::Cache::new(cache_config(redis_prefix)).await;
-        cache.listen();
-        let rc = ResultCache::new(cache, policy, &o);
         let config = gateway::GatewayConfig {
             admin: gateway::admin::AdminConfig::with_token("test-admin"),
+            cache: Some(gateway::CacheSettings {
+                policy,
+                l1_bytes: 64 * 1024 * 1024,
+            }),
+            redis: Some(testkit::redis()),
+            redis_prefix: redis_prefix.to_owned(),
             ..gateway::GatewayConfig::default()
         };
-        let mut state = gateway::build_state(o, router, &config).expect("state");
-        state.cache = Some(Arc::new(rc));
+        let state = gateway::AppState::build(ontology(), testkit::router().await, &config)
+            .await
+            .expect("state");
         tokio::time::sleep(Duration::from_millis(100)).await; // subscribed
         Gateway {
             app: gateway::app(state.clone()),
@@ -59,7 +53,7 @@ impl Gateway {
 
     /// Statements this gateway sent to Neo4j.
     fn statements(&self) -> u64 {
-        let snapshot = self.state.engine.neo4j.snapshot();
+        let snapshot = self.state.engine().neo4j.snapshot();
         snapshot["backends"]
             .as_array()
             .map(|b| b.iter().filter_map(|x| x["requests"].as_u64()).sum())
@@ -301,17 +295,12 @@ async fn two_gateways_never_serve_a_write_stale_beyond_the_bound() {
     let o = Arc::new(ontology());
     let rules = testkit::mapping(&o, "internal");
     let bus = testkit::bus(&unique("cache-race")).await;
-    let mut receiver_state = gateways[0].state.clone();
-    receiver_state.ingest = Some(Arc::new(gateway::ingest::Ingest {
-        sources: [(
-            "internal".to_owned(),
-            Arc::new(gateway::ingest::Source::new(rules.clone(), SECRET).expect("source")),
-        )]
-        .into_iter()
-        .collect(),
-        bus: bus.clone(),
-    }));
-    let receiver = gateway::app(receiver_state);
+    let source = gateway::webhook::Source::new(rules.clone(), SECRET).expect("source");
+    let receiver = testkit::gateway(gateway::GatewayConfig {
+        webhooks: Some(testkit::webhooks(vec![source], &bus)),
+        ..gateway::GatewayConfig::default()
+    })
+    .await;
     let worker_router = graph::Router::connect(graph::RoutingConfig::single(
         graph::Neo4jConfig::new(env("NEO4J_URI")),
     ))
@@ -327,13 +316,14 @@ async fn two_gateways_never_serve_a_write_stale_beyond_the_bound() {
             ..ingest::WorkerConfig::default()
         },
     )
-    .with_cache(
-        cache::Cache::new(cache::CacheConfig {
+    .with_cache(cache::Cache::new(
+        cache::CacheConfig {
             l1_bytes: 0,
-            ..cache_config(&redis_prefix)
-        })
-        .await,
-    );
+            prefix: redis_prefix.clone(),
+            ..cache::CacheConfig::default()
+        },
+        Some(gateway::RedisHandle::connect(testkit::redis()).await),
+    ));
     let (stop_worker, stopped) = tokio::sync::oneshot::channel::<()>();
     let worker_task = tokio::spawn(worker.run(async {
         let _ = stopped.await;

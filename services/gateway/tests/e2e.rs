@@ -19,11 +19,11 @@ fn neo4j_uri() -> String {
     })
 }
 
-async fn router() -> axum::Router {
-    router_with(&neo4j_uri(), |_| {}).await
+async fn app() -> axum::Router {
+    app_with(&neo4j_uri(), |_| {}).await
 }
 
-async fn router_with(uri: &str, tweak: impl FnOnce(&mut gateway::GatewayConfig)) -> axum::Router {
+async fn app_with(uri: &str, tweak: impl FnOnce(&mut gateway::GatewayConfig)) -> axum::Router {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql");
     let source = std::fs::read_to_string(path).expect("ontology readable");
     let o = ontology::parse_ontology(&source).expect("valid ontology");
@@ -46,11 +46,10 @@ async fn router_with(uri: &str, tweak: impl FnOnce(&mut gateway::GatewayConfig))
     config.schema.max_depth = 8;
     config.http.max_body_bytes = 16 * 1024;
     tweak(&mut config);
-    let router = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(uri)))
+    let neo4j = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(uri)))
         .await
         .expect("router builds");
-    let state = gateway::build_state(o, router, &config).expect("gateway builds");
-    gateway::app(state)
+    testkit::gateway_on(o, neo4j, config).await
 }
 
 /// A prefix unique to this test run and call.
@@ -121,7 +120,7 @@ async fn fixture(app: &axum::Router, p: &str) {
 
 #[tokio::test]
 async fn reads_filters_sorting_nesting_and_connections() {
-    let app = router().await;
+    let app = app().await;
     let p = prefix("read");
     fixture(&app, &p).await;
 
@@ -217,7 +216,7 @@ fn urlencode(s: &str) -> String {
 
 #[tokio::test]
 async fn mutations_create_update_connect_disconnect_delete() {
-    let app = router().await;
+    let app = app().await;
     let p = prefix("mut");
     fixture(&app, &p).await;
 
@@ -296,7 +295,7 @@ async fn mutations_create_update_connect_disconnect_delete() {
 
 #[tokio::test]
 async fn bad_input_gets_clear_errors_and_changes_nothing() {
-    let app = router().await;
+    let app = app().await;
     let p = prefix("bad");
 
     let (_, msg) = error_of(&app, "{ people { handle ", json!({})).await;
@@ -370,7 +369,7 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
 
 #[tokio::test]
 async fn health_sdl_ide_and_metrics() {
-    let app = router().await;
+    let app = app().await;
     for (path, accept, expect) in [
         ("/livez", "*/*", "ok"),
         ("/readyz", "*/*", "ready"),
@@ -416,7 +415,7 @@ async fn health_sdl_ide_and_metrics() {
 #[tokio::test]
 async fn dead_neo4j_is_reported_not_hidden() {
     // Nothing listens on port 1: the pool cannot connect.
-    let app = router_with("bolt://127.0.0.1:1", |_| {}).await;
+    let app = app_with("bolt://127.0.0.1:1", |_| {}).await;
     let resp = app
         .clone()
         .oneshot(Request::get("/readyz").body(Body::empty()).expect("req"))
@@ -452,7 +451,7 @@ async fn dead_neo4j_is_reported_not_hidden() {
 async fn slow_requests_time_out_with_a_clear_error() {
     // Any statement needs a network round trip, so it cannot finish within a microsecond:
     // the limit is certain to expire whatever the data.
-    let app = router_with(&neo4j_uri(), |c| {
+    let app = app_with(&neo4j_uri(), |c| {
         c.http.request_timeout = std::time::Duration::from_micros(1);
         c.statement_timeout = std::time::Duration::from_micros(1);
     })
@@ -468,7 +467,7 @@ async fn slow_requests_time_out_with_a_clear_error() {
 
 #[tokio::test]
 async fn data_that_breaks_the_schema_is_reported_at_its_path() {
-    let app = router().await;
+    let app = app().await;
     let p = prefix("nonnull");
     // A Person without its required `name`, written behind the API's back.
     let client = graph::Neo4jClient::connect(graph::Neo4jConfig::new(neo4j_uri()))
@@ -514,7 +513,7 @@ async fn the_topology_endpoint_needs_the_admin_token_when_one_is_set() {
         let bytes = resp.into_body().collect().await.expect("body").to_bytes();
         (status, String::from_utf8_lossy(&bytes).into_owned())
     };
-    let app = router_with(&neo4j_uri(), |c| {
+    let app = app_with(&neo4j_uri(), |c| {
         c.admin = gateway::admin::AdminConfig::with_token("s3cret-admin")
     })
     .await;

@@ -3,12 +3,11 @@
 //! refused with the right status and nothing published; an unreachable broker means 503 with
 //! `Retry-After`. Each test uses its own exchange and queue names and deletes them afterwards.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gateway::signature::{Scheme, Verifier};
+use gateway::webhook::signature::{Scheme, Verifier};
 use http_body_util::BodyExt;
 use lapin::options::BasicConsumeOptions;
 use serde_json::{json, Value};
@@ -33,10 +32,9 @@ struct Harness {
 
 async fn harness(amqp_url: &str) -> Harness {
     let o = ontology();
-    let mut sources = std::collections::HashMap::new();
+    let mut sources = Vec::new();
     for (name, secret) in [("github", GITHUB_SECRET), ("internal", INTERNAL_SECRET)] {
-        let source = gateway::ingest::Source::new(mapping(&o, name), secret).expect("source");
-        sources.insert(name.to_owned(), Arc::new(source));
+        sources.push(gateway::webhook::Source::new(mapping(&o, name), secret).expect("source"));
     }
     let bus = bus::Bus::new(bus::BusConfig {
         names: bus::Names::new(prefix()),
@@ -48,14 +46,12 @@ async fn harness(amqp_url: &str) -> Harness {
     )))
     .await
     .expect("router (never used here)");
-    let mut state =
-        gateway::build_state(o, router, &gateway::GatewayConfig::default()).expect("state");
-    state.ingest = Some(Arc::new(gateway::ingest::Ingest {
-        sources,
-        bus: bus.clone(),
-    }));
+    let config = gateway::GatewayConfig {
+        webhooks: Some(testkit::webhooks(sources, &bus)),
+        ..gateway::GatewayConfig::default()
+    };
     Harness {
-        app: gateway::app(state),
+        app: testkit::gateway_on(o, router, config).await,
         bus,
     }
 }
@@ -363,28 +359,17 @@ async fn a_source_over_its_ingestion_budget_gets_429_and_forged_requests_spend_n
     let mut h = harness(&env("AMQP_URL")).await;
     // The same receiver, with an ingestion budget of 3 per minute per source (in this process).
     let o = ontology();
-    let mut state = gateway::build_state(
-        o.clone(),
-        testkit::router().await,
-        &gateway::GatewayConfig::default(),
-    )
-    .expect("state");
-    let mut sources = std::collections::HashMap::new();
     let source =
-        gateway::ingest::Source::new(mapping(&o, "github"), GITHUB_SECRET).expect("source");
-    sources.insert("github".to_owned(), Arc::new(source));
-    state.ingest = Some(Arc::new(gateway::ingest::Ingest {
-        sources,
-        bus: h.bus.clone(),
-    }));
-    state.limiter = Arc::new(
-        gateway::ratelimit::RateLimiter::new(gateway::ratelimit::RateLimitConfig {
+        gateway::webhook::Source::new(mapping(&o, "github"), GITHUB_SECRET).expect("source");
+    let config = gateway::GatewayConfig {
+        webhooks: Some(testkit::webhooks(vec![source], &h.bus)),
+        rate_limits: gateway::ratelimit::RateLimitConfig {
             ingest: Some("3/m".parse().expect("rate")),
             ..gateway::ratelimit::RateLimitConfig::default()
-        })
-        .await,
-    );
-    h.app = gateway::app(state);
+        },
+        ..gateway::GatewayConfig::default()
+    };
+    h.app = testkit::gateway_on(o, testkit::router().await, config).await;
     // Forged requests are refused by the signature and do not spend the budget.
     let body = issue_body("I_rl");
     for _ in 0..5 {

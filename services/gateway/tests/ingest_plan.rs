@@ -109,14 +109,12 @@ async fn a_batch_applied_twice_gives_the_same_graph() {
     assert_eq!(titles, ["Other", "Second"], "the last update wins");
 
     // The written nodes are valid for the API (required fields present, DateTime typed).
-    let router = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(
+    let neo4j = graph::Router::connect(graph::RoutingConfig::single(graph::Neo4jConfig::new(
         neo4j_uri(),
     )))
     .await
     .expect("router");
-    let app = gateway::app(
-        gateway::build_state(o.clone(), router, &gateway::GatewayConfig::default()).expect("state"),
-    );
+    let app = testkit::gateway_on(o.clone(), neo4j, gateway::GatewayConfig::default()).await;
     let query = json!({ "query": "query($id: ID!) { issues(where: { id: { eq: $id } }) { title state createdAt repository { name } author { handle } } }",
                         "variables": { "id": format!("{p}-I1") } });
     let resp = app

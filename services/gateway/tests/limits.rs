@@ -24,7 +24,7 @@ async fn the_cost_limit_uses_measured_cardinalities() {
         .await
         .expect("teams");
     let config = gateway::GatewayConfig {
-        supernodes: Some(gateway::supernodes::SupernodeConfig::default()),
+        supernodes: Some(gateway::degree_store::SupernodeConfig::default()),
         limits: ontology::cost::Limits {
             max_cost: Some(10.0),
             max_aliases: Some(3),
@@ -33,9 +33,10 @@ async fn the_cost_limit_uses_measured_cardinalities() {
         },
         ..gateway::GatewayConfig::default()
     };
-    let state =
-        gateway::build_state(testkit::ontology(), testkit::router().await, &config).expect("state");
-    let store = state.engine.supernodes.clone().expect("degree store");
+    let state = gateway::AppState::build(testkit::ontology(), testkit::router().await, &config)
+        .await
+        .expect("state");
+    let store = state.engine().supernodes.clone().expect("degree store");
     store.refresh().await;
     let teams = store.describe()["labelCounts"]["Team"]
         .as_u64()

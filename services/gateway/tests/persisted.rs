@@ -19,9 +19,7 @@ async fn app(mode: Mode, allow: &[&str], introspection: bool) -> axum::Router {
         introspection,
         ..gateway::GatewayConfig::default()
     };
-    let state =
-        gateway::build_state(testkit::ontology(), testkit::router().await, &config).expect("state");
-    gateway::app(state)
+    testkit::gateway(config).await
 }
 
 async fn post(app: &axum::Router, body: Value) -> (StatusCode, Value) {
@@ -140,22 +138,18 @@ async fn introspection_can_be_turned_off() {
 
 #[tokio::test]
 async fn with_the_cache_on_introspection_off_is_refused_however_it_is_spelt() {
-    let o = testkit::ontology();
-    let rc = gateway::result_cache::ResultCache::new(
-        cache::Cache::new(cache::CacheConfig::default()).await,
-        gateway::result_cache::CachePolicy {
-            default_ttl: Some(std::time::Duration::from_secs(60)),
-            ..gateway::result_cache::CachePolicy::default()
-        },
-        &o,
-    );
-    let config = gateway::GatewayConfig {
+    let app = testkit::gateway(gateway::GatewayConfig {
         introspection: false,
+        cache: Some(gateway::CacheSettings {
+            policy: gateway::graphql::cache::CachePolicy {
+                default_ttl: Some(std::time::Duration::from_secs(60)),
+                ..gateway::graphql::cache::CachePolicy::default()
+            },
+            l1_bytes: 64 * 1024 * 1024,
+        }),
         ..gateway::GatewayConfig::default()
-    };
-    let mut state = gateway::build_state(o, testkit::router().await, &config).expect("state");
-    state.cache = Some(std::sync::Arc::new(rc));
-    let app = gateway::app(state);
+    })
+    .await;
     for query in [
         "{ __schema { queryType { name } } }",
         "{ ... on Query { ... on Query { __type(name: \"Person\") { name } } } }",
@@ -182,17 +176,13 @@ async fn with_the_cache_on_introspection_off_is_refused_however_it_is_spelt() {
 
 /// A gateway in automatic mode whose registrations are shared through Redis under `prefix`.
 async fn shared_app(prefix: &str) -> axum::Router {
-    let config = gateway::GatewayConfig::default();
-    let mut state =
-        gateway::build_state(testkit::ontology(), testkit::router().await, &config).expect("state");
-    let conn = gateway::connect_redis(&testkit::env("REDIS_URL"))
-        .await
-        .expect("redis");
-    state.persisted = std::sync::Arc::new(
-        gateway::persisted::Persisted::new(Mode::Automatic, Default::default())
-            .with_redis(conn, prefix),
-    );
-    gateway::app(state)
+    testkit::gateway(gateway::GatewayConfig {
+        persisted_queries: Mode::Automatic,
+        redis: Some(testkit::redis()),
+        redis_prefix: prefix.to_owned(),
+        ..gateway::GatewayConfig::default()
+    })
+    .await
 }
 
 #[tokio::test]

@@ -16,21 +16,16 @@ async fn gateway(redis_url: &str, prefix: &str) -> axum::Router {
                 .expect("keys"),
             ..gateway::access::AccessConfig::default()
         },
-        ..gateway::GatewayConfig::default()
-    };
-    let mut state =
-        gateway::build_state(testkit::ontology(), testkit::router().await, &config).expect("state");
-    state.limiter = std::sync::Arc::new(
-        gateway::ratelimit::RateLimiter::new(gateway::ratelimit::RateLimitConfig {
+        rate_limits: gateway::ratelimit::RateLimitConfig {
             read: Some("4/m".parse().expect("rate")),
             write: Some("1/m".parse().expect("rate")),
             ingest: None,
-            redis_url: Some(redis_url.to_owned()),
-            prefix: prefix.to_owned(),
-        })
-        .await,
-    );
-    gateway::app(state)
+        },
+        redis: Some(gateway::RedisConfig::new(redis_url)),
+        redis_prefix: prefix.to_owned(),
+        ..gateway::GatewayConfig::default()
+    };
+    testkit::gateway(config).await
 }
 
 use testkit::http::Reply;

@@ -60,8 +60,7 @@ async fn a_type_visible_only_to_a_role() {
         },
         ..gateway::GatewayConfig::default()
     };
-    let state = gateway::build_state(o, testkit::router().await, &config).expect("state");
-    let app = gateway::app(state);
+    let app = testkit::gateway_on(o, testkit::router().await, config).await;
 
     let list = format!(r#"{{ salaries(where: {{ id: {{ eq: "{p}" }} }}) {{ amount }} }}"#);
     assert_eq!(post(&app, READER, &list).await["salaries"], json!([]));

@@ -126,12 +126,12 @@ async fn app_for(routing: graph::RoutingConfig) -> axum::Router {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql");
     let source = std::fs::read_to_string(path).expect("ontology readable");
     let o = ontology::parse_ontology(&source).expect("valid ontology");
-    let router = graph::Router::connect(routing).await.expect("router");
+    let neo4j = graph::Router::connect(routing).await.expect("router");
     let config = gateway::GatewayConfig {
         admin: gateway::admin::AdminConfig::with_token("test-admin"),
         ..gateway::GatewayConfig::default()
     };
-    gateway::app(gateway::build_state(o, router, &config).expect("gateway builds"))
+    testkit::gateway_on(o, neo4j, config).await
 }
 
 use testkit::http::Reply;

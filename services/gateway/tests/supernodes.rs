@@ -8,9 +8,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gateway::signature::{Scheme, Verifier};
+use gateway::webhook::signature::{Scheme, Verifier};
 use serde_json::{json, Value};
-use testkit::{env, unique};
+use testkit::unique;
 use tower::ServiceExt;
 
 const SECRET: &str = "supernode-test-secret";
@@ -44,15 +44,15 @@ async fn an_ingested_hub_is_detected_rewritten_explained_and_forgotten() {
     let redis_prefix = format!("test:{prefix}");
     let router = testkit::router().await;
     let config = gateway::GatewayConfig {
-        supernodes: Some(gateway::supernodes::SupernodeConfig {
+        supernodes: Some(gateway::degree_store::SupernodeConfig {
             min_degree: 40,
             quantile: 0.0,
             scan_interval: Duration::from_secs(3600),
             recheck_delay: Duration::from_millis(50),
-            redis_url: Some(env("REDIS_URL")),
-            prefix: format!("{redis_prefix}:supernodes"),
-            invalidation_channel: Some(format!("{redis_prefix}:invalidate")),
+            ..gateway::degree_store::SupernodeConfig::default()
         }),
+        redis: Some(testkit::redis()),
+        redis_prefix: redis_prefix.clone(),
         rewrite: ontology::rewrite::RewriteOptions {
             min_degree: 40,
             ..ontology::rewrite::RewriteOptions::default()
@@ -61,19 +61,12 @@ async fn an_ingested_hub_is_detected_rewritten_explained_and_forgotten() {
         ..gateway::GatewayConfig::default()
     };
     let bus = testkit::bus(&prefix).await;
-    let mut state = gateway::build_state(o.clone(), router.clone(), &config).expect("state");
-    state.ingest = Some(Arc::new(gateway::ingest::Ingest {
-        sources: [(
-            "internal".to_owned(),
-            Arc::new(gateway::ingest::Source::new(rules.clone(), SECRET).expect("source")),
-        )]
-        .into_iter()
-        .collect(),
-        bus: bus.clone(),
-    }));
-    let store = state.engine.supernodes.clone().expect("store");
-    store.start();
-    let app = gateway::app(state);
+    let source = gateway::webhook::Source::new(rules.clone(), SECRET).expect("source");
+    let config = gateway::GatewayConfig {
+        webhooks: Some(testkit::webhooks(vec![source], &bus)),
+        ..config
+    };
+    let app = testkit::gateway_on(o.clone(), router.clone(), config).await;
     let worker = ingest::Worker::new(
         Arc::new(o),
         vec![rules],
@@ -84,15 +77,14 @@ async fn an_ingested_hub_is_detected_rewritten_explained_and_forgotten() {
             ..ingest::WorkerConfig::default()
         },
     )
-    .with_cache(
-        cache::Cache::new(cache::CacheConfig {
+    .with_cache(cache::Cache::new(
+        cache::CacheConfig {
             l1_bytes: 0,
-            redis_url: Some(env("REDIS_URL")),
             prefix: redis_prefix.clone(),
             ..cache::CacheConfig::default()
-        })
-        .await,
-    );
+        },
+        Some(gateway::RedisHandle::connect(testkit::redis()).await),
+    ));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let worker_task = tokio::spawn(worker.run(async {
         let _ = stopped.await;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use gateway::signature::{Scheme, Verifier};
+use gateway::webhook::signature::{Scheme, Verifier};
 use serde_json::{json, Value};
 use testkit::{mapping, ontology, unique};
 use tower::ServiceExt;
@@ -26,21 +26,15 @@ async fn stack(prefix: &str) -> Stack {
     let o = ontology();
     let bus = testkit::bus(prefix).await;
     let router = testkit::router().await;
-    let source = gateway::ingest::Source::new(mapping(&o, "internal"), SECRET).expect("source");
+    let source = gateway::webhook::Source::new(mapping(&o, "internal"), SECRET).expect("source");
     let config = gateway::GatewayConfig {
         admin: gateway::admin::AdminConfig::with_token("test-admin"),
+        webhooks: Some(testkit::webhooks(vec![source], &bus)),
         ..gateway::GatewayConfig::default()
     };
-    let mut state = gateway::build_state(o, router.clone(), &config).expect("state");
-    state.ingest = Some(Arc::new(gateway::ingest::Ingest {
-        sources: [("internal".to_owned(), Arc::new(source))]
-            .into_iter()
-            .collect(),
-        bus: bus.clone(),
-    }));
     let neo4j = testkit::neo4j().await;
     Stack {
-        app: gateway::app(state),
+        app: testkit::gateway_on(o, router.clone(), config).await,
         bus,
         router,
         neo4j,

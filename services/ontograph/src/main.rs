@@ -40,8 +40,9 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Create the constraints and indexes the ontology asks for (idempotent).
     Migrate(MigrateArgs),
-    /// Validate the ontology and print the generated GraphQL SDL.
-    Check,
+    /// Validate the ontology (and the mapping rules of `ONTOGRAPH_INGEST_MAPPINGS`, when that
+    /// folder exists) and print the generated GraphQL SDL.
+    Check(CheckArgs),
     /// Load deterministic sample data with a heavy-tailed degree distribution.
     Seed(SeedArgs),
     /// Run an ingest worker: consume accepted webhooks and write them to the graph in batches.
@@ -218,7 +219,7 @@ struct ServeArgs {
     #[arg(long, env = "ONTOGRAPH_ADMIN_COOKIE_SECURE", default_value = "auto", value_parser = parse_secure)]
     admin_cookie_secure: Secure,
     /// Accept webhooks at `/ingest/{source}` (needs `AMQP_URL` and a secret per source).
-    #[arg(long, env = "ONTOGRAPH_INGEST", default_value_t = false, action = clap::ArgAction::Set)]
+    #[arg(long, env = "ONTOGRAPH_INGEST", default_value = "off", value_parser = parse_switch)]
     ingest: bool,
     #[command(flatten)]
     ingest_args: IngestArgs,
@@ -321,29 +322,14 @@ struct SupernodeArgs {
 }
 
 impl SupernodeArgs {
-    fn config(
-        &self,
-        cache: &CacheArgs,
-        o: &ontology::Ontology,
-    ) -> Option<gateway::supernodes::SupernodeConfig> {
-        self.local_config()
-            .map(|local| gateway::supernodes::SupernodeConfig {
-                redis_url: cache.redis_url.clone().filter(|u| !u.is_empty()),
-                // Per ontology version: instances serving another ontology keep their own.
-                prefix: format!("{}:supernodes:{}", cache.cache_prefix, o.version),
-                invalidation_channel: Some(format!("{}:invalidate", cache.cache_prefix)),
-                ..local
-            })
-    }
-
-    /// The thresholds alone: degrees measured by this process (no Redis, no invalidations).
-    fn local_config(&self) -> Option<gateway::supernodes::SupernodeConfig> {
+    /// The degree store's thresholds (`None`: supernode handling is off).
+    fn config(&self) -> Option<gateway::degree_store::SupernodeConfig> {
         self.supernodes
-            .then(|| gateway::supernodes::SupernodeConfig {
+            .then(|| gateway::degree_store::SupernodeConfig {
                 min_degree: self.supernode_min_degree.max(1),
                 quantile: self.supernode_quantile.clamp(0.0, 1.0),
                 scan_interval: self.supernode_scan_interval.max(Duration::from_secs(1)),
-                ..gateway::supernodes::SupernodeConfig::default()
+                ..gateway::degree_store::SupernodeConfig::default()
             })
     }
 
@@ -398,51 +384,42 @@ fn parse_secure(text: &str) -> Result<Secure, String> {
 }
 
 fn parse_ttl(text: &str) -> Result<Duration, String> {
-    gateway::result_cache::parse_duration(text)
+    gateway::config::parse_duration(text)
+}
+
+/// `on`/`off`, `true`/`false`, `yes`/`no`, `1`/`0`.
+fn parse_switch(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" | "" => Ok(false),
+        other => Err(format!("expected on or off (true/false), not `{other}`")),
+    }
 }
 
 impl CacheArgs {
-    fn config(&self, l1_bytes: u64) -> cache::CacheConfig {
-        cache::CacheConfig {
-            l1_bytes,
-            redis_url: self.redis_url.clone().filter(|u| !u.is_empty()),
-            prefix: self.cache_prefix.clone(),
-            redis_timeout: Duration::from_millis(self.cache_redis_timeout_ms.max(1)),
-            ..cache::CacheConfig::default()
-        }
+    /// The shared Redis, when `REDIS_URL` names one.
+    fn redis(&self) -> Option<gateway::RedisConfig> {
+        let url = self.redis_url.as_deref().filter(|u| !u.is_empty())?;
+        Some(gateway::RedisConfig {
+            timeout: Duration::from_millis(self.cache_redis_timeout_ms.max(1)),
+            ..gateway::RedisConfig::new(url)
+        })
     }
 
-    /// The gateway's result cache, when a TTL is configured.
-    async fn result_cache(
-        &self,
-        o: &ontology::Ontology,
-    ) -> anyhow::Result<Option<std::sync::Arc<gateway::result_cache::ResultCache>>> {
-        use gateway::result_cache::{CachePolicy, ResultCache};
-        let policy = CachePolicy {
+    /// The result cache's settings, when a TTL is configured.
+    fn settings(&self) -> anyhow::Result<Option<gateway::CacheSettings>> {
+        let policy = gateway::graphql::cache::CachePolicy {
             default_ttl: (!self.cache_ttl.is_zero()).then_some(self.cache_ttl),
-            type_ttls: CachePolicy::parse_type_ttls(&self.cache_type_ttl)
+            type_ttls: gateway::config::parse_type_ttls(&self.cache_type_ttl)
                 .map_err(|e| anyhow::anyhow!("ONTOGRAPH_CACHE_TYPE_TTL: {e}"))?,
         };
-        let unknown = ResultCache::unknown_types(&policy, o);
-        if !unknown.is_empty() {
-            anyhow::bail!(
-                "ONTOGRAPH_CACHE_TYPE_TTL names types the ontology does not have: {}",
-                unknown.join(", ")
-            );
-        }
         if policy.default_ttl.is_none() && policy.type_ttls.values().all(|t| t.is_zero()) {
             return Ok(None);
         }
-        let cache = cache::Cache::new(self.config(self.cache_l1_mb.max(1) * 1024 * 1024)).await;
-        cache.listen();
-        tracing::info!(
-            default_ttl_ms = policy.default_ttl.map(|t| t.as_millis() as u64),
-            redis = cache.has_redis(),
-            "result cache on"
-        );
-        Ok(Some(std::sync::Arc::new(ResultCache::new(
-            cache, policy, o,
-        ))))
+        Ok(Some(gateway::CacheSettings {
+            policy,
+            l1_bytes: self.cache_l1_mb.max(1) * 1024 * 1024,
+        }))
     }
 }
 
@@ -472,13 +449,24 @@ struct IngestArgs {
 }
 
 impl IngestArgs {
-    fn bus(&self) -> bus::Bus {
-        bus::Bus::new(bus::BusConfig {
+    fn bus_config(&self) -> bus::BusConfig {
+        bus::BusConfig {
             partitions: self.ingest_partitions.max(1),
             names: bus::Names::new(self.bus_prefix.clone()),
             ..bus::BusConfig::new(self.amqp_url.clone())
-        })
+        }
     }
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Folder of mapping rules to validate against the ontology (skipped when it does not exist).
+    #[arg(
+        long,
+        env = "ONTOGRAPH_INGEST_MAPPINGS",
+        default_value = "schema/mappings"
+    )]
+    ingest_mappings: PathBuf,
 }
 
 #[derive(Args)]
@@ -612,11 +600,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(&cli.log_format);
     match cli.command {
-        Command::Check => {
+        Command::Check(args) => {
             let o = load_ontology(&cli.ontology)?;
-            let mappings = PathBuf::from("schema/mappings");
-            if mappings.is_dir() {
-                for m in load_mappings(&o, &mappings)? {
+            if args.ingest_mappings.is_dir() {
+                for m in load_mappings(&o, &args.ingest_mappings)? {
                     eprintln!(
                         "ok: mapping rules for source `{}` ({} event types)",
                         m.source,
@@ -674,12 +661,12 @@ async fn main() -> anyhow::Result<()> {
             let client = router(routing_config(&args.neo4j)?).await?;
             // No Redis: this process measures the degrees itself.
             let config = gateway::GatewayConfig {
-                supernodes: args.supernodes.local_config(),
+                supernodes: args.supernodes.config(),
                 rewrite: args.supernodes.rewrite(),
                 ..gateway::GatewayConfig::default()
             };
-            let state = gateway::build_state(o, client, &config)?;
-            if let Some(store) = &state.engine.supernodes {
+            let engine = gateway::state::engine(o, client, &config)?;
+            if let Some(store) = &engine.supernodes {
                 store.refresh().await;
             }
             let request = gateway::explain::ExplainRequest {
@@ -689,7 +676,7 @@ async fn main() -> anyhow::Result<()> {
                 measure: args.measure,
                 runs: Some(args.runs),
             };
-            let out = gateway::explain::explain(&state.engine, &request)
+            let out = gateway::explain::explain(&engine, &request)
                 .await
                 .map_err(anyhow::Error::msg)?;
             println!("{}", serde_json::to_string_pretty(&out)?);
@@ -705,7 +692,7 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             let neo4j = router(routing_config(&args.neo4j)?).await?;
-            let bus = args.ingest.bus();
+            let bus = bus::Bus::new(args.ingest.bus_config());
             let config = ingest::WorkerConfig {
                 batch_size: args.batch_size.max(1),
                 flush_interval: Duration::from_millis(args.flush_ms),
@@ -714,14 +701,18 @@ async fn main() -> anyhow::Result<()> {
             };
             let mut worker =
                 ingest::Worker::new(std::sync::Arc::new(o), mappings, bus, neo4j, config);
-            if args
-                .cache
-                .redis_url
-                .as_deref()
-                .is_some_and(|u| !u.is_empty())
-            {
+            if let Some(redis) = args.cache.redis() {
                 // Only invalidates: no in-process level.
-                worker = worker.with_cache(cache::Cache::new(args.cache.config(0)).await);
+                let redis = gateway::RedisHandle::connect(redis).await;
+                let cache = cache::Cache::new(
+                    cache::CacheConfig {
+                        l1_bytes: 0,
+                        prefix: args.cache.cache_prefix.clone(),
+                        ..cache::CacheConfig::default()
+                    },
+                    Some(redis),
+                );
+                worker = worker.with_cache(cache);
             }
             let stats = worker.run(shutdown_signal()).await;
             tracing::info!(?stats, "ingest worker stopped");
@@ -778,20 +769,18 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
         .map(str::to_owned)
         .collect();
     config.statement_timeout = config.http.request_timeout;
-    let ingest = if args.ingest {
-        let mut sources = std::collections::HashMap::new();
+    if args.ingest {
+        let mut sources = Vec::new();
         for mapping in load_mappings(&o, &args.ingest_args.ingest_mappings)? {
-            let var = gateway::ingest::secret_env(&mapping.source);
+            let var = gateway::webhook::secret_env(&mapping.source);
             let secret = std::env::var(&var).with_context(|| {
                 format!(
                     "ingestion source `{}` needs its secret in {var}",
                     mapping.source
                 )
             })?;
-            let name = mapping.source.clone();
-            let source =
-                gateway::ingest::Source::new(mapping, &secret).map_err(anyhow::Error::msg)?;
-            sources.insert(name, std::sync::Arc::new(source));
+            sources
+                .push(gateway::webhook::Source::new(mapping, &secret).map_err(anyhow::Error::msg)?);
         }
         if sources.is_empty() {
             anyhow::bail!(
@@ -799,20 +788,11 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
                 args.ingest_args.ingest_mappings.display()
             );
         }
-        let bus = args.ingest_args.bus();
-        if let Err(e) = bus.declare().await {
-            tracing::warn!(error = %e, "RabbitMQ is not ready; webhooks get 503 until it is");
-        }
-        let mut names: Vec<&String> = sources.keys().collect();
-        names.sort();
-        tracing::info!(sources = ?names, "ingestion on: POST /ingest/{{source}}");
-        Some(std::sync::Arc::new(gateway::ingest::Ingest {
+        config.webhooks = Some(gateway::WebhookConfig {
             sources,
-            bus,
-        }))
-    } else {
-        None
-    };
+            bus: args.ingest_args.bus_config(),
+        });
+    }
     config.default_consistency = args.consistency;
     config.admin = gateway::admin::AdminConfig {
         token: args.admin_token.filter(|t| !t.is_empty()),
@@ -836,53 +816,18 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
             "no ONTOGRAPH_ADMIN_TOKEN or ONTOGRAPH_ADMIN_JWT_SECRET: /admin refuses every request"
         );
     }
-    let result_cache = args.cache.result_cache(&o).await?;
-    config.supernodes = args.supernodes.config(&args.cache, &o);
+    config.cache = args.cache.settings()?;
+    config.redis = args.cache.redis();
+    config.redis_prefix = args.cache.cache_prefix.clone();
+    config.supernodes = args.supernodes.config();
     config.rewrite = args.supernodes.rewrite();
-    let mut state = gateway::build_state(o, client, &config)?;
-    if let Some(store) = &state.engine.supernodes {
-        store.start();
-    }
-    state.ingest = ingest;
-    state.cache = result_cache;
-    if let Some(url) = args.cache.redis_url.as_deref().filter(|u| !u.is_empty()) {
-        let admin = gateway::admin::AdminState::new(&config.admin)
-            .with_redis(url, &args.cache.cache_prefix)
-            .await;
-        state.admin = std::sync::Arc::new(admin);
-        if config.persisted_queries == gateway::persisted::Mode::Automatic {
-            match gateway::connect_redis(url).await {
-                Ok(conn) => {
-                    state.persisted = std::sync::Arc::new(
-                        gateway::persisted::Persisted::new(
-                            config.persisted_queries,
-                            config.allow_list.clone(),
-                        )
-                        .with_redis(conn, &args.cache.cache_prefix),
-                    );
-                }
-                Err(error) => tracing::warn!(
-                    %error,
-                    "persisted queries: Redis unavailable; registered queries stay in this process"
-                ),
-            }
-        }
-    }
-    state.start_history();
-    state.access.start().await;
-    let rate_limits = gateway::ratelimit::RateLimitConfig {
+    config.rate_limits = gateway::ratelimit::RateLimitConfig {
         read: args.rate_limit_read,
         write: args.rate_limit_write,
         ingest: args.rate_limit_ingest,
-        redis_url: args.cache.redis_url.clone().filter(|u| !u.is_empty()),
-        prefix: args.cache.cache_prefix.clone(),
     };
-    if rate_limits.enabled() {
-        tracing::info!(read = ?rate_limits.read, write = ?rate_limits.write, ingest = ?rate_limits.ingest, shared = rate_limits.redis_url.is_some(), "rate limits on");
-        state.limiter =
-            std::sync::Arc::new(gateway::ratelimit::RateLimiter::new(rate_limits).await);
-    }
-    let draining = state.draining.clone();
+    let state = gateway::AppState::build(o, client, &config).await?;
+    let draining = state.draining();
     let app = gateway::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -3,7 +3,7 @@
 use graph::{MigrationOptions, MigrationReport};
 use ontology::Ontology;
 
-pub use gateway::admin::schema::desired_items;
+pub use gateway::admin::indexes::desired_items;
 
 pub async fn run(
     o: &Ontology,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use futures::StreamExt as _;
-use gateway::signature::{Scheme, Verifier};
+use gateway::webhook::signature::{Scheme, Verifier};
 use serde_json::{json, Value};
 use testkit::{env, ontology, root, unique};
 use tower::ServiceExt;
@@ -24,19 +24,15 @@ use tower::ServiceExt;
 const SECRET: &str = "faults-secret";
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn receiver(bus: &bus::Bus, router: graph::Router) -> axum::Router {
+async fn receiver(bus: &bus::Bus, router: graph::Router) -> axum::Router {
     let o = ontology();
     let rules = testkit::mapping(&o, "internal");
-    let source = gateway::ingest::Source::new(rules, SECRET).expect("source");
-    let mut state =
-        gateway::build_state(o, router, &gateway::GatewayConfig::default()).expect("state");
-    state.ingest = Some(Arc::new(gateway::ingest::Ingest {
-        sources: [("internal".to_owned(), Arc::new(source))]
-            .into_iter()
-            .collect(),
-        bus: bus.clone(),
-    }));
-    gateway::app(state)
+    let source = gateway::webhook::Source::new(rules, SECRET).expect("source");
+    let config = gateway::GatewayConfig {
+        webhooks: Some(testkit::webhooks(vec![source], bus)),
+        ..gateway::GatewayConfig::default()
+    };
+    testkit::gateway_on(o, router, config).await
 }
 
 /// An `ontograph ingest` process on this test's queues.
@@ -148,7 +144,7 @@ async fn ten_thousand_events_survive_a_killed_worker_exactly_once() {
     let bus = testkit::bus(&bus_prefix).await;
     let router = testkit::router().await;
     let neo4j = testkit::neo4j().await;
-    let app = receiver(&bus, router);
+    let app = receiver(&bus, router).await;
     let mut a = spawn_worker(&bus_prefix, "ontograph-faults-worker-a.log");
     let mut b = spawn_worker(&bus_prefix, "ontograph-faults-worker-b.log");
 
@@ -248,7 +244,7 @@ async fn a_rabbitmq_restart_loses_no_accepted_event() {
     bus.declare().await.expect("declare");
     let router = testkit::router().await;
     let neo4j = testkit::neo4j().await;
-    let app = receiver(&bus, router);
+    let app = receiver(&bus, router).await;
     let mut worker = spawn_worker(&bus_prefix, "ontograph-restart-worker.log");
 
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -359,7 +355,7 @@ async fn sigterm_mid_stream_finishes_the_batch_in_hand_and_loses_nothing() {
     let bus_prefix = unique("test-drain");
     let bus = testkit::bus(&bus_prefix).await;
     let neo4j = testkit::neo4j().await;
-    let app = receiver(&bus, testkit::router().await);
+    let app = receiver(&bus, testkit::router().await).await;
     // 3,000 events queued before the worker starts, so it is busy when the signal comes.
     futures::stream::iter(0..3000)
         .for_each_concurrent(16, |person| {

@@ -2,12 +2,10 @@
 //! written to the log (target `ontograph::audit`), and, when Redis is configured, to a capped
 //! Redis list shared by every gateway (`<prefix>:audit`, newest first).
 
+use redis_handle::RedisHandle;
+use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use redis::AsyncCommands;
-use serde::Serialize;
 
 use super::auth::now_ms;
 
@@ -34,10 +32,8 @@ pub struct AuditEntry {
 pub struct AuditLog {
     local: Mutex<VecDeque<AuditEntry>>,
     capacity: usize,
-    redis: Option<(redis::aio::ConnectionManager, String)>,
+    redis: Option<(RedisHandle, String)>,
 }
-
-const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
 
 impl AuditLog {
     /// A log that keeps the last `capacity` entries in memory.
@@ -50,8 +46,8 @@ impl AuditLog {
     }
 
     /// Also keeps entries in Redis under `<prefix>:audit` (capped at the same length).
-    pub fn with_redis(mut self, conn: redis::aio::ConnectionManager, prefix: &str) -> Self {
-        self.redis = Some((conn, format!("{prefix}:audit")));
+    pub fn with_redis(mut self, redis: RedisHandle, prefix: &str) -> Self {
+        self.redis = Some((redis, format!("{prefix}:audit")));
         self
     }
 
@@ -68,20 +64,20 @@ impl AuditLog {
             "admin action"
         );
         metrics::counter!("ontograph_admin_actions_total", "action" => entry.action.clone(), "result" => entry.result.clone()).increment(1);
-        if let Some((conn, key)) = &self.redis {
-            let (mut conn, key, capacity) = (conn.clone(), key.clone(), self.capacity);
+        if let Some((redis, key)) = &self.redis {
             if let Ok(json) = serde_json::to_string(&entry) {
+                let mut pipe = redis::pipe();
+                pipe.lpush(key, json)
+                    .ignore()
+                    .ltrim(key, 0, self.capacity as isize - 1)
+                    .ignore();
+                let redis = redis.clone();
                 tokio::spawn(async move {
-                    let write = async {
-                        let _: () = conn.lpush(&key, json).await?;
-                        conn.ltrim::<_, ()>(&key, 0, capacity as isize - 1).await
-                    };
-                    match tokio::time::timeout(REDIS_TIMEOUT, write).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(error)) => {
-                            tracing::warn!(%error, "audit entry not written to Redis")
-                        }
-                        Err(_) => tracing::warn!("audit entry not written to Redis: timed out"),
+                    let limit = redis.timeout() * 4;
+                    if redis.pipeline::<()>("audit", &pipe, limit).await.is_none() {
+                        tracing::warn!(
+                            "audit entry not written to Redis: it stays in this gateway"
+                        );
                     }
                 });
             }
@@ -104,10 +100,10 @@ impl AuditLog {
             .cloned()
             .collect();
         let mut source = "local";
-        if let Some((conn, key)) = &self.redis {
-            let mut conn = conn.clone();
-            let read = conn.lrange::<_, Vec<String>>(key, 0, limit.max(1) as isize - 1);
-            if let Ok(Ok(rows)) = tokio::time::timeout(REDIS_TIMEOUT, read).await {
+        if let Some((redis, key)) = &self.redis {
+            let mut cmd = redis::cmd("LRANGE");
+            cmd.arg(key).arg(0).arg(limit.max(1) as isize - 1);
+            if let Some(rows) = redis.query::<Vec<String>>("audit", &cmd).await {
                 entries.extend(rows.iter().filter_map(|r| serde_json::from_str(r).ok()));
                 source = "redis+local";
             }

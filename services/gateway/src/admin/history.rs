@@ -4,13 +4,14 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::auth::now_ms;
-use crate::http::AppState;
+use crate::graphql::cache::ResultCache;
+use crate::webhook::receiver::Receiver;
 
 /// Counters the request paths bump (read by the sampler).
 #[derive(Debug, Default)]
@@ -99,8 +100,15 @@ impl History {
     }
 }
 
-fn totals(state: &AppState) -> Totals {
-    let c = &state.admin.counters;
+/// What the sampler reads.
+pub struct Sampled {
+    pub counters: Arc<Counters>,
+    pub cache: Option<Arc<ResultCache>>,
+    pub webhooks: Option<Arc<Receiver>>,
+}
+
+fn totals(state: &Sampled) -> Totals {
+    let c = &state.counters;
     let stats = state.cache.as_ref().map(|rc| rc.cache.stats());
     Totals {
         requests: c.requests.load(Relaxed),
@@ -113,10 +121,8 @@ fn totals(state: &AppState) -> Totals {
     }
 }
 
-/// Samples `state` every interval, for as long as the runtime runs.
-pub fn start(state: &AppState) {
-    let state = state.clone();
-    let history = state.admin.history.clone();
+/// Samples `state` into `history` every interval, for as long as the runtime runs.
+pub fn start(history: Arc<History>, state: Sampled) {
     let interval = history.interval;
     tokio::spawn(async move {
         let mut previous = totals(&state);
@@ -126,7 +132,7 @@ pub fn start(state: &AppState) {
         loop {
             tick.tick().await;
             let now = totals(&state);
-            let (queued, dead_letters) = match &state.ingest {
+            let (queued, dead_letters) = match &state.webhooks {
                 Some(ingest) => {
                     let dead = ingest.bus.config().names.dead_queue();
                     match tokio::time::timeout(Duration::from_secs(2), ingest.bus.depths()).await {

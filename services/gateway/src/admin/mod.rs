@@ -10,16 +10,16 @@
 pub mod audit;
 pub mod auth;
 pub mod history;
-pub mod schema;
+pub mod indexes;
+pub mod ingest;
+pub mod state;
+pub mod status;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -27,8 +27,10 @@ use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
-use crate::http::AppState;
+use crate::respond::{api_error, Remote};
+use crate::state::AppState;
 pub use auth::{AdminConfig, Principal};
+pub use state::AdminState;
 
 /// Header carrying the session's CSRF token on state-changing calls.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -36,130 +38,6 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Failed logins from one address before it must wait.
 const LOGIN_ATTEMPTS: u32 = 10;
 const LOGIN_WINDOW: Duration = Duration::from_secs(300);
-
-/// Admin access, the audit log and the console's history.
-pub struct AdminState {
-    /// `None`: no admin credential is configured and the admin surface refuses everything.
-    pub auth: Option<auth::Auth>,
-    pub audit: Arc<audit::AuditLog>,
-    pub history: Arc<history::History>,
-    pub counters: history::Counters,
-    login_failures: Mutex<HashMap<String, (u32, Instant)>>,
-    /// Sessions ended by logout, until they would have expired (shared through Redis).
-    revoked: Mutex<HashMap<String, u64>>,
-    redis: Option<(redis::aio::ConnectionManager, String)>,
-}
-
-impl AdminState {
-    pub fn new(config: &AdminConfig) -> Self {
-        AdminState {
-            auth: auth::Auth::new(config),
-            audit: Arc::new(audit::AuditLog::new(10_000)),
-            history: Arc::new(history::History::new(
-                config.history_interval,
-                Duration::from_secs(3600),
-            )),
-            counters: history::Counters::default(),
-            login_failures: Mutex::new(HashMap::new()),
-            revoked: Mutex::new(HashMap::new()),
-            redis: None,
-        }
-    }
-
-    /// Shares the audit log and session revocations with every gateway through Redis (keys
-    /// under `prefix`). Without Redis at start, both stay in this process.
-    pub async fn with_redis(mut self, url: &str, prefix: &str) -> Self {
-        match crate::connect_redis(url).await {
-            Ok(conn) => {
-                self.audit =
-                    Arc::new(audit::AuditLog::new(10_000).with_redis(conn.clone(), prefix));
-                self.redis = Some((conn, format!("{prefix}:admin:revoked")));
-            }
-            Err(error) => tracing::warn!(
-                %error,
-                "admin: Redis unavailable; the audit log and logouts stay in this process"
-            ),
-        }
-        self
-    }
-
-    /// Ends a session everywhere: it is refused from now until it would have expired.
-    async fn revoke(&self, session: &str, expires_ms: u64) {
-        {
-            let mut revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
-            let now = auth::now_ms();
-            revoked.retain(|_, until| *until > now);
-            revoked.insert(session.to_owned(), expires_ms);
-        }
-        if let Some((conn, prefix)) = &self.redis {
-            let ttl = expires_ms.saturating_sub(auth::now_ms()).max(1);
-            let mut conn = conn.clone();
-            let mut cmd = redis::cmd("SET");
-            cmd.arg(format!("{prefix}:{session}"))
-                .arg(1)
-                .arg("PX")
-                .arg(ttl);
-            let set = cmd.query_async::<()>(&mut conn);
-            if !matches!(
-                tokio::time::timeout(Duration::from_millis(500), set).await,
-                Ok(Ok(()))
-            ) {
-                tracing::warn!(
-                    "logout not shared through Redis: other gateways accept the session until it expires"
-                );
-            }
-        }
-    }
-
-    /// Whether a session was ended by logout, here or (through Redis) on another gateway. A
-    /// Redis that does not answer within 200 ms counts as "not revoked elsewhere".
-    async fn is_revoked(&self, session: &str) -> bool {
-        if self
-            .revoked
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(session)
-        {
-            return true;
-        }
-        let Some((conn, prefix)) = &self.redis else {
-            return false;
-        };
-        let mut conn = conn.clone();
-        let mut cmd = redis::cmd("EXISTS");
-        cmd.arg(format!("{prefix}:{session}"));
-        let exists = cmd.query_async::<bool>(&mut conn);
-        matches!(
-            tokio::time::timeout(Duration::from_millis(200), exists).await,
-            Ok(Ok(true))
-        )
-    }
-}
-
-/// The client's address (from the listener's connect info, when the server provides it).
-pub struct Remote(pub Option<String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Remote {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Remote(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
-        ))
-    }
-}
-
-/// `{"error": {"code", "message"}}` with a status.
-pub fn api_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({ "error": { "code": code, "message": message.into() } })),
-    )
-        .into_response()
-}
 
 /// The console, the login page and the admin API.
 pub fn routes(state: AppState) -> Router<AppState> {
@@ -174,7 +52,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/api/schema", get(schema_live))
         .route(
             "/admin/api/schema/indexes",
-            post(create::<schema::IndexRequest>),
+            post(create::<indexes::IndexRequest>),
         )
         .route(
             "/admin/api/schema/indexes/{name}",
@@ -182,7 +60,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route(
             "/admin/api/schema/constraints",
-            post(create::<schema::ConstraintRequest>),
+            post(create::<indexes::ConstraintRequest>),
         )
         .route(
             "/admin/api/schema/constraints/{name}",
@@ -191,16 +69,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/admin/api/schema/drift", get(drift))
         .route("/admin/api/schema/drift/apply", post(apply_drift))
         .route("/admin/api/schema/recommendations", get(recommend))
-        .route("/admin/api/topology", get(crate::http::topology))
-        .route("/admin/api/cache", get(crate::http::cache_admin))
-        .route("/admin/api/supernodes", get(crate::http::supernodes_admin))
-        .route("/admin/api/hot-queries", get(crate::http::hot_queries))
-        .route("/admin/api/explain", post(crate::http::explain_admin))
-        .route("/admin/api/ingest", get(crate::ingest::admin_status))
-        .route(
-            "/admin/api/ingest/replay",
-            post(crate::ingest::admin_replay),
-        )
+        .route("/admin/api/topology", get(status::topology))
+        .route("/admin/api/cache", get(status::cache_admin))
+        .route("/admin/api/supernodes", get(status::supernodes_admin))
+        .route("/admin/api/hot-queries", get(status::hot_queries))
+        .route("/admin/api/explain", post(status::explain_admin))
+        .route("/admin/api/ingest", get(ingest::admin_status))
+        .route("/admin/api/ingest/replay", post(ingest::admin_replay))
         .route_layer(middleware::from_fn_with_state(state, guard));
     Router::new()
         .route("/admin/login", get(login_page).post(login))
@@ -697,9 +572,9 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result
 }
 
 async fn schema_live(State(state): State<AppState>) -> Response {
-    match schema::live(&state.engine.neo4j).await {
+    match indexes::live(&state.engine.neo4j).await {
         Ok(mut v) => {
-            v["ontology"] = schema::Catalog::new(&state.engine.ontology).to_json();
+            v["ontology"] = indexes::Catalog::new(&state.engine.ontology).to_json();
             Json(v).into_response()
         }
         Err(e) => neo4j_error(&e),
@@ -714,7 +589,7 @@ async fn create_item(
     remote: Option<String>,
     (action, invalid_code): (&str, &str),
     target: String,
-    validated: Result<schema::Validated, String>,
+    validated: Result<indexes::Validated, String>,
 ) -> Response {
     let v = match validated {
         Ok(v) => v,
@@ -766,28 +641,28 @@ trait CreateRequest: serde::de::DeserializeOwned {
     const ACTION: (&'static str, &'static str);
     /// What the request is about, for the audit log of a refused request.
     fn target(&self) -> String;
-    fn validate(&self, catalog: &schema::Catalog) -> Result<schema::Validated, String>;
+    fn validate(&self, catalog: &indexes::Catalog) -> Result<indexes::Validated, String>;
 }
 
-impl CreateRequest for schema::IndexRequest {
+impl CreateRequest for indexes::IndexRequest {
     const WHAT: &'static str = "index request";
     const ACTION: (&'static str, &'static str) = ("index.create", "INVALID_INDEX");
     fn target(&self) -> String {
         format!("{}:{}", self.labels.join("|"), self.properties.join(","))
     }
-    fn validate(&self, catalog: &schema::Catalog) -> Result<schema::Validated, String> {
-        schema::validate_index(catalog, self)
+    fn validate(&self, catalog: &indexes::Catalog) -> Result<indexes::Validated, String> {
+        indexes::validate_index(catalog, self)
     }
 }
 
-impl CreateRequest for schema::ConstraintRequest {
+impl CreateRequest for indexes::ConstraintRequest {
     const WHAT: &'static str = "constraint request";
     const ACTION: (&'static str, &'static str) = ("constraint.create", "INVALID_CONSTRAINT");
     fn target(&self) -> String {
         format!("{}:{}", self.label, self.properties.join(","))
     }
-    fn validate(&self, catalog: &schema::Catalog) -> Result<schema::Validated, String> {
-        schema::validate_constraint(catalog, self)
+    fn validate(&self, catalog: &indexes::Catalog) -> Result<indexes::Validated, String> {
+        indexes::validate_constraint(catalog, self)
     }
 }
 
@@ -802,7 +677,7 @@ async fn create<R: CreateRequest>(
         Ok(r) => r,
         Err(r) => return *r,
     };
-    let validated = request.validate(&schema::Catalog::new(&state.engine.ontology));
+    let validated = request.validate(&indexes::Catalog::new(&state.engine.ontology));
     create_item(&state, &p, remote, R::ACTION, request.target(), validated).await
 }
 
@@ -945,7 +820,7 @@ fn report_json(r: &graph::MigrationReport, desired: &[graph::SchemaItem]) -> Val
 }
 
 async fn migrate(state: &AppState, dry_run: bool, drop: bool) -> Result<Value, graph::Error> {
-    let desired = schema::desired_items(&state.engine.ontology);
+    let desired = indexes::desired_items(&state.engine.ontology);
     let leader = state.engine.neo4j.leader_client()?;
     let options = graph::MigrationOptions {
         dry_run,
@@ -1018,10 +893,10 @@ async fn apply_drift(
 }
 
 async fn recommend(State(state): State<AppState>) -> Response {
-    match schema::live(&state.engine.neo4j).await {
+    match indexes::live(&state.engine.neo4j).await {
         Ok(live) => {
-            let catalog = schema::Catalog::new(&state.engine.ontology);
-            Json(schema::recommendations(
+            let catalog = indexes::Catalog::new(&state.engine.ontology);
+            Json(indexes::recommendations(
                 &catalog,
                 &live,
                 &state.hot.property_uses(),

@@ -483,7 +483,11 @@ pub async fn live(router: &graph::Router) -> Result<Value, graph::Error> {
 
 /// Properties the hot queries filter or sort on that no index serves, and indexes that no
 /// server has read since it started tracking.
-pub fn recommendations(cat: &Catalog, live: &Value, used: &[crate::hot::UsedProperty]) -> Value {
+pub fn recommendations(
+    cat: &Catalog,
+    live: &Value,
+    used: &[crate::hot_queries::UsedProperty],
+) -> Value {
     let indexes = live["indexes"].as_array().cloned().unwrap_or_default();
     let served = |label: &str, property: &str, types: &[&str]| {
         indexes.iter().any(|i| {

@@ -1,5 +1,6 @@
 //! The webhook receiver: `POST /ingest/{source}` (one JSON event) and
-//! `POST /ingest/{source}/bulk` (NDJSON, one event per line, a result per line).
+//! `POST /ingest/{source}/bulk` (NDJSON, one event per line, a result per line), with the
+//! signature schemes that authenticate them ([`signature`]).
 //!
 //! Each request is checked in this order — size (413), signature (401), JSON (400), event type
 //! and idempotency key (400) — then published to RabbitMQ as a persistent message, and answered
@@ -7,88 +8,25 @@
 //! be reached, does not confirm in time or refuses the message gets `503` with `Retry-After`:
 //! an event is never acknowledged unless it is stored.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use ontology::mapping::{Locator, Mapping, SignatureSpec};
+use ontology::mapping::Locator;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::signature::{Scheme, Verifier};
-use crate::AppState;
+pub mod receiver;
+pub mod signature;
 
-/// Seconds a client is asked to wait after a 503.
-pub const RETRY_AFTER_SECONDS: u64 = 5;
+use crate::respond::api_error as error;
+use crate::state::AppState;
+pub use receiver::{publish, secret_env, Receiver, Source, WebhookConfig};
 
-/// One ingestion source: its validated mapping rules and its signature verifier.
-#[derive(Debug)]
-pub struct Source {
-    /// The rules (`schema/mappings/<source>.yaml`).
-    pub mapping: Mapping,
-    /// Checks the request signature.
-    pub verifier: Verifier,
-}
-
-impl Source {
-    /// A source from its rules and secret.
-    pub fn new(mapping: Mapping, secret: &str) -> Result<Self, String> {
-        let scheme = match &mapping.signature {
-            Some(SignatureSpec::Github) => Scheme::GitHub,
-            Some(SignatureSpec::Hmac {
-                signature_header,
-                timestamp_header,
-                tolerance_seconds,
-            }) => Scheme::Hmac {
-                signature_header: signature_header.clone(),
-                timestamp_header: timestamp_header.clone(),
-                tolerance: std::time::Duration::from_secs(*tolerance_seconds),
-            },
-            None => {
-                return Err(format!(
-                "source `{}` has no `signature` in its rules: unsigned webhooks are not accepted",
-                mapping.source
-            ))
-            }
-        };
-        let verifier = Verifier::new(scheme, secret.as_bytes())
-            .map_err(|e| format!("source `{}`: {e}", mapping.source))?;
-        Ok(Source { mapping, verifier })
-    }
-}
-
-/// The receiver's configuration: sources by name and the broker.
-#[derive(Debug)]
-pub struct Ingest {
-    /// Sources by name.
-    pub sources: HashMap<String, Arc<Source>>,
-    /// The broker.
-    pub bus: bus::Bus,
-}
-
-/// The environment variable holding a source's secret: `ONTOGRAPH_INGEST_SECRET_<SOURCE>`.
-pub fn secret_env(source: &str) -> String {
-    format!(
-        "ONTOGRAPH_INGEST_SECRET_{}",
-        source.to_ascii_uppercase().replace('-', "_")
-    )
-}
-
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = json!({ "error": { "code": code, "message": message.into() } });
-    let mut response = (status, axum::Json(body)).into_response();
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            header::HeaderValue::from(RETRY_AFTER_SECONDS),
-        );
-    }
-    response
-}
+pub use crate::respond::RETRY_AFTER_SECONDS;
 
 /// Checks everything that does not need the broker, for one request.
 async fn admit(
@@ -96,8 +34,8 @@ async fn admit(
     source: &str,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(Arc<Ingest>, Arc<Source>), Response> {
-    let Some(ingest) = state.ingest.clone() else {
+) -> Result<(Arc<Receiver>, Arc<Source>), Response> {
+    let Some(ingest) = state.webhooks.clone() else {
         return Err(error(
             StatusCode::NOT_FOUND,
             "INGEST_DISABLED",
@@ -164,7 +102,7 @@ async fn admit(
                     decision.retry_after.as_secs_f64()
                 ),
             );
-            crate::http::rate_headers(&mut response, &decision);
+            crate::respond::rate_headers(response.headers_mut(), &decision);
             return Err(response);
         }
     }
@@ -235,38 +173,6 @@ fn json_path(event: &Value, path: &str) -> Option<String> {
     }
 }
 
-async fn publish(
-    ingest: &Ingest,
-    source: &str,
-    event_type: &str,
-    key: &str,
-    partition_key: &str,
-    raw: &[u8],
-) -> Result<(), bus::BusError> {
-    let routing_key = format!("{source}.{event_type}");
-    let partition = bus::partition_of(partition_key, ingest.bus.config().partitions);
-    let received = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis().to_string())
-        .unwrap_or_default();
-    let headers = [
-        ("x-source", source),
-        ("x-event-type", event_type),
-        ("x-received-ms", received.as_str()),
-    ];
-    ingest
-        .bus
-        .publish(&bus::Message {
-            target: bus::Target::Events,
-            routing_key: &routing_key,
-            message_id: key,
-            partition,
-            headers: &headers,
-            body: raw,
-        })
-        .await
-}
-
 /// `POST /ingest/{source}`.
 pub async fn receive(
     State(state): State<AppState>,
@@ -297,7 +203,6 @@ pub async fn receive(
             metrics::counter!("ontograph_ingest_received_total", "source" => source.clone())
                 .increment(1);
             state
-                .admin
                 .counters
                 .ingest_accepted
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -358,7 +263,6 @@ pub async fn receive_bulk(
                 metrics::counter!("ontograph_ingest_received_total", "source" => source.clone())
                     .increment(1);
                 state
-                    .admin
                     .counters
                     .ingest_accepted
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -376,159 +280,4 @@ pub async fn receive_bulk(
         StatusCode::MULTI_STATUS
     };
     (status, axum::Json(json!({ "results": results }))).into_response()
-}
-
-/// `GET /admin/api/ingest`: sources, queue depths and the dead letters (up to 100, not removed).
-pub async fn admin_status(State(state): State<AppState>) -> Response {
-    let Some(ingest) = state.ingest.clone() else {
-        return axum::Json(json!({ "enabled": false })).into_response();
-    };
-    let mut sources: Vec<Value> = ingest
-        .sources
-        .values()
-        .map(|s| json!({ "source": s.mapping.source, "eventTypes": s.mapping.event_types().collect::<Vec<_>>() }))
-        .collect();
-    sources.sort_by(|a, b| a["source"].as_str().cmp(&b["source"].as_str()));
-    let (queues, letters) = match (
-        ingest.bus.depths().await,
-        ingest.bus.dead_letters(100).await,
-    ) {
-        (Ok(q), Ok(l)) => (q, l),
-        (Err(e), _) | (_, Err(e)) => {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "BROKER_UNAVAILABLE",
-                e.to_string(),
-            )
-        }
-    };
-    let dead: Vec<Value> = letters
-        .iter()
-        .map(|d| {
-            let body = String::from_utf8_lossy(&d.body);
-            let body: String = body.chars().take(2000).collect();
-            json!({ "id": d.id, "source": d.source, "eventType": d.event_type, "reason": d.reason, "body": body })
-        })
-        .collect();
-    axum::Json(json!({
-        "enabled": true,
-        "sources": sources,
-        "partitions": ingest.bus.config().partitions,
-        "queues": queues.iter().map(|(name, n)| json!({ "name": name, "messages": n })).collect::<Vec<_>>(),
-        "deadLetters": dead,
-    }))
-    .into_response()
-}
-
-/// `POST /admin/api/ingest/replay` with `{"ids": [...]}` or `{"all": true}`: puts dead letters
-/// back into processing (after the rules or the data were fixed). Each is removed from the
-/// dead-letter queue only once the broker confirmed it back into a partition queue.
-pub async fn admin_replay(
-    State(state): State<AppState>,
-    crate::admin::Remote(remote): crate::admin::Remote,
-    axum::Extension(who): axum::Extension<crate::admin::Principal>,
-    body: Bytes,
-) -> Response {
-    let Some(ingest) = state.ingest.clone() else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "INGEST_DISABLED",
-            "ingestion is not enabled on this gateway",
-        );
-    };
-    let request: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "NOT_JSON",
-                format!("the body is not JSON: {e}"),
-            )
-        }
-    };
-    let all = request.get("all").and_then(Value::as_bool).unwrap_or(false);
-    let ids: std::collections::HashSet<String> = request
-        .get("ids")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    if !all && ids.is_empty() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "give `ids: [...]` or `all: true`",
-        );
-    }
-    let limit = request
-        .get("limit")
-        .and_then(Value::as_u64)
-        .unwrap_or(10_000) as usize;
-    let bus = ingest.bus.clone();
-    let outcome = bus
-        .replay_dead_letters(
-            limit,
-            |d| all || ids.contains(&d.id),
-            |d| {
-                let ingest = ingest.clone();
-                async move {
-                    let partition_key = ingest
-                        .sources
-                        .get(&d.source)
-                        .and_then(|s| {
-                            let event: Value = serde_json::from_slice(&d.body).ok()?;
-                            s.mapping.partition_key(&d.event_type, &event)
-                        })
-                        .unwrap_or_else(|| d.id.clone());
-                    publish(
-                        &ingest,
-                        &d.source,
-                        &d.event_type,
-                        &d.id,
-                        &partition_key,
-                        &d.body,
-                    )
-                    .await
-                }
-            },
-        )
-        .await;
-    let target = if all {
-        "all".to_owned()
-    } else {
-        let mut ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        ids.sort_unstable();
-        ids.join(",")
-    };
-    match outcome {
-        Ok(replayed) => {
-            tracing::info!(count = replayed.len(), "dead letters replayed");
-            state.admin.audit.record(crate::admin::audit::entry(
-                &who.who,
-                "ingest.replay",
-                &target,
-                Ok(Some(format!("{} replayed", replayed.len()))),
-                remote,
-            ));
-            axum::Json(json!({ "replayed": replayed })).into_response()
-        }
-        Err(e) => {
-            state.admin.audit.record(crate::admin::audit::entry(
-                &who.who,
-                "ingest.replay",
-                &target,
-                Err(e.to_string()),
-                remote,
-            ));
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "BROKER_UNAVAILABLE",
-                e.to_string(),
-            )
-        }
-    }
 }

@@ -23,6 +23,7 @@ use graph::{AccessMode, Consistency, Router, Statement};
 use ontology::model::{Direction, NodeType};
 use ontology::rewrite::DegreeStats;
 use ontology::Ontology;
+use redis_handle::RedisHandle;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -37,9 +38,8 @@ pub struct SupernodeConfig {
     pub scan_interval: Duration,
     /// How long re-measurements of written nodes are gathered before they run.
     pub recheck_delay: Duration,
-    /// Redis (sharing the snapshot, hearing other instances' writes); `None`: local only.
-    pub redis_url: Option<String>,
-    /// Prefix of the store's Redis keys.
+    /// Prefix of the store's Redis keys (with the process's Redis: the snapshot is shared, and
+    /// other instances' writes are heard).
     pub prefix: String,
     /// The cache's invalidation channel (writes announce the nodes they touched there).
     pub invalidation_channel: Option<String>,
@@ -52,7 +52,6 @@ impl Default for SupernodeConfig {
             quantile: 0.999,
             scan_interval: Duration::from_secs(600),
             recheck_delay: Duration::from_millis(100),
-            redis_url: None,
             prefix: "ontograph:supernodes".to_owned(),
             invalidation_channel: None,
         }
@@ -261,7 +260,7 @@ struct Inner {
     router: Router,
     config: SupernodeConfig,
     state: RwLock<Arc<Indexed>>,
-    redis: Option<redis::Client>,
+    redis: Option<RedisHandle>,
     touched: tokio::sync::mpsc::UnboundedSender<Vec<String>>,
     touched_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<String>>>>,
     /// While a scan runs: the nodes re-measured meanwhile (measured again after it, since the
@@ -270,11 +269,12 @@ struct Inner {
 }
 
 impl DegreeStore {
-    pub fn new(ontology: Arc<Ontology>, router: Router, config: SupernodeConfig) -> Self {
-        let redis = config
-            .redis_url
-            .as_deref()
-            .and_then(|u| redis::Client::open(u).ok());
+    pub fn new(
+        ontology: Arc<Ontology>,
+        router: Router,
+        config: SupernodeConfig,
+        redis: Option<RedisHandle>,
+    ) -> Self {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         DegreeStore {
             inner: Arc::new(Inner {
@@ -535,7 +535,7 @@ impl DegreeStore {
                 }
             });
         }
-        if let (Some(client), Some(channel)) = (
+        if let (Some(redis), Some(channel)) = (
             self.inner.redis.clone(),
             self.inner.config.invalidation_channel.clone(),
         ) {
@@ -543,6 +543,7 @@ impl DegreeStore {
             tokio::spawn(async move {
                 loop {
                     let outcome = async {
+                        let client = redis::Client::open(redis.url())?;
                         let mut pubsub = client.get_async_pubsub().await?;
                         pubsub.subscribe(&channel).await?;
                         let mut messages = pubsub.on_message();
@@ -575,21 +576,18 @@ impl DegreeStore {
         }
         let key = format!("{}:snapshot", self.inner.config.prefix);
         let lock = format!("{}:lock", self.inner.config.prefix);
-        let mut conn = match &self.inner.redis {
-            Some(c) => {
-                tokio::time::timeout(Duration::from_secs(1), c.get_multiplexed_async_connection())
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-            }
-            None => None,
-        };
-        if let Some(c) = conn.as_mut() {
-            let shared: Option<String> = redis::cmd("GET")
-                .arg(&key)
-                .query_async(c)
+        // Snapshots are larger than most values: a longer bound than a lookup's.
+        let redis = self
+            .inner
+            .redis
+            .as_ref()
+            .map(|r| (r, r.timeout().max(Duration::from_millis(250)) * 4));
+        if let Some((redis, limit)) = redis {
+            let mut get = redis::cmd("GET");
+            get.arg(&key);
+            let shared: Option<String> = redis
+                .query_within::<Option<String>>("degree-store", &get, limit)
                 .await
-                .ok()
                 .flatten();
             if let Some(s) = shared.and_then(|s| serde_json::from_str::<Snapshot>(&s).ok()) {
                 if now_ms().saturating_sub(s.scanned_at_ms) < interval.as_millis() as u64 {
@@ -599,17 +597,17 @@ impl DegreeStore {
                     return;
                 }
             }
-            let got: Option<String> = redis::cmd("SET")
-                .arg(&lock)
+            let mut take = redis::cmd("SET");
+            take.arg(&lock)
                 .arg(now_ms())
                 .arg("NX")
                 .arg("PX")
-                .arg(interval.as_millis().max(1000) as u64)
-                .query_async(c)
-                .await
-                .ok()
-                .flatten();
-            if got.is_none() {
+                .arg(interval.as_millis().max(1000) as u64);
+            let got = redis
+                .query_within::<Option<String>>("degree-store", &take, limit)
+                .await;
+            // Another instance holds the lock (Redis not answering: this one scans alone).
+            if matches!(got, Some(None)) {
                 return; // another instance scans
             }
         }
@@ -633,10 +631,11 @@ impl DegreeStore {
                     scan_ms = snapshot.scan_ms,
                     "supernode scan"
                 );
-                if let Some(c) = conn.as_mut() {
+                if let Some((redis, limit)) = redis {
                     if let Ok(text) = serde_json::to_string(&snapshot) {
-                        let _: Result<(), _> =
-                            redis::cmd("SET").arg(&key).arg(text).query_async(c).await;
+                        let mut set = redis::cmd("SET");
+                        set.arg(&key).arg(text);
+                        let _ = redis.query_within::<()>("degree-store", &set, limit).await;
                     }
                 }
                 self.replace(snapshot);
