@@ -195,6 +195,20 @@ impl std::fmt::Debug for Bus {
     }
 }
 
+/// Closes a connection and waits (at most 5 s) until its I/O thread has ended, so that a process
+/// about to exit does not leave that thread doing I/O on a runtime that is shutting down.
+pub async fn close_and_wait(connection: Connection, reason: &str) {
+    let _ = connection.close(200, reason).await;
+    let (done, ended) = tokio::sync::oneshot::channel();
+    // `run` blocks until the I/O thread ends; a plain thread, so a stuck one cannot hold the
+    // runtime's shutdown.
+    std::thread::spawn(move || {
+        let _ = connection.run();
+        let _ = done.send(());
+    });
+    let _ = tokio::time::timeout(Duration::from_secs(5), ended).await;
+}
+
 /// The URL without its password, for logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -353,6 +367,17 @@ impl Bus {
         let taken = self.slots[slot % self.slots.len()].lock().await.take();
         if let Some((connection, _)) = taken {
             let _ = connection.close(200, "reset after an error").await;
+        }
+    }
+
+    /// Closes the publishing connections, waiting until their I/O threads have ended (at
+    /// shutdown: a process that exits meanwhile would have them fail on a stopped runtime).
+    pub async fn close(&self) {
+        for slot in self.slots.iter() {
+            let taken = slot.lock().await.take();
+            if let Some((connection, _)) = taken {
+                close_and_wait(connection, "shutting down").await;
+            }
         }
     }
 

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use async_graphql::{ErrorExtensions as _, ServerError};
+use async_graphql::ServerError;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -178,10 +178,14 @@ pub fn graphql_body(status: StatusCode, media: MediaType, body: Bytes) -> Respon
     (status, [(header::CONTENT_TYPE, media.content_type())], body).into_response()
 }
 
-/// A GraphQL error with a machine-readable `extensions.code`.
+/// A GraphQL error with a machine-readable `extensions.code` and no `locations` (it is about
+/// the request as a whole, not a place in the document).
 pub fn coded_error(message: impl Into<String>, code: &str) -> ServerError {
-    let err = async_graphql::Error::new(message.into()).extend_with(|_, e| e.set("code", code));
-    err.into_server_error(async_graphql::Pos::default())
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    let mut error = ServerError::new(message, None);
+    error.extensions = Some(extensions);
+    error
 }
 
 /// `{"error": {"code", "message"}}` with a status: the admin API's and the webhook receiver's

@@ -155,7 +155,7 @@ impl Worker {
         tokio::pin!(shutdown);
         // Queue depths as gauges, every 5 s, for as long as the worker runs.
         let depth_bus = self.bus.clone();
-        let _depths = AbortOnDrop(tokio::spawn(async move {
+        let depths = AbortOnDrop(tokio::spawn(async move {
             loop {
                 if let Ok(depths) = depth_bus.depths().await {
                     for (queue, n) in depths {
@@ -177,12 +177,15 @@ impl Worker {
                     }
                 },
             };
+            let stop = stop
+                || tokio::select! {
+                    _ = &mut shutdown => true,
+                    _ = tokio::time::sleep(backoff) => false,
+                };
             if stop {
+                drop(depths);
+                self.bus.close().await;
                 return self.stats;
-            }
-            tokio::select! {
-                _ = &mut shutdown => return self.stats,
-                _ = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(self.config.retry_max);
         }
@@ -229,7 +232,7 @@ impl Worker {
                     if !batch.is_empty() {
                         self.flush(std::mem::take(&mut batch), true).await;
                     }
-                    let _ = connection.close(200, "shutting down").await;
+                    bus::close_and_wait(connection, "shutting down").await;
                     return Ok(());
                 }
                 next = stream.next() => match next {

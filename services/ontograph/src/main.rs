@@ -354,20 +354,22 @@ struct CacheArgs {
     /// Size of the in-process cache level, in MiB.
     #[arg(long, env = "ONTOGRAPH_CACHE_L1_MB", default_value_t = 256)]
     cache_l1_mb: u64,
-    /// Redis for the shared cache level and cross-instance invalidation; unset: in-process only
+    /// The Redis the gateways share (cache level and invalidation, rate limits, persisted queries,
+    /// admin sessions and audit log, degree store); unset: each instance keeps these to itself
     /// (and ingest workers cannot invalidate gateways' caches).
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     redis_url: Option<String>,
-    /// Prefix of the cache's Redis keys and channel.
+    /// Prefix of every Redis key and channel of this deployment.
     #[arg(
         long,
         env = "ONTOGRAPH_CACHE_PREFIX",
         default_value = "ontograph:cache"
     )]
     cache_prefix: String,
-    /// Longest a Redis call may take before Redis is skipped for a while, in milliseconds.
-    #[arg(long, env = "ONTOGRAPH_CACHE_REDIS_TIMEOUT_MS", default_value_t = 50)]
-    cache_redis_timeout_ms: u64,
+    /// Longest one Redis call may take, in milliseconds; after a failure every user of Redis
+    /// (cache, rate limits, persisted queries, admin, degree store) skips it for 2 s.
+    #[arg(long, env = "ONTOGRAPH_REDIS_TIMEOUT_MS", default_value_t = 50)]
+    redis_timeout_ms: u64,
 }
 
 /// `true`, `false` or `auto` (`None`).
@@ -401,7 +403,7 @@ impl CacheArgs {
     fn redis(&self) -> Option<gateway::RedisConfig> {
         let url = self.redis_url.as_deref().filter(|u| !u.is_empty())?;
         Some(gateway::RedisConfig {
-            timeout: Duration::from_millis(self.cache_redis_timeout_ms.max(1)),
+            timeout: Duration::from_millis(self.redis_timeout_ms.max(1)),
             ..gateway::RedisConfig::new(url)
         })
     }

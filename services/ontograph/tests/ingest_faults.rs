@@ -228,6 +228,21 @@ async fn ten_thousand_events_survive_a_killed_worker_exactly_once() {
         terminate(&mut b).success(),
         "worker B did not exit cleanly on SIGTERM"
     );
+    // A clean stop logs no error (the broker connections are closed before the runtime ends).
+    for log in [
+        "ontograph-faults-worker-a2.log",
+        "ontograph-faults-worker-b.log",
+    ] {
+        let text = std::fs::read_to_string(std::env::temp_dir().join(log)).expect("worker log");
+        let after = text
+            .split_once("shutdown requested")
+            .map(|(_, rest)| rest)
+            .expect("the worker logged its shutdown");
+        assert!(
+            !after.contains("ERROR"),
+            "{log}: errors after SIGTERM:\n{after}"
+        );
+    }
     cleanup(&neo4j, &prefix, &bus).await;
 }
 
