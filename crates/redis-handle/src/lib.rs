@@ -199,7 +199,18 @@ impl RedisHandle {
         limit: Duration,
     ) -> Option<T> {
         let mut conn = self.connection()?;
-        match tokio::time::timeout(limit, cmd.query_async::<T>(&mut conn)).await {
+        self.settle(user, limit, cmd.query_async::<T>(&mut conn))
+            .await
+    }
+
+    /// The outcome of one call within `limit`; a failure opens the breaker.
+    async fn settle<T>(
+        &self,
+        user: &'static str,
+        limit: Duration,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(limit, call).await {
             Ok(Ok(value)) => Some(value),
             Ok(Err(e)) => {
                 self.failed(user, &e.to_string());
@@ -211,9 +222,7 @@ impl RedisHandle {
             }
         }
     }
-}
 
-impl RedisHandle {
     /// Runs a pipeline within `limit`, like [`RedisHandle::query_within`].
     pub async fn pipeline<T: redis::FromRedisValue>(
         &self,
@@ -222,17 +231,8 @@ impl RedisHandle {
         limit: Duration,
     ) -> Option<T> {
         let mut conn = self.connection()?;
-        match tokio::time::timeout(limit, pipe.query_async::<T>(&mut conn)).await {
-            Ok(Ok(value)) => Some(value),
-            Ok(Err(e)) => {
-                self.failed(user, &e.to_string());
-                None
-            }
-            Err(_) => {
-                self.failed(user, "timed out");
-                None
-            }
-        }
+        self.settle(user, limit, pipe.query_async::<T>(&mut conn))
+            .await
     }
 }
 

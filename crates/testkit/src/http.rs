@@ -99,3 +99,20 @@ pub async fn graphql(
     let body = json!({ "query": query, "variables": variables });
     call(app, "POST", "/graphql", headers, Some(&body)).await
 }
+
+/// A POST of this JSON body to `/graphql`, with headers.
+pub async fn post(app: &axum::Router, body: Value, headers: &[(&str, &str)]) -> Reply {
+    call(app, "POST", "/graphql", headers, Some(&body)).await
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (for query strings).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -18,13 +18,15 @@ pub fn env(name: &str) -> String {
     })
 }
 
-/// `name-<nanoseconds>`: a prefix no other test run uses.
+/// `name-<nanoseconds>-<n>`: a prefix no other test run, and no other call in this one, uses.
 pub fn unique(name: &str) -> String {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{name}-{nanos}")
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{name}-{nanos}-{n}")
 }
 
 /// A loopback port free right now (for a process the test starts).

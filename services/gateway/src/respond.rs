@@ -201,6 +201,17 @@ pub fn api_error(status: StatusCode, code: &str, message: impl Into<String>) -> 
     response
 }
 
+/// The body as JSON, or 400 `NOT_JSON` saying why not.
+pub fn json_body(body: &[u8]) -> Result<serde_json::Value, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(api_error(
+            StatusCode::BAD_REQUEST,
+            "NOT_JSON",
+            format!("the body is not JSON: {e}"),
+        ))
+    })
+}
+
 /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, and `Retry-After` on refusals.
 pub fn rate_headers(headers: &mut HeaderMap, decision: &crate::ratelimit::Decision) {
     for (name, value) in decision.headers() {

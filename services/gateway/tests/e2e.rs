@@ -3,7 +3,6 @@
 //! tests can share the database.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -50,16 +49,6 @@ async fn app_with(uri: &str, tweak: impl FnOnce(&mut gateway::GatewayConfig)) ->
         .await
         .expect("router builds");
     testkit::gateway_on(o, neo4j, config).await
-}
-
-/// A prefix unique to this test run and call.
-fn prefix(name: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("e2e-{name}-{nanos}-{}-", N.fetch_add(1, Ordering::Relaxed))
 }
 
 async fn post(app: &axum::Router, body: Value) -> (StatusCode, Value) {
@@ -121,7 +110,7 @@ async fn fixture(app: &axum::Router, p: &str) {
 #[tokio::test]
 async fn reads_filters_sorting_nesting_and_connections() {
     let app = app().await;
-    let p = prefix("read");
+    let p = testkit::unique("e2e-read");
     fixture(&app, &p).await;
 
     let data = gql(&app, r#"query($p: String!) { people(where: { handle: { startsWith: $p } }, sort: [{ name: DESC }]) { name teams { name } } }"#, json!({ "p": p })).await;
@@ -189,7 +178,7 @@ async fn reads_filters_sorting_nesting_and_connections() {
     // GET works for queries.
     let uri = format!(
         "/graphql?query={}",
-        urlencode(&format!(
+        testkit::http::urlencode(&format!(
             "{{ organizations(where: {{ name: {{ eq: \"{p}acme\" }} }}) {{ founded }} }}"
         ))
     );
@@ -205,19 +194,10 @@ async fn reads_filters_sorting_nesting_and_connections() {
     assert_eq!(body["data"]["organizations"], json!([{ "founded": 1999 }]));
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn mutations_create_update_connect_disconnect_delete() {
     let app = app().await;
-    let p = prefix("mut");
+    let p = testkit::unique("e2e-mut");
     fixture(&app, &p).await;
 
     // Update scalars (set, add) and connect/disconnect relationships with edge properties.
@@ -296,7 +276,7 @@ async fn mutations_create_update_connect_disconnect_delete() {
 #[tokio::test]
 async fn bad_input_gets_clear_errors_and_changes_nothing() {
     let app = app().await;
-    let p = prefix("bad");
+    let p = testkit::unique("e2e-bad");
 
     let (_, msg) = error_of(&app, "{ people { handle ", json!({})).await;
     assert!(msg.contains("expected"), "{msg}");
@@ -357,7 +337,7 @@ async fn bad_input_gets_clear_errors_and_changes_nothing() {
     // Mutations are refused over GET.
     let uri = format!(
         "/graphql?query={}",
-        urlencode("mutation { deletePeople { nodesDeleted } }")
+        testkit::http::urlencode("mutation { deletePeople { nodesDeleted } }")
     );
     let resp = app
         .clone()
@@ -468,7 +448,7 @@ async fn slow_requests_time_out_with_a_clear_error() {
 #[tokio::test]
 async fn data_that_breaks_the_schema_is_reported_at_its_path() {
     let app = app().await;
-    let p = prefix("nonnull");
+    let p = testkit::unique("e2e-nonnull");
     // A Person without its required `name`, written behind the API's back.
     let client = graph::Neo4jClient::connect(graph::Neo4jConfig::new(neo4j_uri()))
         .await

@@ -17,14 +17,6 @@ use tower::ServiceExt;
 const GITHUB_SECRET: &str = "test-secret-github";
 const INTERNAL_SECRET: &str = "test-secret-internal";
 
-fn prefix() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("test-{nanos}")
-}
-
 struct Harness {
     app: axum::Router,
     bus: bus::Bus,
@@ -37,7 +29,7 @@ async fn harness(amqp_url: &str) -> Harness {
         sources.push(gateway::webhook::Source::new(mapping(&o, name), secret).expect("source"));
     }
     let bus = bus::Bus::new(bus::BusConfig {
-        names: bus::Names::new(prefix()),
+        names: bus::Names::new(testkit::unique("test")),
         confirm_timeout: Duration::from_secs(3),
         ..bus::BusConfig::new(amqp_url)
     });

@@ -30,14 +30,6 @@ fn github(o: &ontology::Ontology) -> Mapping {
     .expect("valid rules")
 }
 
-fn unique() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("ingest-{nanos}")
-}
-
 fn issue(p: &str, action: &str, id: &str, title: &str, author: &str) -> Value {
     json!({
         "action": action,
@@ -90,7 +82,7 @@ async fn a_batch_applied_twice_gives_the_same_graph() {
     let client = graph::Neo4jClient::connect(graph::Neo4jConfig::new(neo4j_uri()))
         .await
         .expect("client");
-    let p = unique();
+    let p = testkit::unique("ingest");
     let batch = [
         ("issues", issue(&p, "opened", "I1", "First", "ada")),
         ("issues", issue(&p, "edited", "I1", "Second", "bob")),
@@ -144,7 +136,7 @@ async fn delete_then_recreate_in_one_batch_ends_recreated() {
     let client = graph::Neo4jClient::connect(graph::Neo4jConfig::new(neo4j_uri()))
         .await
         .expect("client");
-    let p = unique();
+    let p = testkit::unique("ingest");
     let batch = [
         ("issues", issue(&p, "opened", "I1", "Born", "ada")),
         ("issues", issue(&p, "deleted", "I1", "x", "ada")),

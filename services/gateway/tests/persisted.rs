@@ -23,7 +23,7 @@ async fn app(mode: Mode, allow: &[&str], introspection: bool) -> axum::Router {
 }
 
 async fn post(app: &axum::Router, body: Value) -> (StatusCode, Value) {
-    let r = testkit::http::call(app, "POST", "/graphql", &[], Some(&body)).await;
+    let r = testkit::http::post(app, body, &[]).await;
     (r.status, r.body)
 }
 
@@ -49,7 +49,10 @@ async fn automatic_persisted_queries_follow_the_apollo_protocol() {
     let (_, again) = post(&app, json!({"extensions": pq(&hash)})).await;
     assert_eq!(again["data"], first["data"]);
     // GET with the hash in `extensions`.
-    let uri = format!("/graphql?extensions={}", urlencode(&pq(&hash).to_string()));
+    let uri = format!(
+        "/graphql?extensions={}",
+        testkit::http::urlencode(&pq(&hash).to_string())
+    );
     let resp = app
         .clone()
         .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
@@ -69,17 +72,6 @@ async fn automatic_persisted_queries_follow_the_apollo_protocol() {
         body["errors"][0]["extensions"]["code"],
         "PERSISTED_QUERY_HASH_MISMATCH"
     );
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]

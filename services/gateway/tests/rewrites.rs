@@ -11,9 +11,7 @@ use ontology::rewrite::{DegreeStats, RewriteOptions, Rule};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run through scripts/test"))
-}
+use testkit::env;
 
 fn ontology() -> ontology::Ontology {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql");

@@ -10,7 +10,7 @@
 //! time (a process-wide lock) and each leaves every server running.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,11 +28,7 @@ const READ_ONE: &str = r#"query($h: String!) { people(where: { handle: { eq: $h 
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run these tests through scripts/test, which starts a leader and two readers")
-    })
-}
+use testkit::env;
 
 fn leader_uri() -> String {
     env("NEO4J_URI")
@@ -134,15 +130,9 @@ async fn app_for(routing: graph::RoutingConfig) -> axum::Router {
     testkit::gateway_on(o, neo4j, config).await
 }
 
-use testkit::http::Reply;
-
-async fn post(app: &axum::Router, body: Value, headers: &[(&str, &str)]) -> Reply {
-    testkit::http::call(app, "POST", "/graphql", headers, Some(&body)).await
-}
-
 /// Which server answered a marker read, or the error.
 async fn served_by(app: &axum::Router, headers: &[(&str, &str)]) -> Result<String, String> {
-    let reply = post(
+    let reply = testkit::http::post(
         app,
         json!({ "query": READ_MARKER, "variables": { "h": MARKER } }),
         headers,
@@ -190,18 +180,6 @@ async fn wait_for_state(app: &axum::Router, addr: &str, state: &str, within: Dur
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn unique(name: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "routing-{name}-{nanos}-{}",
-        N.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 async fn count_on(uri: &str, prefix: &str) -> i64 {
@@ -306,9 +284,9 @@ async fn reads_spread_over_the_readers_and_writes_only_hit_the_leader() {
     // Writes go to the leader only: the reader request counters do not move, and the data is
     // on the leader and on no reader.
     let before = topology(&app).await;
-    let prefix = unique("writes");
+    let prefix = testkit::unique("writes");
     for i in 0..25 {
-        let reply = post(
+        let reply = testkit::http::post(
             &app,
             json!({ "query": CREATE, "variables": { "h": format!("{prefix}-{i}") } }),
             &[],
@@ -436,13 +414,13 @@ async fn with_the_leader_down_mutations_fail_fast_and_reads_go_on() {
     let app = app_with(|_| {}).await;
     let leader = address(&leader_uri());
     let instance = instance_of(&leader_uri()).to_string();
-    let prefix = unique("leader-down");
+    let prefix = testkit::unique("leader-down");
 
     stack(&["neo4j-stop", &instance, "--kill"]);
     let mut slowest = Duration::ZERO;
     for i in 0..20 {
         let started = Instant::now();
-        let reply = post(
+        let reply = testkit::http::post(
             &app,
             json!({ "query": CREATE, "variables": { "h": format!("{prefix}-{i}") } }),
             &[],
@@ -490,7 +468,7 @@ async fn with_the_leader_down_mutations_fail_fast_and_reads_go_on() {
     stack(&["neo4j-start", &instance]);
     let readmitted = wait_for_state(&app, &leader, "up", Duration::from_secs(30)).await;
     println!("leader readmitted {readmitted:?} after its restart finished");
-    let reply = post(
+    let reply = testkit::http::post(
         &app,
         json!({ "query": CREATE, "variables": { "h": format!("{prefix}-after") } }),
         &[],
@@ -505,13 +483,13 @@ async fn session_reads_see_their_own_writes_1000_times() {
     let _serial = SERIAL.lock().await;
     plant_markers().await;
     let app = app_with(|_| {}).await;
-    let prefix = unique("session");
+    let prefix = testkit::unique("session");
     let mut eventual_misses = 0;
     let mut eventual_trials = 0;
     let started = Instant::now();
     for i in 0..1000 {
         let handle = format!("{prefix}-{i}");
-        let write = post(
+        let write = testkit::http::post(
             &app,
             json!({ "query": CREATE, "variables": { "h": handle } }),
             &[],
@@ -524,7 +502,7 @@ async fn session_reads_see_their_own_writes_1000_times() {
             .to_owned();
         // Alternate the two ways of presenting the bookmark: header and request extension.
         let read = if i % 2 == 0 {
-            post(
+            testkit::http::post(
                 &app,
                 json!({ "query": READ_ONE, "variables": { "h": handle } }),
                 &[
@@ -534,7 +512,7 @@ async fn session_reads_see_their_own_writes_1000_times() {
             )
             .await
         } else {
-            post(
+            testkit::http::post(
                 &app,
                 json!({ "query": READ_ONE, "variables": { "h": handle },
                         "extensions": { "consistency": "session", "bookmark": bookmark } }),
@@ -552,7 +530,7 @@ async fn session_reads_see_their_own_writes_1000_times() {
             // Control: an eventual read goes to a reader, which (Community, no replication)
             // never has the write — so the session guarantee above is not an accident.
             eventual_trials += 1;
-            let read = post(
+            let read = testkit::http::post(
                 &app,
                 json!({ "query": READ_ONE, "variables": { "h": handle } }),
                 &[("ontograph-consistency", "eventual")],
@@ -573,7 +551,7 @@ async fn session_reads_see_their_own_writes_1000_times() {
     );
     assert_eq!(eventual_misses, eventual_trials);
     // A strong read goes to the leader too.
-    let read = post(
+    let read = testkit::http::post(
         &app,
         json!({ "query": READ_ONE, "variables": { "h": format!("{prefix}-0") } }),
         &[("ontograph-consistency", "strong")],
@@ -611,8 +589,8 @@ async fn discovery_from_a_neo4j_uri_works_end_to_end() {
         .is_some_and(|t| t > 0));
     // A single server holds every role: it serves reads and writes.
     assert_eq!(served_by(&app, &[]).await.expect("read"), leader);
-    let prefix = unique("discovery");
-    let write = post(
+    let prefix = testkit::unique("discovery");
+    let write = testkit::http::post(
         &app,
         json!({ "query": CREATE, "variables": { "h": format!("{prefix}-1") } }),
         &[],
@@ -677,7 +655,7 @@ async fn dead_readers_are_routed_around_and_the_fallback_is_configurable() {
     assert!(error.contains("SERVICE_UNAVAILABLE"), "{error}");
 
     // A bad consistency level is refused.
-    let reply = post(
+    let reply = testkit::http::post(
         &app,
         json!({ "query": READ_MARKER, "variables": { "h": MARKER } }),
         &[("ontograph-consistency", "sometimes")],

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::audit;
 use super::auth::Principal;
-use crate::respond::{api_error as error, Remote};
+use crate::respond::{api_error as error, json_body, Remote};
 use crate::state::AppState;
 
 /// `GET /admin/api/ingest`: sources, queue depths and the dead letters (up to 100, not removed).
@@ -70,15 +70,9 @@ pub async fn admin_replay(
             "ingestion is not enabled on this gateway",
         );
     };
-    let request: Value = match serde_json::from_slice(&body) {
+    let request = match json_body(&body) {
         Ok(v) => v,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "NOT_JSON",
-                format!("the body is not JSON: {e}"),
-            )
-        }
+        Err(response) => return *response,
     };
     let all = request.get("all").and_then(Value::as_bool).unwrap_or(false);
     let ids: std::collections::HashSet<String> = request

@@ -184,15 +184,9 @@ pub async fn receive(
         Ok(ok) => ok,
         Err(response) => return response,
     };
-    let event: Value = match serde_json::from_slice(&body) {
+    let event = match crate::respond::json_body(&body) {
         Ok(v) => v,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "NOT_JSON",
-                format!("the body is not JSON: {e}"),
-            )
-        }
+        Err(response) => return *response,
     };
     let (event_type, key, partition_key) = match describe(&src, &headers, &body, &event, None) {
         Ok(d) => d,
