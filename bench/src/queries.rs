@@ -331,7 +331,7 @@ pub async fn verify(
     }
     let row = result.rows.into_iter().next().unwrap_or_default();
     let raw_bytes = serde_json::to_vec(&row)?.len();
-    let shaped = ontology::shape::shape_row(&prepared.compiled.roots, row);
+    let shaped = ontology::shape::shape_row(&prepared.compiled.roots, row).data;
 
     let mut items = Vec::new();
     let mut total = 0;

@@ -125,6 +125,7 @@ pub fn compile_with(
         decisions: Vec::new(),
         uses: RefCell::new(BTreeSet::new()),
         roles: &op.roles,
+        defaulted: None,
     };
     let mut cypher = String::new();
     let mut roots = Vec::new();
@@ -142,6 +143,7 @@ pub fn compile_with(
             key: f.key.clone(),
             column,
             shape,
+            default_limit: c.defaulted.take(),
         });
     }
     if roots.is_empty() {
@@ -220,6 +222,8 @@ pub(crate) struct Compiler<'a> {
     pub(crate) uses: RefCell<BTreeSet<PropertyUse>>,
     /// The caller's roles (the ontology's read rules).
     pub(crate) roles: &'a BTreeSet<String>,
+    /// The default page size the root field being compiled got (no `limit`/`first` given).
+    pub(crate) defaulted: Option<u64>,
 }
 
 impl<'a> Compiler<'a> {
@@ -395,7 +399,12 @@ impl<'a> Compiler<'a> {
             let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
             let offset = self.non_negative(f, "offset")?.unwrap_or(0);
             let limit = self.limit(f, "limit", true)?;
-            let _ = write!(q, "\nWITH {v}{order}{}", self.skip_limit(offset, limit));
+            // A defaulted limit fetches one more row, so the shaper can say the list was cut.
+            let fetch = match self.root_default(f, "limit")? {
+                Some(default) => Some(default + 1),
+                None => limit,
+            };
+            let _ = write!(q, "\nWITH {v}{order}{}", self.skip_limit(offset, fetch));
             self.anchor = anchor;
             let projected = self.project_node(n, &v, &f.selection);
             self.anchor = None;
@@ -421,6 +430,7 @@ impl<'a> Compiler<'a> {
     ) -> Result<(String, Shape), CompileError> {
         let offset = after_offset(f)?;
         let first = self.limit(f, "first", true)?;
+        self.root_default(f, "first")?;
         let v = self.var("this");
         let where_ = self.where_arg(Owner::Node(n), &v, f.arg("where"))?;
         let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
@@ -1326,6 +1336,17 @@ impl<'a> Compiler<'a> {
             }
         }
         Ok(given.or(if root { self.opts.default_limit } else { None }))
+    }
+
+    /// The default page size when a root field gives no `limit`/`first` (recorded in
+    /// [`Compiler::defaulted`] for the root field's [`RootField::default_limit`]).
+    fn root_default(&mut self, f: &FieldSel, arg: &str) -> Result<Option<u64>, CompileError> {
+        let defaulted = match self.non_negative(f, arg)? {
+            Some(_) => None,
+            None => self.opts.default_limit,
+        };
+        self.defaulted = defaulted;
+        Ok(defaulted)
     }
 
     fn skip_limit(&mut self, offset: u64, limit: Option<u64>) -> String {

@@ -38,6 +38,25 @@ pub struct RootField {
     pub key: String,
     pub column: String,
     pub shape: Shape,
+    /// The default page size this root list or connection got because the operation gave
+    /// none: a list was fetched with one more row, to tell whether the default cut it.
+    pub default_limit: Option<u64>,
+}
+
+/// A root list or connection that the default page size cut short.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Truncated {
+    /// The root field's response key.
+    pub field: String,
+    /// The page size it got.
+    pub limit: u64,
+}
+
+/// The GraphQL `data` object, and the root fields the default page size cut.
+#[derive(Debug, Clone, Default)]
+pub struct Shaped {
+    pub data: Map<String, Value>,
+    pub truncated: Vec<Truncated>,
 }
 
 /// The opaque cursor for a position.
@@ -52,14 +71,40 @@ pub fn cursor_to_offset(cursor: &str) -> Option<u64> {
     text.strip_prefix("arrayconnection:")?.parse().ok()
 }
 
-/// Builds the GraphQL `data` object from the statement's row.
-pub fn shape_row(roots: &[RootField], mut row: Map<String, Value>) -> Map<String, Value> {
-    let mut data = Map::new();
+/// Builds the GraphQL `data` object from the statement's row, and notes the root fields the
+/// default page size cut (a list's extra row is dropped here).
+pub fn shape_row(roots: &[RootField], mut row: Map<String, Value>) -> Shaped {
+    let mut shaped = Shaped::default();
     for root in roots {
-        let v = row.remove(&root.column).unwrap_or(Value::Null);
-        data.insert(root.key.clone(), apply(&root.shape, v));
+        let mut v = row.remove(&root.column).unwrap_or(Value::Null);
+        if let Some(limit) = root.default_limit {
+            if cut_by_default(&root.shape, &mut v, limit) {
+                shaped.truncated.push(Truncated {
+                    field: root.key.clone(),
+                    limit,
+                });
+            }
+        }
+        shaped.data.insert(root.key.clone(), apply(&root.shape, v));
     }
-    data
+    shaped
+}
+
+/// Whether a root value fetched under the default page size holds more than it: a list (fetched
+/// with one extra row, dropped here) or a connection's rows (fetched with one extra row for
+/// `hasNextPage`).
+fn cut_by_default(shape: &Shape, v: &mut Value, limit: u64) -> bool {
+    let rows = match (shape, v) {
+        (Shape::Connection(_), Value::Object(c)) => match c.get("rows") {
+            Some(Value::Array(rows)) => return rows.len() as u64 > limit,
+            _ => return false,
+        },
+        (_, Value::Array(items)) => items,
+        _ => return false,
+    };
+    let cut = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    cut
 }
 
 fn apply(shape: &Shape, v: Value) -> Value {

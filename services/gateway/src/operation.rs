@@ -45,6 +45,8 @@ pub struct OperationSlot {
     rows: std::sync::atomic::AtomicU64,
     /// Whether a statement ran.
     ran: std::sync::atomic::AtomicBool,
+    /// Root lists and connections the default page size cut short.
+    truncated: Mutex<Vec<ontology::shape::Truncated>>,
     /// The caller's roles (the ontology's read rules).
     pub roles: BTreeSet<String>,
 }
@@ -64,6 +66,7 @@ impl OperationSlot {
             uses: Mutex::new(BTreeSet::new()),
             rows: std::sync::atomic::AtomicU64::new(0),
             ran: std::sync::atomic::AtomicBool::new(false),
+            truncated: Mutex::new(Vec::new()),
             roles: BTreeSet::new(),
         }
     }
@@ -87,6 +90,11 @@ impl OperationSlot {
     /// Items returned in the root lists (or connection edges).
     pub fn rows(&self) -> u64 {
         self.rows.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Root lists and connections the default page size cut short.
+    pub fn truncated(&self) -> Vec<ontology::shape::Truncated> {
+        self.truncated.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
     /// Whether the operation ran a statement.
@@ -178,7 +186,7 @@ impl Engine {
         &self,
         compiled: &CompiledOperation,
         consistency: &Consistency,
-    ) -> Result<(Map<String, serde_json::Value>, Option<String>), ServerError> {
+    ) -> Result<(ontology::shape::Shaped, Option<String>), ServerError> {
         let access = match compiled.kind {
             OperationKind::Query => AccessMode::Read,
             OperationKind::Mutation => AccessMode::Write,
@@ -297,7 +305,15 @@ impl OneStatementExt {
             u.clone_from(&compiled.uses);
         }
         slot.ran.store(true, std::sync::atomic::Ordering::Relaxed);
-        let (data, bookmark) = self.engine.run(&compiled, &slot.consistency).await?;
+        let (shaped, bookmark) = self.engine.run(&compiled, &slot.consistency).await?;
+        let data = shaped.data;
+        if !shaped.truncated.is_empty() {
+            metrics::counter!("ontograph_results_truncated_total")
+                .increment(shaped.truncated.len() as u64);
+            if let Ok(mut t) = slot.truncated.lock() {
+                *t = shaped.truncated;
+            }
+        }
         let rows: usize = data
             .values()
             .map(|v| match v {

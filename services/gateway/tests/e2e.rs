@@ -512,3 +512,65 @@ async fn the_topology_endpoint_needs_the_admin_token_when_one_is_set() {
     );
     assert!(!body.contains("s3cret-admin"));
 }
+
+#[tokio::test]
+async fn a_list_cut_by_the_default_page_size_says_so() {
+    let app = app_with(&neo4j_uri(), |c| c.compile.default_limit = Some(3)).await;
+    let p = testkit::unique("e2e-cut");
+    let teams: Vec<Value> = (0..5)
+        .map(|i| json!({ "name": format!("{p}-{i}") }))
+        .collect();
+    let made = gql(
+        &app,
+        "mutation($t: [TeamCreateInput!]!) { createTeams(input: $t) { info { nodesCreated } } }",
+        json!({ "t": teams }),
+    )
+    .await;
+    assert_eq!(made["createTeams"]["info"]["nodesCreated"], 5);
+    let list = r#"query($p: String!) { teams(where: { name: { startsWith: $p } }, sort: [{ name: ASC }]) { name } }"#;
+    // Five match, three are returned, and the response names the field and the page size.
+    let (status, v) = post(&app, json!({ "query": list, "variables": { "p": p } })).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["teams"].as_array().map(Vec::len), Some(3), "{v}");
+    assert_eq!(v["extensions"]["truncated"][0]["field"], "teams", "{v}");
+    assert_eq!(v["extensions"]["truncated"][0]["limit"], 3, "{v}");
+    // The same for a connection.
+    let conn = r#"query($p: String!) { teamsConnection(where: { name: { startsWith: $p } }) { edges { node { name } } pageInfo { hasNextPage } } }"#;
+    let (_, v) = post(&app, json!({ "query": conn, "variables": { "p": p } })).await;
+    assert_eq!(
+        v["data"]["teamsConnection"]["edges"]
+            .as_array()
+            .map(Vec::len),
+        Some(3),
+        "{v}"
+    );
+    assert_eq!(
+        v["extensions"]["truncated"][0]["field"], "teamsConnection",
+        "{v}"
+    );
+    // A limit the client gave cuts nothing silently: no notice.
+    let given =
+        r#"query($p: String!) { teams(where: { name: { startsWith: $p } }, limit: 2) { name } }"#;
+    let (_, v) = post(&app, json!({ "query": given, "variables": { "p": p } })).await;
+    assert_eq!(v["data"]["teams"].as_array().map(Vec::len), Some(2), "{v}");
+    assert!(v.get("extensions").is_none(), "{v}");
+    // Exactly the default page size: nothing was cut.
+    let three = r#"query($p: String!) { teams(where: { name: { in: [$a, $b, $c] } }) { name } }"#;
+    let ids: Vec<String> = (0..3).map(|i| format!("{p}-{i}")).collect();
+    let (_, v) = post(
+        &app,
+        json!({ "query": three.replace("$p: String!", "$a: String!, $b: String!, $c: String!"), "variables": { "a": ids[0], "b": ids[1], "c": ids[2] } }),
+    )
+    .await;
+    assert_eq!(v["data"]["teams"].as_array().map(Vec::len), Some(3), "{v}");
+    assert!(v.get("extensions").is_none(), "{v}");
+    // `ONTOGRAPH_DEFAULT_LIMIT=0`: no default, every match.
+    let unlimited = app_with(&neo4j_uri(), |c| c.compile.default_limit = None).await;
+    let (_, v) = post(
+        &unlimited,
+        json!({ "query": list, "variables": { "p": p } }),
+    )
+    .await;
+    assert_eq!(v["data"]["teams"].as_array().map(Vec::len), Some(5), "{v}");
+    assert!(v.get("extensions").is_none(), "{v}");
+}

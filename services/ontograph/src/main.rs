@@ -136,7 +136,8 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ONTOGRAPH_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// `limit` applied to root list queries that give none.
+    /// `limit`/`first` applied to root lists and connections that give none (a response cut by
+    /// it says so in `extensions.truncated`); `0`: no default.
     #[arg(long, env = "ONTOGRAPH_DEFAULT_LIMIT", default_value_t = 1000)]
     default_limit: u64,
     /// Largest `limit`/`first` a client may ask for.
@@ -733,7 +734,7 @@ async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
     graph::describe_metrics();
     graph::routing::describe_metrics();
     let mut config = gateway::GatewayConfig::default();
-    config.compile.default_limit = Some(args.default_limit);
+    config.compile.default_limit = (args.default_limit > 0).then_some(args.default_limit);
     config.compile.max_limit = Some(args.max_limit);
     config.schema.max_depth = args.max_depth;
     config.schema.max_complexity = args.max_complexity;

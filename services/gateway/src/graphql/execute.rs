@@ -163,6 +163,27 @@ pub async fn run(
             .or_insert_with(|| serde_json::json!({}));
         extensions["bookmark"] = serde_json::Value::String(b);
     }
+    let truncated = slot.truncated();
+    if !truncated.is_empty() {
+        let extensions = body
+            .entry("extensions")
+            .or_insert_with(|| serde_json::json!({}));
+        extensions["truncated"] = truncated
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "field": t.field,
+                    "limit": t.limit,
+                    "message": format!(
+                        "`{}` returned its first {} items (the default page size, \
+                         ONTOGRAPH_DEFAULT_LIMIT); more match: give `limit`/`first` and page \
+                         with `offset`/`after`",
+                        t.field, t.limit
+                    ),
+                })
+            })
+            .collect();
+    }
     let bytes = serde_json::to_vec(&body).map_err(internal)?;
     Ok(Outcome {
         body: Bytes::from(bytes),
