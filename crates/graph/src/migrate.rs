@@ -161,6 +161,9 @@ pub struct MigrationReport {
     pub created: Vec<String>,
     /// Desired items that already exist (by name, or an equivalent item under another name).
     pub kept: Vec<String>,
+    /// For each kept item that exists under another name: (desired name, the existing item's
+    /// name), e.g. `("og_uniq_Package_name", "pkg_name")`.
+    pub kept_as: Vec<(String, String)>,
     /// Desired range indexes not created because a desired uniqueness constraint's backing index
     /// covers the same label and property.
     pub covered: Vec<String>,
@@ -243,6 +246,7 @@ impl Existing {
 struct Plan {
     create: Vec<SchemaItem>,
     kept: Vec<String>,
+    kept_as: Vec<(String, String)>,
     covered: Vec<String>,
     conflicting: Vec<String>,
     /// (name, is_constraint)
@@ -289,10 +293,14 @@ fn plan(desired: &[SchemaItem], existing: &[Existing], only: Option<&BTreeSet<St
                 // Same name on the other kind of item (an index named like our constraint...).
                 plan.conflicting.push(item.name().to_owned())
             }
-            None if existing.iter().any(|e| e.satisfies(item)) => {
-                plan.kept.push(item.name().to_owned())
-            }
-            None => plan.create.push(item.clone()),
+            None => match existing.iter().find(|e| e.satisfies(item)) {
+                Some(equivalent) => {
+                    plan.kept.push(item.name().to_owned());
+                    plan.kept_as
+                        .push((item.name().to_owned(), equivalent.name.clone()));
+                }
+                None => plan.create.push(item.clone()),
+            },
         }
     }
 
@@ -306,6 +314,7 @@ fn plan(desired: &[SchemaItem], existing: &[Existing], only: Option<&BTreeSet<St
     }
 
     plan.kept.sort();
+    plan.kept_as.sort();
     plan.covered.sort();
     plan.conflicting.sort();
     plan.drop.sort();
@@ -328,6 +337,7 @@ pub async fn migrate(
     let mut report = MigrationReport {
         created: plan.create.iter().map(|i| i.name().to_owned()).collect(),
         kept: plan.kept,
+        kept_as: plan.kept_as,
         covered: plan.covered,
         conflicting: plan.conflicting,
         would_drop: plan.drop.iter().map(|(name, _)| name.clone()).collect(),
@@ -526,6 +536,13 @@ mod tests {
         ];
         let plan = plan(&desired, &existing, None);
         assert_eq!(plan.kept, ["og_uniq_Person_handle"]);
+        assert_eq!(
+            plan.kept_as,
+            [(
+                "og_uniq_Person_handle".to_owned(),
+                "person_handle".to_owned()
+            )]
+        );
         assert_eq!(plan.conflicting, ["og_idx_Person_name"]);
         assert!(plan.create.is_empty());
         assert!(plan.drop.is_empty());

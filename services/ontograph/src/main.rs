@@ -40,8 +40,8 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Create the constraints and indexes the ontology asks for (idempotent).
     Migrate(MigrateArgs),
-    /// Validate the ontology (and the mapping rules of `ONTOGRAPH_INGEST_MAPPINGS`, when that
-    /// folder exists) and print the generated GraphQL SDL.
+    /// Validate the ontology (and, with ingestion on or `--with-mappings`, the mapping rules of
+    /// `ONTOGRAPH_INGEST_MAPPINGS`) and print the generated GraphQL SDL.
     Check(CheckArgs),
     /// Load deterministic sample data with a heavy-tailed degree distribution.
     Seed(SeedArgs),
@@ -463,13 +463,19 @@ impl IngestArgs {
 
 #[derive(Args)]
 struct CheckArgs {
-    /// Folder of mapping rules to validate against the ontology (skipped when it does not exist).
+    /// Folder of mapping rules to validate against the ontology.
     #[arg(
         long,
         env = "ONTOGRAPH_INGEST_MAPPINGS",
         default_value = "schema/mappings"
     )]
     ingest_mappings: PathBuf,
+    /// Ingestion is on (as `serve` reads it): the mapping rules are validated too.
+    #[arg(long, env = "ONTOGRAPH_INGEST", default_value = "off", value_parser = parse_switch)]
+    ingest: bool,
+    /// Validate the mapping rules even with ingestion off.
+    #[arg(long)]
+    with_mappings: bool,
 }
 
 #[derive(Args)]
@@ -605,7 +611,12 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Check(args) => {
             let o = load_ontology(&cli.ontology)?;
-            if args.ingest_mappings.is_dir() {
+            if !(args.ingest || args.with_mappings) {
+                eprintln!(
+                    "mapping rules not checked: ingestion is off (ONTOGRAPH_INGEST=on or --with-mappings checks {})",
+                    args.ingest_mappings.display()
+                );
+            } else {
                 for m in load_mappings(&o, &args.ingest_mappings)? {
                     eprintln!(
                         "ok: mapping rules for source `{}` ({} event types)",

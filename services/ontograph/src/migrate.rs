@@ -23,9 +23,18 @@ pub async fn run(
 pub fn render(r: &MigrationReport) -> String {
     let mut out = String::new();
     let verb = if r.dry_run { "would create" } else { "created" };
+    for i in &r.created {
+        out.push_str(&format!("{verb}: {i}\n"));
+    }
+    for kept in &r.kept {
+        match r.kept_as.iter().find(|(desired, _)| desired == kept) {
+            Some((_, existing)) => out.push_str(&format!(
+                "kept: {existing} (existing; it is what {kept} asks for)\n"
+            )),
+            None => out.push_str(&format!("kept: {kept}\n")),
+        }
+    }
     for (label, items) in [
-        (verb, &r.created),
-        ("kept", &r.kept),
         ("covered by an existing item", &r.covered),
         ("conflicting (left as is)", &r.conflicting),
         ("dropped", &r.dropped),

@@ -136,3 +136,110 @@ fn explain_shows_plain_and_rewritten_cypher_and_measures_both() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+#[test]
+fn check_validates_mapping_rules_only_when_ingestion_is_on_or_asked() {
+    let dir = std::env::temp_dir().join(format!("ontograph-cli-maps-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let other = dir.join("other.graphql");
+    std::fs::write(&other, "type Widget @node {\n  code: String!\n}\n").expect("write");
+    // From the repository root, another ontology: the shipped rules (about people and teams)
+    // are not this ontology's business while ingestion is off.
+    let out = ontograph()
+        .env_remove("ONTOGRAPH_INGEST")
+        .env_remove("ONTOGRAPH_INGEST_MAPPINGS")
+        .arg("--ontology")
+        .arg(&other)
+        .arg("check")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("mapping rules not checked"), "{err}");
+    // Asked for, they are validated against it, and refused naming the problem.
+    for extra in [&["--with-mappings"][..], &[]] {
+        let mut cmd = ontograph();
+        cmd.arg("--ontology").arg(&other).arg("check").args(extra);
+        if extra.is_empty() {
+            cmd.env("ONTOGRAPH_INGEST", "on");
+        }
+        let out = cmd.output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(err.contains("schema/mappings/github.yaml"), "{err}");
+    }
+    // The configured folder is the one checked.
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).expect("rules dir");
+    let out = ontograph()
+        .env("ONTOGRAPH_INGEST_MAPPINGS", &rules)
+        .args(["check", "--with-mappings"])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("ok: mapping rules"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn migrate_names_the_existing_constraint_it_keeps() {
+    let uri = std::env::var("NEO4J_URI")
+        .unwrap_or_else(|_| panic!("NEO4J_URI is not set: run through scripts/test"));
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let label = format!("MigrateKeep{n}");
+    let own = format!("users_own_{n}");
+    let dir = std::env::temp_dir().join(format!("ontograph-cli-migrate-{n}"));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let file = dir.join("keep.graphql");
+    std::fs::write(
+        &file,
+        format!("type {label} @node {{\n  code: String! @unique\n}}\n"),
+    )
+    .expect("write");
+    let cypher = |statement: String| {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async {
+            let client = graph::Neo4jClient::connect(graph::Neo4jConfig::new(uri.clone()))
+                .await
+                .expect("client");
+            client
+                .run(&graph::Statement::new(statement), graph::AccessMode::Write)
+                .await
+                .expect("statement");
+        });
+    };
+    // The user's own constraint, under the user's own name.
+    cypher(format!(
+        "CREATE CONSTRAINT {own} FOR (n:{label}) REQUIRE n.code IS UNIQUE"
+    ));
+    let out = ontograph()
+        .env("NEO4J_URI", &uri)
+        .env("NEO4J_READER_URIS", "")
+        .arg("--ontology")
+        .arg(&file)
+        .args(["migrate", "--dry-run"])
+        .output()
+        .expect("runs");
+    cypher(format!("DROP CONSTRAINT {own}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!(
+            "kept: {own} (existing; it is what og_uniq_{label}_code asks for)"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("would create: "), "{text}");
+}
