@@ -91,8 +91,23 @@ pub struct Snapshot {
     pub scanned_at_ms: u64,
     pub scan_ms: u64,
     pub label_counts: BTreeMap<String, u64>,
+    /// Mean degrees from Neo4j's count store, for every node type and relationship it declares
+    /// (keys or not): relationships of the type at the label / nodes of the label.
+    #[serde(default)]
+    pub mean_degrees: Vec<MeanDegree>,
     pub distributions: Vec<Distribution>,
     pub hubs: Vec<Hub>,
+}
+
+/// A mean degree read from the count store (constant time).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MeanDegree {
+    pub label: String,
+    pub rel_type: String,
+    pub direction: String,
+    pub relationships: u64,
+    pub mean: f64,
 }
 
 type HubKey = (String, String, bool, String, String);
@@ -163,13 +178,21 @@ impl DegreeStats for Indexed {
         self.snapshot.label_counts.get(label).copied()
     }
 
+    /// The measured distribution's mean where the store measured one (labels with keys, kept
+    /// current by re-measurements), else the count store's.
     fn mean_degree(&self, label: &str, rel_type: &str, direction: Direction) -> Option<f64> {
         let dir = dir_name(direction);
-        self.snapshot
-            .distributions
+        let s = &self.snapshot;
+        s.distributions
             .iter()
             .find(|d| d.label == label && d.rel_type == rel_type && d.direction == dir)
             .map(|d| d.mean)
+            .or_else(|| {
+                s.mean_degrees
+                    .iter()
+                    .find(|d| d.label == label && d.rel_type == rel_type && d.direction == dir)
+                    .map(|d| d.mean)
+            })
     }
 
     fn measured(&self) -> bool {
@@ -347,8 +370,10 @@ impl DegreeStore {
             ..Snapshot::default()
         };
         let o = self.inner.ontology.clone();
-        for m in measured(&o) {
-            let label = m.node.main_label().to_owned();
+        // Every node type, keys or not: its label count and, per relationship it declares, the
+        // relationships at the label, both answered by the count store in constant time.
+        for n in o.nodes.values() {
+            let label = n.main_label().to_owned();
             let q = ontology::compile::quote(&label);
             let rows = self
                 .read(Statement::new(format!(
@@ -357,6 +382,38 @@ impl DegreeStore {
                 .await?;
             let count = rows.first().and_then(|r| r["c"].as_u64()).unwrap_or(0);
             snapshot.label_counts.insert(label.clone(), count);
+            let mut seen = BTreeSet::new();
+            for r in n.relationships() {
+                if !seen.insert((r.rel_type.clone(), dir_name(r.direction))) {
+                    continue;
+                }
+                let t = ontology::compile::quote(&r.rel_type);
+                let pattern = match r.direction {
+                    Direction::Out => format!("(:{q})-[r:{t}]->()"),
+                    Direction::In => format!("(:{q})<-[r:{t}]-()"),
+                };
+                let rows = self
+                    .read(Statement::new(format!(
+                        "MATCH {pattern} RETURN count(r) AS c"
+                    )))
+                    .await?;
+                let relationships = rows.first().and_then(|r| r["c"].as_u64()).unwrap_or(0);
+                snapshot.mean_degrees.push(MeanDegree {
+                    label: label.clone(),
+                    rel_type: r.rel_type.clone(),
+                    direction: dir_name(r.direction).to_owned(),
+                    relationships,
+                    mean: if count == 0 {
+                        0.0
+                    } else {
+                        relationships as f64 / count as f64
+                    },
+                });
+            }
+        }
+        for m in measured(&o) {
+            let label = m.node.main_label().to_owned();
+            let q = ontology::compile::quote(&label);
             for (rel_type, dir) in &m.rels {
                 let cypher = format!(
                     "MATCH (n:{q}) WITH n, {deg} AS d \
@@ -662,6 +719,7 @@ impl DegreeStore {
             "scannedAtMs": s.scanned_at_ms,
             "scanMs": s.scan_ms,
             "labelCounts": s.label_counts,
+            "meanDegrees": s.mean_degrees,
             "distributions": s.distributions,
             "hubs": s.hubs,
         })

@@ -95,3 +95,72 @@ async fn the_cost_limit_uses_measured_cardinalities() {
         .await
         .expect("cleanup");
 }
+
+/// v7 type definitions declare no keys: label counts and mean degrees come from the count store
+/// for every type, so a lookup with a nested list is estimated from what the graph holds, not
+/// from the default page size at every level.
+#[tokio::test]
+async fn costs_of_types_without_keys_come_from_the_count_store() {
+    let neo4j = testkit::neo4j().await;
+    let n = testkit::unique("pkg").replace('-', "");
+    let label = format!("Pkg{n}");
+    let o = ontology::parse_ontology(&format!(
+        "type {label} @node {{\n  name: String!\n  dependsOn: [{label}!]! @relationship(type: \"DEPENDS_ON\", direction: OUT)\n}}\n"
+    ))
+    .expect("ontology");
+    let plural = o.nodes.values().next().expect("type").plural.clone();
+    neo4j
+        .run(
+            &graph::Statement::new(format!(
+                "UNWIND range(0, 29) AS i CREATE (:{label} {{name: 'p' + i}}) \
+                 WITH collect(i) AS is MATCH (a:{label}), (b:{label}) \
+                 WHERE toInteger(substring(b.name, 1)) IN [(toInteger(substring(a.name, 1)) + 1) % 30, (toInteger(substring(a.name, 1)) + 2) % 30] \
+                 CREATE (a)-[:DEPENDS_ON]->(b)"
+            )),
+            graph::AccessMode::Write,
+        )
+        .await
+        .expect("packages");
+    let config = gateway::GatewayConfig {
+        supernodes: Some(gateway::degree_store::SupernodeConfig::default()),
+        limits: ontology::cost::Limits {
+            max_cost: Some(10_000.0),
+            ..ontology::cost::Limits::default()
+        },
+        ..gateway::GatewayConfig::default()
+    };
+    let state = gateway::AppState::build(o, testkit::router().await, &config)
+        .await
+        .expect("state");
+    let store = state.engine().supernodes.clone().expect("degree store");
+    store.refresh().await;
+    let described = store.describe();
+    assert_eq!(described["labelCounts"][&label], 30, "{described}");
+    let mean = described["meanDegrees"]
+        .as_array()
+        .and_then(|m| m.iter().find(|d| d["label"] == label.as_str()))
+        .cloned()
+        .expect("a mean degree for the type");
+    assert_eq!(mean["relationships"], 60, "{mean}");
+    assert_eq!(mean["mean"], 2.0, "{mean}");
+    let app = gateway::app(state);
+    // 30 nodes × 2 dependencies: admitted (with the default page size at every level it was
+    // 1,000 × 1,000 rows, over this limit).
+    let q = format!(
+        r#"{{ {plural}(where: {{ name: {{ eq: "p1" }} }}) {{ name dependsOn {{ name }} }} }}"#
+    );
+    let r = post(&app, &q).await;
+    assert!(r["errors"].is_null(), "{r}");
+    assert_eq!(
+        r["data"][&plural][0]["dependsOn"].as_array().map(Vec::len),
+        Some(2),
+        "{r}"
+    );
+    neo4j
+        .run(
+            &graph::Statement::new(format!("MATCH (n:{label}) DETACH DELETE n")),
+            graph::AccessMode::Write,
+        )
+        .await
+        .expect("cleanup");
+}
