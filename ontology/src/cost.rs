@@ -236,8 +236,7 @@ impl Walker<'_> {
             return false;
         };
         w.iter().any(|(k, v)| {
-            n.property(k).is_some_and(|p| p.unique || p.autogenerate)
-                && v.get("eq").is_some_and(|x| !x.is_null())
+            n.property(k).is_some_and(|p| p.is_key()) && v.get("eq").is_some_and(|x| !x.is_null())
         })
     }
 

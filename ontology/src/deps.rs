@@ -51,9 +51,7 @@ pub fn node_tag(label: &str, prop: &str, value: &Value) -> String {
 pub fn key_lookup<'a>(n: &'a NodeType, filter: Option<&'a Value>) -> Option<(&'a str, &'a Value)> {
     let obj = filter?.as_object()?;
     let (field, ops) = obj.iter().next().filter(|_| obj.len() == 1)?;
-    let p = n
-        .property(field)
-        .filter(|p| (p.unique || p.autogenerate) && !p.list)?;
+    let p = n.property(field).filter(|p| p.is_key())?;
     let ops = ops.as_object()?;
     let value = ops.get("eq").filter(|_| ops.len() == 1)?;
     matches!(value, Value::String(_) | Value::Number(_)).then_some((p.db_name.as_str(), value))
@@ -65,9 +63,7 @@ pub fn sole_key(o: &Ontology, label: &str, prop: &str) -> bool {
     let Some(n) = o.nodes.values().find(|n| n.main_label() == label) else {
         return false;
     };
-    let mut keys = n
-        .properties()
-        .filter(|p| (p.unique || p.autogenerate) && !p.list);
+    let mut keys = n.properties().filter(|p| p.is_key());
     matches!((keys.next(), keys.next()), (Some(p), None) if p.db_name == prop)
 }
 

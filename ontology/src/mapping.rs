@@ -650,12 +650,13 @@ impl Checker<'_> {
             );
             return None;
         };
-        if !(prop.unique || prop.autogenerate) || prop.list {
+        if !prop.is_key() {
             self.error(
                 format!("{at}.key"),
                 format!(
                     "`{node_name}.{prop_name}` is not unique: a key must be an `@id` or `@unique` \
-                     property, or MERGE could match several nodes"
+                     property, or one a uniqueness constraint in the database covers, or MERGE \
+                     could match several nodes"
                 ),
             );
             return None;

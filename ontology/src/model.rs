@@ -92,10 +92,50 @@ pub struct Property {
     pub required: bool,
     /// `@id`: a UUID is generated on create; not part of the create input.
     pub autogenerate: bool,
-    /// `@unique`: a uniqueness constraint.
+    /// `@unique`: a uniqueness constraint (which `ontograph migrate` creates).
     pub unique: bool,
+    /// The name of a uniqueness constraint on this property found in the database
+    /// ([`Ontology::adopt_database_keys`]): v7 type definitions declare no keys, their users keep
+    /// the constraints in the database.
+    pub database_key: Option<String>,
     /// `@index`: an index of the given kind.
     pub index: Option<IndexKind>,
+}
+
+impl Property {
+    /// A key: single-valued and unique — `@id`, `@unique`, or a uniqueness constraint in the
+    /// database. Lookups by a key read one node; supernode rules anchor on them; cache tags and
+    /// ingestion rules name nodes by them.
+    pub fn is_key(&self) -> bool {
+        !self.list && (self.unique || self.autogenerate || self.database_key.is_some())
+    }
+
+    /// Where the key comes from (`None`: not a key).
+    pub fn key_source(&self) -> Option<String> {
+        if !self.is_key() {
+            return None;
+        }
+        Some(if self.autogenerate {
+            "@id".to_owned()
+        } else if self.unique {
+            "@unique".to_owned()
+        } else {
+            format!(
+                "database constraint `{}`",
+                self.database_key.as_deref().unwrap_or_default()
+            )
+        })
+    }
+}
+
+/// A uniqueness constraint found in the database: one node label, one property.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseKey {
+    /// The constraint's name.
+    pub name: String,
+    pub label: String,
+    /// The property's database name.
+    pub property: String,
 }
 
 /// A relationship field: `[Person!]! @relationship(type: "MEMBER_OF", direction: IN)`.
@@ -186,6 +226,40 @@ impl Scalar {
 }
 
 impl Ontology {
+    /// Treats every property that a database uniqueness constraint covers (on a node type's main
+    /// label) as a key, as `@unique` is treated. Returns `(type, property, constraint)` for each
+    /// key adopted; constraints on labels or properties the ontology does not have are ignored.
+    pub fn adopt_database_keys(&mut self, keys: &[DatabaseKey]) -> Vec<(String, String, String)> {
+        let mut adopted = Vec::new();
+        for n in self.nodes.values_mut() {
+            let label = n.main_label().to_owned();
+            for f in &mut n.fields {
+                let Field::Property(p) = f else { continue };
+                if let Some(k) = keys
+                    .iter()
+                    .find(|k| k.label == label && k.property == p.db_name)
+                {
+                    p.database_key = Some(k.name.clone());
+                    if !p.unique && !p.autogenerate && !p.list {
+                        adopted.push((n.name.clone(), p.name.clone(), k.name.clone()));
+                    }
+                }
+            }
+        }
+        adopted
+    }
+
+    /// Every key: `(node type, property, where it comes from)` (see [`Property::key_source`]).
+    pub fn keys(&self) -> Vec<(String, String, String)> {
+        self.nodes
+            .values()
+            .flat_map(|n| {
+                n.properties()
+                    .filter_map(move |p| Some((n.name.clone(), p.name.clone(), p.key_source()?)))
+            })
+            .collect()
+    }
+
     pub fn node(&self, name: &str) -> Option<&NodeType> {
         self.nodes.get(name)
     }

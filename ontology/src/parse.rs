@@ -858,6 +858,7 @@ impl Validator {
             required,
             autogenerate,
             unique,
+            database_key: None,
             index,
         })
     }

@@ -167,14 +167,18 @@ pub fn far_end_guaranteed(o: &Ontology, n: &NodeType, r: &Relationship) -> bool 
 }
 
 /// A property whose index can be walked in order and never holds nulls for nodes the ontology
-/// describes: required, single-valued, with a uniqueness constraint or a range index.
+/// describes: required, single-valued, with a uniqueness constraint (declared or found in the
+/// database: both are backed by a range index) or a range index.
 pub fn ordered_index(p: &Property) -> bool {
-    p.required && !p.list && (p.unique || p.index == Some(IndexKind::Range))
+    p.required
+        && !p.list
+        && (p.unique || p.database_key.is_some() || p.index == Some(IndexKind::Range))
 }
 
-/// A unique, single-valued property (an index seek finds at most one node per value).
+/// A single-valued property with a uniqueness constraint, declared or found in the database (an
+/// index seek finds at most one node per value).
 pub fn unique_index(p: &Property) -> bool {
-    p.unique && !p.list
+    (p.unique || p.database_key.is_some()) && !p.list
 }
 
 /// The share of the far label's nodes that are the hub's neighbours (at most 1), assuming an even

@@ -24,7 +24,10 @@ pub mod value;
 pub use client::{Counters, Neo4jClient, QueryResult, PING_TIMEOUT, STATEMENT_ID_PARAM};
 pub use config::Neo4jConfig;
 pub use error::{Error, ErrorKind, Result, CONSTRAINT_VIOLATION_CODE};
-pub use migrate::{migrate, IndexKind, MigrationOptions, MigrationReport, SchemaItem};
+pub use migrate::{
+    migrate, uniqueness_constraints, IndexKind, MigrationOptions, MigrationReport, SchemaItem,
+    UniqueKey,
+};
 pub use routing::{
     Consistency, ConsistencyLevel, HealthState, Role, Routed, Router, RoutingConfig, TopologySource,
 };

@@ -403,6 +403,43 @@ async fn read_existing(client: &Neo4jClient) -> Result<Vec<Existing>> {
     Ok(existing)
 }
 
+/// The database's uniqueness constraints on one property of one node label: keys that type
+/// definitions written for `@neo4j/graphql` v7 (which has no `@unique`) rely on.
+pub async fn uniqueness_constraints(router: &crate::Router) -> Result<Vec<UniqueKey>> {
+    let routed = router
+        .run(
+            &Statement::new("SHOW CONSTRAINTS YIELD *"),
+            AccessMode::Read,
+            &crate::Consistency::default(),
+        )
+        .await?;
+    Ok(routed
+        .result
+        .rows
+        .iter()
+        .filter_map(|row| Existing::from_row(row, true))
+        .filter(|e| {
+            e.entity == "NODE"
+                && matches!(e.kind.as_str(), "UNIQUENESS" | "NODE_PROPERTY_UNIQUENESS")
+                && e.labels.len() == 1
+                && e.properties.len() == 1
+        })
+        .map(|e| UniqueKey {
+            name: e.name,
+            label: e.labels[0].clone(),
+            property: e.properties[0].clone(),
+        })
+        .collect())
+}
+
+/// A uniqueness constraint on one property of one node label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueKey {
+    pub name: String,
+    pub label: String,
+    pub property: String,
+}
+
 /// Quotes a Cypher identifier with backticks.
 pub fn quote(identifier: &str) -> String {
     format!("`{}`", identifier.replace('`', "``"))

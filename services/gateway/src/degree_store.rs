@@ -213,7 +213,7 @@ fn measured(o: &Ontology) -> Vec<Measured<'_>> {
         .filter_map(|n| {
             let keys: Vec<String> = n
                 .properties()
-                .filter(|p| (p.unique || p.autogenerate) && !p.list)
+                .filter(|p| p.is_key())
                 .map(|p| p.db_name.clone())
                 .collect();
             let mut rels: Vec<(String, Direction)> = Vec::new();
@@ -718,6 +718,9 @@ impl DegreeStore {
             },
             "scannedAtMs": s.scanned_at_ms,
             "scanMs": s.scan_ms,
+            "keys": self.inner.ontology.keys().into_iter().map(|(node, property, source)| {
+                json!({ "type": node, "property": property, "source": source })
+            }).collect::<Vec<_>>(),
             "labelCounts": s.label_counts,
             "meanDegrees": s.mean_degrees,
             "distributions": s.distributions,

@@ -53,6 +53,10 @@ pub async fn explain(engine: &Engine, request: &ExplainRequest) -> Result<Value,
     let plain = compile(false)?;
     let mut out = json!({
         "supernodeStore": store.is_some(),
+        // Supernode rules anchor on a lookup by a key: where each key comes from.
+        "keys": engine.ontology.keys().into_iter().map(|(node, property, source)| {
+            json!({ "type": node, "property": property, "source": source })
+        }).collect::<Vec<_>>(),
         "rewritten": rewritten.decisions.iter().any(|d| d.applied),
         "decisions": rewritten.decisions,
         "plain": { "cypher": plain.cypher, "params": plain.params },

@@ -176,6 +176,31 @@ impl AppState {
     }
 }
 
+/// Adopts the database's uniqueness constraints as keys of the ontology (see
+/// [`Ontology::adopt_database_keys`]); when they cannot be read, only the ontology's own keys are
+/// used, and the log says so.
+pub async fn adopt_database_keys(ontology: &mut Ontology, neo4j: &graph::Router) {
+    match graph::uniqueness_constraints(neo4j).await {
+        Ok(found) => {
+            let keys: Vec<ontology::model::DatabaseKey> = found
+                .into_iter()
+                .map(|k| ontology::model::DatabaseKey {
+                    name: k.name,
+                    label: k.label,
+                    property: k.property,
+                })
+                .collect();
+            for (node, property, constraint) in ontology.adopt_database_keys(&keys) {
+                tracing::info!(%node, %property, %constraint, "key from a database uniqueness constraint");
+            }
+        }
+        Err(error) => tracing::warn!(
+            %error,
+            "cannot read the database's uniqueness constraints: only @id and @unique are keys"
+        ),
+    }
+}
+
 /// The engine alone, as `ontograph explain` uses it: no Redis, nothing started.
 pub fn engine(
     ontology: Ontology,

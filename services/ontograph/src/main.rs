@@ -659,7 +659,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve(args) => serve(&cli.ontology, *args).await,
         Command::Explain(args) => {
-            let o = load_ontology(&cli.ontology)?;
+            let mut o = load_ontology(&cli.ontology)?;
             let query = match args.query.strip_prefix('@') {
                 Some(path) => {
                     std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
@@ -673,6 +673,7 @@ async fn main() -> anyhow::Result<()> {
                 .transpose()
                 .context("--variables must be JSON")?;
             let client = router(routing_config(&args.neo4j)?).await?;
+            gateway::state::adopt_database_keys(&mut o, &client).await;
             // No Redis: this process measures the degrees itself.
             let config = gateway::GatewayConfig {
                 supernodes: args.supernodes.config(),
@@ -697,7 +698,10 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ingest(args) => {
-            let o = load_ontology(&cli.ontology)?;
+            let mut o = load_ontology(&cli.ontology)?;
+            let neo4j = router(routing_config(&args.neo4j)?).await?;
+            // Rules may key nodes by properties the database keeps unique.
+            gateway::state::adopt_database_keys(&mut o, &neo4j).await;
             let mappings = load_mappings(&o, &args.ingest.ingest_mappings)?;
             if mappings.is_empty() {
                 anyhow::bail!(
@@ -705,7 +709,6 @@ async fn main() -> anyhow::Result<()> {
                     args.ingest.ingest_mappings.display()
                 );
             }
-            let neo4j = router(routing_config(&args.neo4j)?).await?;
             let bus = bus::Bus::new(args.ingest.bus_config());
             let config = ingest::WorkerConfig {
                 batch_size: args.batch_size.max(1),
@@ -736,12 +739,13 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    let o = load_ontology(ontology_path)?;
+    let mut o = load_ontology(ontology_path)?;
     let mut routing = routing_config(&args.neo4j)?;
     routing.read_fallback_to_leader = args.read_fallback_to_leader;
     routing.health_interval = Duration::from_millis(args.health_interval_ms.max(50));
     routing.failures_to_eject = args.eject_after_failures.max(1);
     let client = router(routing).await?;
+    gateway::state::adopt_database_keys(&mut o, &client).await;
     graph::describe_metrics();
     graph::routing::describe_metrics();
     let mut config = gateway::GatewayConfig::default();
