@@ -136,6 +136,41 @@ async fn keys_from_database_constraints_anchor_supernode_rewrites() {
         ])
     );
 
+    // Why nothing was considered, where nothing was: a node that is no hub, a root list that
+    // looks nothing up by a key.
+    let small = format!(
+        r#"{{ {plural}(where: {{ name: {{ eq: "dep-001" }} }}) {{ dependents {{ name }} }} }}"#
+    );
+    let ex = testkit::http::call(
+        &app,
+        "POST",
+        "/admin/api/explain",
+        &[("authorization", "Bearer test-admin")],
+        Some(&json!({ "query": small, "measure": true })),
+    )
+    .await
+    .body;
+    assert!(applied(&ex).is_empty(), "{ex}");
+    let reason = ex["notConsidered"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.contains("is not a known hub"), "{ex}");
+    // Plain and rewritten are the same statement: measured once, equal.
+    assert_eq!(ex["measured"]["identicalStatements"], true, "{ex}");
+    assert_eq!(
+        ex["measured"]["plainMedianMs"], ex["measured"]["rewrittenMedianMs"],
+        "{ex}"
+    );
+    let all = format!(r#"{{ {plural}(limit: 3) {{ dependents {{ name }} }} }}"#);
+    let ex = explain(&app, &all).await;
+    let reason = ex["notConsidered"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        reason.contains("not one key lookup") && reason.contains("database constraint"),
+        "{ex}"
+    );
+
     run(format!("MATCH (p:{label}) DETACH DELETE p")).await;
     run(format!("DROP CONSTRAINT {constraint}")).await;
 }
