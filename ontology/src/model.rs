@@ -98,6 +98,9 @@ pub struct Property {
     /// ([`Ontology::adopt_database_keys`]): v7 type definitions declare no keys, their users keep
     /// the constraints in the database.
     pub database_key: Option<String>,
+    /// The name of a range index on this property found in the database
+    /// ([`Ontology::adopt_database_indexes`]).
+    pub database_range_index: Option<String>,
     /// `@index`: an index of the given kind.
     pub index: Option<IndexKind>,
 }
@@ -128,10 +131,10 @@ impl Property {
     }
 }
 
-/// A uniqueness constraint found in the database: one node label, one property.
+/// A uniqueness constraint or index found in the database: one node label, one property.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseKey {
-    /// The constraint's name.
+pub struct DatabaseItem {
+    /// The constraint's or index's name.
     pub name: String,
     pub label: String,
     /// The property's database name.
@@ -229,7 +232,7 @@ impl Ontology {
     /// Treats every property that a database uniqueness constraint covers (on a node type's main
     /// label) as a key, as `@unique` is treated. Returns `(type, property, constraint)` for each
     /// key adopted; constraints on labels or properties the ontology does not have are ignored.
-    pub fn adopt_database_keys(&mut self, keys: &[DatabaseKey]) -> Vec<(String, String, String)> {
+    pub fn adopt_database_keys(&mut self, keys: &[DatabaseItem]) -> Vec<(String, String, String)> {
         let mut adopted = Vec::new();
         for n in self.nodes.values_mut() {
             let label = n.main_label().to_owned();
@@ -247,6 +250,21 @@ impl Ontology {
             }
         }
         adopted
+    }
+
+    /// Records the database's range indexes on the properties they cover (an ordered walk of a
+    /// hub's neighbours can use them, as it uses `@index`).
+    pub fn adopt_database_indexes(&mut self, indexes: &[DatabaseItem]) {
+        for n in self.nodes.values_mut() {
+            let label = n.main_label().to_owned();
+            for f in &mut n.fields {
+                let Field::Property(p) = f else { continue };
+                p.database_range_index = indexes
+                    .iter()
+                    .find(|i| i.label == label && i.property == p.db_name)
+                    .map(|i| i.name.clone());
+            }
+        }
     }
 
     /// Every key: `(node type, property, where it comes from)` (see [`Property::key_source`]).

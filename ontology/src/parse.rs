@@ -859,6 +859,7 @@ impl Validator {
             autogenerate,
             unique,
             database_key: None,
+            database_range_index: None,
             index,
         })
     }

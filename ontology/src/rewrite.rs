@@ -167,12 +167,15 @@ pub fn far_end_guaranteed(o: &Ontology, n: &NodeType, r: &Relationship) -> bool 
 }
 
 /// A property whose index can be walked in order and never holds nulls for nodes the ontology
-/// describes: required, single-valued, with a uniqueness constraint (declared or found in the
-/// database: both are backed by a range index) or a range index.
+/// describes: required, single-valued, with a uniqueness constraint or a range index, declared
+/// or found in the database (a uniqueness constraint is backed by a range index).
 pub fn ordered_index(p: &Property) -> bool {
     p.required
         && !p.list
-        && (p.unique || p.database_key.is_some() || p.index == Some(IndexKind::Range))
+        && (p.unique
+            || p.index == Some(IndexKind::Range)
+            || p.database_key.is_some()
+            || p.database_range_index.is_some())
 }
 
 /// A single-valued property with a uniqueness constraint, declared or found in the database (an

@@ -25,8 +25,8 @@ pub use client::{Counters, Neo4jClient, QueryResult, PING_TIMEOUT, STATEMENT_ID_
 pub use config::Neo4jConfig;
 pub use error::{Error, ErrorKind, Result, CONSTRAINT_VIOLATION_CODE};
 pub use migrate::{
-    migrate, uniqueness_constraints, IndexKind, MigrationOptions, MigrationReport, SchemaItem,
-    UniqueKey,
+    migrate, range_indexes, uniqueness_constraints, IndexKind, MigrationOptions, MigrationReport,
+    SchemaItem, SingleProperty,
 };
 pub use routing::{
     Consistency, ConsistencyLevel, HealthState, Role, Routed, Router, RoutingConfig, TopologySource,

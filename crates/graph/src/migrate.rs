@@ -405,10 +405,31 @@ async fn read_existing(client: &Neo4jClient) -> Result<Vec<Existing>> {
 
 /// The database's uniqueness constraints on one property of one node label: keys that type
 /// definitions written for `@neo4j/graphql` v7 (which has no `@unique`) rely on.
-pub async fn uniqueness_constraints(router: &crate::Router) -> Result<Vec<UniqueKey>> {
+pub async fn uniqueness_constraints(router: &crate::Router) -> Result<Vec<SingleProperty>> {
+    show(
+        router,
+        "SHOW CONSTRAINTS YIELD *",
+        true,
+        &["UNIQUENESS", "NODE_PROPERTY_UNIQUENESS"],
+    )
+    .await
+}
+
+/// The database's range indexes on one property of one node label (constraint-backing ones
+/// included: they are range indexes too).
+pub async fn range_indexes(router: &crate::Router) -> Result<Vec<SingleProperty>> {
+    show(router, "SHOW INDEXES YIELD *", false, &["RANGE"]).await
+}
+
+async fn show(
+    router: &crate::Router,
+    cypher: &str,
+    is_constraint: bool,
+    kinds: &[&str],
+) -> Result<Vec<SingleProperty>> {
     let routed = router
         .run(
-            &Statement::new("SHOW CONSTRAINTS YIELD *"),
+            &Statement::new(cypher),
             AccessMode::Read,
             &crate::Consistency::default(),
         )
@@ -417,14 +438,14 @@ pub async fn uniqueness_constraints(router: &crate::Router) -> Result<Vec<Unique
         .result
         .rows
         .iter()
-        .filter_map(|row| Existing::from_row(row, true))
+        .filter_map(|row| Existing::from_row(row, is_constraint))
         .filter(|e| {
             e.entity == "NODE"
-                && matches!(e.kind.as_str(), "UNIQUENESS" | "NODE_PROPERTY_UNIQUENESS")
+                && kinds.contains(&e.kind.as_str())
                 && e.labels.len() == 1
                 && e.properties.len() == 1
         })
-        .map(|e| UniqueKey {
+        .map(|e| SingleProperty {
             name: e.name,
             label: e.labels[0].clone(),
             property: e.properties[0].clone(),
@@ -432,9 +453,9 @@ pub async fn uniqueness_constraints(router: &crate::Router) -> Result<Vec<Unique
         .collect())
 }
 
-/// A uniqueness constraint on one property of one node label.
+/// A constraint or index on one property of one node label.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UniqueKey {
+pub struct SingleProperty {
     pub name: String,
     pub label: String,
     pub property: String,

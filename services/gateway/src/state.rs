@@ -176,21 +176,23 @@ impl AppState {
     }
 }
 
-/// Adopts the database's uniqueness constraints as keys of the ontology (see
-/// [`Ontology::adopt_database_keys`]); when they cannot be read, only the ontology's own keys are
-/// used, and the log says so.
+/// Adopts the database's uniqueness constraints as keys of the ontology and its range indexes
+/// as indexes (see [`Ontology::adopt_database_keys`]); when they cannot be read, only what the
+/// ontology declares is used, and the log says so.
 pub async fn adopt_database_keys(ontology: &mut Ontology, neo4j: &graph::Router) {
+    let items = |found: Vec<graph::SingleProperty>| -> Vec<ontology::model::DatabaseItem> {
+        found
+            .into_iter()
+            .map(|k| ontology::model::DatabaseItem {
+                name: k.name,
+                label: k.label,
+                property: k.property,
+            })
+            .collect()
+    };
     match graph::uniqueness_constraints(neo4j).await {
         Ok(found) => {
-            let keys: Vec<ontology::model::DatabaseKey> = found
-                .into_iter()
-                .map(|k| ontology::model::DatabaseKey {
-                    name: k.name,
-                    label: k.label,
-                    property: k.property,
-                })
-                .collect();
-            for (node, property, constraint) in ontology.adopt_database_keys(&keys) {
+            for (node, property, constraint) in ontology.adopt_database_keys(&items(found)) {
                 tracing::info!(%node, %property, %constraint, "key from a database uniqueness constraint");
             }
         }
@@ -198,6 +200,10 @@ pub async fn adopt_database_keys(ontology: &mut Ontology, neo4j: &graph::Router)
             %error,
             "cannot read the database's uniqueness constraints: only @id and @unique are keys"
         ),
+    }
+    match graph::range_indexes(neo4j).await {
+        Ok(found) => ontology.adopt_database_indexes(&items(found)),
+        Err(error) => tracing::warn!(%error, "cannot read the database's indexes"),
     }
 }
 

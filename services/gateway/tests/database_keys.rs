@@ -34,6 +34,7 @@ async fn keys_from_database_constraints_anchor_supernode_rewrites() {
     let n = testkit::unique("dbkey").replace('-', "");
     let label = format!("Pkg{n}");
     let constraint = format!("pkg_name_{n}");
+    let index = format!("pkg_rank_{n}");
     let run = |cypher: String| {
         let neo4j = neo4j.clone();
         async move {
@@ -47,14 +48,15 @@ async fn keys_from_database_constraints_anchor_supernode_rewrites() {
         "CREATE CONSTRAINT {constraint} FOR (p:{label}) REQUIRE p.name IS UNIQUE"
     ))
     .await;
-    // A hub with 300 dependents, each named so that their order is known.
+    run(format!("CREATE INDEX {index} FOR (p:{label}) ON (p.rank)")).await;
+    // A hub with 300 dependents, each named so that their order is known, ranked the other way.
     run(format!(
-        "CREATE (hub:{label} {{name: 'hub'}}) WITH hub UNWIND range(1, 300) AS i \
-         CREATE (:{label} {{name: 'dep-' + right('000' + toString(i), 3)}})-[:DEPENDS_ON]->(hub)"
+        "CREATE (hub:{label} {{name: 'hub', rank: 0}}) WITH hub UNWIND range(1, 300) AS i \
+         CREATE (:{label} {{name: 'dep-' + right('000' + toString(i), 3), rank: 1000 - i}})-[:DEPENDS_ON]->(hub)"
     ))
     .await;
     let mut o = ontology::parse_ontology(&format!(
-        "type {label} @node {{\n  name: String!\n  \
+        "type {label} @node {{\n  name: String!\n  rank: Int!\n  \
          dependsOn: [{label}!]! @relationship(type: \"DEPENDS_ON\", direction: OUT)\n  \
          dependents: [{label}!]! @relationship(type: \"DEPENDS_ON\", direction: IN)\n}}\n"
     ))
@@ -171,6 +173,19 @@ async fn keys_from_database_constraints_anchor_supernode_rewrites() {
         "{ex}"
     );
 
+    // A range index found in the database serves an ordered walk as `@index` would.
+    let ranked = format!(
+        r#"{{ {plural}(where: {{ name: {{ eq: "hub" }} }}) {{ dependents(sort: [{{ rank: ASC }}], limit: 2) {{ name rank }} }} }}"#
+    );
+    let ex = explain(&app, &ranked).await;
+    assert_eq!(applied(&ex), ["index-ordered-top-k"], "{ex}");
+    let r = testkit::http::post(&app, json!({ "query": ranked }), &[]).await;
+    assert_eq!(
+        r.data()[&plural][0]["dependents"],
+        json!([{ "name": "dep-300", "rank": 700 }, { "name": "dep-299", "rank": 701 }])
+    );
+
     run(format!("MATCH (p:{label}) DETACH DELETE p")).await;
+    run(format!("DROP INDEX {index}")).await;
     run(format!("DROP CONSTRAINT {constraint}")).await;
 }
