@@ -368,6 +368,9 @@ test('7. charts render with data on every page', async (t) => {
 
   await go('supernodes');
   assert.ok(await countDatums('degree-distribution') >= 1, 'degree-distribution chart has no bar');
+  // Every key says where it comes from (the shipped ontology declares @id and @unique).
+  await page.locator('tr[data-testid="key-row"]').first().waitFor();
+  assert.match(await page.locator('[data-testid="key-table"]').textContent(), /@unique/, 'the keys table names their sources');
   await shot('supernodes.png');
 
   await go('topology');

@@ -75,6 +75,7 @@ export const supernodesPage = {
     this.hubTable = h('div', null);
     this.distTable = h('div', null);
     this.counts = h('div', null);
+    this.keys = h('div', null);
     this.disabled = h('div', null);
     setChildren(root,
       this.disabled,
@@ -87,7 +88,8 @@ export const supernodesPage = {
       h('div', { class: 'grid-2 wide-left' },
         panel({ title: 'Hubs', note: 'highest-degree nodes · log scale', testid: 'hubs' }, h('div', { class: 'panel-body' }, this.hubChart), this.hubTable),
         panel({ title: 'Nodes per label' }, this.counts)),
-      panel({ title: 'Distributions' }, this.distTable));
+      panel({ title: 'Distributions' }, this.distTable),
+      panel({ title: 'Keys', note: 'what lookups, hubs and rewrites are keyed by, and where each key comes from', testid: 'keys' }, this.keys));
   },
   async refresh() {
     this.data = await api('/admin/api/supernodes');
@@ -174,6 +176,15 @@ export const supernodesPage = {
       columns: [{ label: 'Label' }, { label: 'Nodes', class: 'num' }],
       rows: counts.map(([l, n]) => h('tr', null, h('td', null, l), h('td', { class: 'num' }, fmtInt(n)))),
       empty: 'Not scanned yet.',
+    }));
+
+    const keys = d.keys || [];
+    renderIfChanged(this.keys, keys, () => table({
+      testid: 'key-table',
+      columns: [{ label: 'Type' }, { label: 'Property' }, { label: 'Source' }],
+      rows: keys.map((k) => h('tr', { 'data-testid': 'key-row' },
+        h('td', null, k.type), h('td', null, h('code', null, k.property)), h('td', null, k.source))),
+      empty: 'No keys: declare @unique, or create uniqueness constraints in the database.',
     }));
 
     renderIfChanged(this.distTable, [dists, q], () => table({
