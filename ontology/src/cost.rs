@@ -41,6 +41,8 @@ pub struct Part {
     pub per_parent: f64,
     /// Rows in all.
     pub rows: f64,
+    /// Where the field is in the document: (line, column).
+    pub pos: Option<(usize, usize)>,
 }
 
 /// The estimated cost and where it comes from.
@@ -51,6 +53,11 @@ pub struct Estimate {
 }
 
 impl Estimate {
+    /// The part that reads the most rows.
+    pub fn largest(&self) -> Option<&Part> {
+        self.parts.iter().max_by(|a, b| a.rows.total_cmp(&b.rows))
+    }
+
     /// The largest parts, for an error message.
     pub fn breakdown(&self, n: usize) -> String {
         let mut parts: Vec<&Part> = self.parts.iter().collect();
@@ -83,10 +90,20 @@ pub enum LimitError {
         cost: f64,
         max: f64,
         breakdown: String,
+        /// Where the field that costs most is in the document: (line, column).
+        at: Option<(usize, usize)>,
     },
 }
 
 impl LimitError {
+    /// The place in the document the error is about (the field that costs most).
+    pub fn location(&self) -> Option<(usize, usize)> {
+        match self {
+            LimitError::Cost { at, .. } => *at,
+            _ => None,
+        }
+    }
+
     /// A stable code for GraphQL errors.
     pub fn code(&self) -> &'static str {
         match self {
@@ -151,6 +168,7 @@ pub fn check(
                 cost: estimate.cost,
                 max,
                 breakdown: estimate.breakdown(3),
+                at: estimate.largest().and_then(|p| p.pos),
             });
         }
     }
@@ -247,6 +265,7 @@ impl Walker<'_> {
             path: path.to_owned(),
             per_parent: per,
             rows,
+            pos: f.pos,
         });
         self.nested(n, &f.selection, path, rows, e);
     }
@@ -276,6 +295,7 @@ impl Walker<'_> {
                 path: format!("{path}.totalCount"),
                 per_parent: if filtered { count_per_parent } else { 1.0 },
                 rows: touched,
+                pos: f.pos,
             });
         }
         let rows = parents * per;
@@ -293,6 +313,7 @@ impl Walker<'_> {
             path: format!("{path}.edges"),
             per_parent: per,
             rows,
+            pos: f.pos,
         });
         for node in nodes {
             self.nested(n, &node.selection, path, rows, e);

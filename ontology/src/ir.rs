@@ -31,6 +31,8 @@ pub struct FieldSel {
     pub args: Map<String, Value>,
     /// Sub-selections (empty for leaves).
     pub selection: Vec<FieldSel>,
+    /// Where the field is in the document: (line, column), both from 1.
+    pub pos: Option<(usize, usize)>,
 }
 
 impl FieldSel {
@@ -40,6 +42,7 @@ impl FieldSel {
             key: name.to_string(),
             args: Map::new(),
             selection: Vec::new(),
+            pos: None,
         }
     }
 
@@ -129,8 +132,9 @@ fn collect_fields(
 ) -> Result<(), IrError> {
     for item in &set.items {
         match &item.node {
-            Selection::Field(f) => {
-                let f = &f.node;
+            Selection::Field(positioned) => {
+                let pos = (positioned.pos.line, positioned.pos.column);
+                let f = &positioned.node;
                 if skipped(&f.directives, vars) {
                     continue;
                 }
@@ -165,6 +169,7 @@ fn collect_fields(
                         key,
                         args,
                         selection,
+                        pos: Some(pos),
                     });
                 }
             }

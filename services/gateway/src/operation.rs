@@ -168,7 +168,12 @@ impl Engine {
         if let Err(e) = ontology::cost::check(&self.ontology, op, measured, &limits) {
             metrics::counter!("ontograph_operations_refused_total", "reason" => e.code())
                 .increment(1);
-            return Err(coded_error(e.to_string(), e.code()));
+            let mut error = coded_error(e.to_string(), e.code());
+            // The field that costs most.
+            if let Some((line, column)) = e.location() {
+                error.locations = vec![async_graphql::Pos { line, column }];
+            }
+            return Err(error);
         }
         let compiled = match &self.supernodes {
             Some(store) => {

@@ -57,6 +57,12 @@ async fn the_cost_limit_uses_measured_cardinalities() {
         "{message}"
     );
     assert!(refused["data"].is_null(), "nothing ran: {refused}");
+    // The location is the field that costs most: `teams`, line 1, column 3.
+    assert_eq!(
+        error["locations"],
+        serde_json::json!([{ "line": 1, "column": 3 }]),
+        "{refused}"
+    );
     let fine = post(&app, "{ teams(limit: 5) { name } }").await;
     assert!(fine["errors"].is_null(), "{fine}");
     // A lookup by a unique key reads one node whatever the label's size.
