@@ -173,6 +173,16 @@ fn json_path(event: &Value, path: &str) -> Option<String> {
     }
 }
 
+/// One more event accepted from `source` (the metric and the console's counter).
+fn count_accepted(state: &AppState, source: &str) {
+    metrics::counter!("ontograph_ingest_received_total", "source" => source.to_owned())
+        .increment(1);
+    state
+        .counters
+        .ingest_accepted
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// `POST /ingest/{source}`.
 pub async fn receive(
     State(state): State<AppState>,
@@ -194,12 +204,7 @@ pub async fn receive(
     };
     match publish(&ingest, &source, &event_type, &key, &partition_key, &body).await {
         Ok(()) => {
-            metrics::counter!("ontograph_ingest_received_total", "source" => source.clone())
-                .increment(1);
-            state
-                .counters
-                .ingest_accepted
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            count_accepted(&state, &source);
             (
                 StatusCode::ACCEPTED,
                 axum::Json(json!({ "eventId": key, "source": source, "eventType": event_type })),
@@ -254,12 +259,7 @@ pub async fn receive_bulk(
         };
         match outcome {
             Ok(key) => {
-                metrics::counter!("ontograph_ingest_received_total", "source" => source.clone())
-                    .increment(1);
-                state
-                    .counters
-                    .ingest_accepted
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                count_accepted(&state, &source);
                 results.push(json!({ "line": line_no, "status": 202, "eventId": key }));
             }
             Err((status, code, message)) => {
