@@ -17,4 +17,5 @@ mod mutate;
 pub mod normalize;
 pub mod rewrite;
 pub mod seed;
+pub mod served;
 pub mod shape;

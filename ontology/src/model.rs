@@ -17,6 +17,11 @@ pub struct Ontology {
     pub enums: IndexMap<String, EnumType>,
     /// A stable fingerprint of the source text (FNV-1a, hex): the ontology version.
     pub version: String,
+    /// The database's uniqueness constraints and range indexes adopted by
+    /// [`Ontology::adopt_database`] (empty until then).
+    pub database: DatabaseKeys,
+    /// [`DatabaseKeys::constraints_digest`] of `database`, kept with it.
+    pub keys_digest: String,
 }
 
 /// A type marked `@node`.
@@ -95,11 +100,11 @@ pub struct Property {
     /// `@unique`: a uniqueness constraint (which `ontograph migrate` creates).
     pub unique: bool,
     /// The name of a uniqueness constraint on this property found in the database
-    /// ([`Ontology::adopt_database_keys`]): v7 type definitions declare no keys, their users keep
+    /// ([`Ontology::adopt_database`]): v7 type definitions declare no keys, their users keep
     /// the constraints in the database.
     pub database_key: Option<String>,
     /// The name of a range index on this property found in the database
-    /// ([`Ontology::adopt_database_indexes`]).
+    /// ([`Ontology::adopt_database`]).
     pub database_range_index: Option<String>,
     /// `@index`: an index of the given kind.
     pub index: Option<IndexKind>,
@@ -139,6 +144,31 @@ pub struct DatabaseItem {
     pub label: String,
     /// The property's database name.
     pub property: String,
+}
+
+/// What the database keeps that the ontology uses: uniqueness constraints (keys) and range
+/// indexes, each on one label and one property.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DatabaseKeys {
+    pub constraints: Vec<DatabaseItem>,
+    pub range_indexes: Vec<DatabaseItem>,
+}
+
+impl DatabaseKeys {
+    /// A fingerprint of the constraints (FNV-1a, hex; empty when there are none): results cached
+    /// under one set of keys are tagged by them, so a change of keys changes cache keys too.
+    pub fn constraints_digest(&self) -> String {
+        if self.constraints.is_empty() {
+            return String::new();
+        }
+        let mut items: Vec<String> = self
+            .constraints
+            .iter()
+            .map(|c| format!("{}\u{1}{}\u{1}{}", c.name, c.label, c.property))
+            .collect();
+        items.sort();
+        fingerprint(&items.join("\u{2}"))
+    }
 }
 
 /// A relationship field: `[Person!]! @relationship(type: "MEMBER_OF", direction: IN)`.
@@ -229,42 +259,24 @@ impl Scalar {
 }
 
 impl Ontology {
-    /// Treats every property that a database uniqueness constraint covers (on a node type's main
-    /// label) as a key, as `@unique` is treated. Returns `(type, property, constraint)` for each
-    /// key adopted; constraints on labels or properties the ontology does not have are ignored.
-    pub fn adopt_database_keys(&mut self, keys: &[DatabaseItem]) -> Vec<(String, String, String)> {
-        let mut adopted = Vec::new();
+    /// Adopts what the database keeps, replacing what an earlier call adopted: a property that
+    /// a uniqueness constraint covers (on its node type's main label) becomes a key, as `@unique`
+    /// makes it one; a range index is recorded on the property it covers (an ordered walk of a
+    /// hub's neighbours can use it, as it uses `@index`). Constraints and indexes on labels or
+    /// properties the ontology does not have are ignored.
+    pub fn adopt_database(&mut self, found: DatabaseKeys) {
         for n in self.nodes.values_mut() {
             let label = n.main_label().to_owned();
             for f in &mut n.fields {
                 let Field::Property(p) = f else { continue };
-                if let Some(k) = keys
-                    .iter()
-                    .find(|k| k.label == label && k.property == p.db_name)
-                {
-                    p.database_key = Some(k.name.clone());
-                    if !p.unique && !p.autogenerate && !p.list {
-                        adopted.push((n.name.clone(), p.name.clone(), k.name.clone()));
-                    }
-                }
+                let on = |i: &&DatabaseItem| i.label == label && i.property == p.db_name;
+                p.database_key = found.constraints.iter().find(on).map(|k| k.name.clone());
+                p.database_range_index =
+                    found.range_indexes.iter().find(on).map(|i| i.name.clone());
             }
         }
-        adopted
-    }
-
-    /// Records the database's range indexes on the properties they cover (an ordered walk of a
-    /// hub's neighbours can use them, as it uses `@index`).
-    pub fn adopt_database_indexes(&mut self, indexes: &[DatabaseItem]) {
-        for n in self.nodes.values_mut() {
-            let label = n.main_label().to_owned();
-            for f in &mut n.fields {
-                let Field::Property(p) = f else { continue };
-                p.database_range_index = indexes
-                    .iter()
-                    .find(|i| i.label == label && i.property == p.db_name)
-                    .map(|i| i.name.clone());
-            }
-        }
+        self.keys_digest = found.constraints_digest();
+        self.database = found;
     }
 
     /// Every key: `(node type, property, where it comes from)` (see [`Property::key_source`]).
@@ -425,6 +437,16 @@ fn keep_case(original: &str, replacement: &str) -> String {
     } else {
         replacement.to_string()
     }
+}
+
+/// FNV-1a 64-bit over a text (the ontology version is the source text's), as 16 hex digits.
+pub(crate) fn fingerprint(source: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in source.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use async_graphql_value::ConstValue;
 use indexmap::IndexMap;
 
 use crate::model::{
-    plural_of, Direction, EnumType, Field, IndexKind, InterfaceType, NodeType, Ontology, Property,
-    Relationship, RelationshipPropertiesType, Scalar,
+    fingerprint, plural_of, Direction, EnumType, Field, IndexKind, InterfaceType, NodeType,
+    Ontology, Property, Relationship, RelationshipPropertiesType, Scalar,
 };
 
 /// One problem found in an ontology file, at a line and column (1-based).
@@ -466,6 +466,8 @@ impl Validator {
             relationship_properties: rel_props,
             enums,
             version: fingerprint(source),
+            database: Default::default(),
+            keys_digest: String::new(),
         }
     }
 
@@ -903,14 +905,4 @@ fn valid_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// FNV-1a 64-bit over the source text, as 16 hex digits.
-fn fingerprint(source: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in source.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
 }

@@ -135,7 +135,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(async move {
         let _ = axum::serve(listener, gateway::app(state)).await;
     });
-    let shared = Arc::new(o.clone());
+    let shared = Arc::new(ontology::served::ServedOntology::new(o.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
     for _ in 0..a.workers.max(1) {

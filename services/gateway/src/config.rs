@@ -39,6 +39,9 @@ pub struct GatewayConfig {
     pub allow_list: AllowList,
     /// Answer introspection (`__schema`, `__type`).
     pub introspection: bool,
+    /// How often the database's uniqueness constraints and range indexes are re-read and
+    /// adopted as keys (`Duration::ZERO`: only at start and before degree-store scans).
+    pub database_keys_interval: Duration,
     /// The degree store for supernode rewrites (`None`: off).
     pub supernodes: Option<SupernodeConfig>,
     /// How supernode rewrites are chosen.
@@ -74,6 +77,7 @@ impl Default for GatewayConfig {
             persisted_queries: PersistedMode::default(),
             allow_list: AllowList::new(),
             introspection: true,
+            database_keys_interval: Duration::from_secs(60),
             supernodes: None,
             rewrite: ontology::rewrite::RewriteOptions::default(),
             limits: ontology::cost::Limits::default(),

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 use graph::{AccessMode, Consistency, Router, Statement};
 use ontology::model::{Direction, NodeType};
 use ontology::rewrite::DegreeStats;
+use ontology::served::ServedOntology;
 use ontology::Ontology;
 use redis_handle::RedisHandle;
 use serde::{Deserialize, Serialize};
@@ -279,7 +280,7 @@ pub struct DegreeStore {
 }
 
 struct Inner {
-    ontology: Arc<Ontology>,
+    ontology: Arc<ServedOntology>,
     router: Router,
     config: SupernodeConfig,
     state: RwLock<Arc<Indexed>>,
@@ -293,7 +294,7 @@ struct Inner {
 
 impl DegreeStore {
     pub fn new(
-        ontology: Arc<Ontology>,
+        ontology: Arc<ServedOntology>,
         router: Router,
         config: SupernodeConfig,
         redis: Option<RedisHandle>,
@@ -362,14 +363,16 @@ impl DegreeStore {
         Ok(routed.result.rows)
     }
 
-    /// Rebuilds the store from the database.
+    /// Rebuilds the store from the database, with the keys it keeps now (re-read first, so a
+    /// label keyed by a constraint created since the last scan is measured in this one).
     pub async fn scan(&self) -> Result<Snapshot, graph::Error> {
         let started = Instant::now();
         let mut snapshot = Snapshot {
             scanned_at_ms: now_ms(),
             ..Snapshot::default()
         };
-        let o = self.inner.ontology.clone();
+        crate::database_keys::adopt(&self.inner.ontology, &self.inner.router).await;
+        let o = self.inner.ontology.current();
         // Every node type, keys or not: its label count and, per relationship it declares, the
         // relationships at the label, both answered by the count store in constant time.
         for n in o.nodes.values() {
@@ -472,7 +475,7 @@ impl DegreeStore {
         {
             during.extend(tags.iter().cloned());
         }
-        let o = self.inner.ontology.clone();
+        let o = self.inner.ontology.current();
         let mut by_label: BTreeMap<(String, String), Vec<Value>> = BTreeMap::new();
         for tag in tags {
             let mut parts = tag.splitn(4, ':');
@@ -718,7 +721,7 @@ impl DegreeStore {
             },
             "scannedAtMs": s.scanned_at_ms,
             "scanMs": s.scan_ms,
-            "keys": self.inner.ontology.keys().into_iter().map(|(node, property, source)| {
+            "keys": self.inner.ontology.current().keys().into_iter().map(|(node, property, source)| {
                 json!({ "type": node, "property": property, "source": source })
             }).collect::<Vec<_>>(),
             "labelCounts": s.label_counts,

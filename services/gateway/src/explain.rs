@@ -38,14 +38,15 @@ pub async fn explain(engine: &Engine, request: &ExplainRequest) -> Result<Value,
         .map_err(|e| e.to_string())?
         .ok_or("the operation selects only introspection fields")?;
     let store = engine.supernodes.as_ref().map(|s| s.current());
+    let ontology = engine.ontology();
     let compile = |apply: bool| -> Result<CompiledOperation, String> {
         let options = RewriteOptions {
             apply,
             ..engine.rewrite
         };
         match &store {
-            Some(stats) => compile_with(&engine.ontology, &op, &engine.options, &**stats, options),
-            None => compile_with(&engine.ontology, &op, &engine.options, &NoStats, options),
+            Some(stats) => compile_with(&ontology, &op, &engine.options, &**stats, options),
+            None => compile_with(&ontology, &op, &engine.options, &NoStats, options),
         }
         .map_err(|e| e.to_string())
     };
@@ -54,11 +55,11 @@ pub async fn explain(engine: &Engine, request: &ExplainRequest) -> Result<Value,
     let mut out = json!({
         "supernodeStore": store.is_some(),
         // Supernode rules anchor on a lookup by a key: where each key comes from.
-        "keys": engine.ontology.keys().into_iter().map(|(node, property, source)| {
+        "keys": ontology.keys().into_iter().map(|(node, property, source)| {
             json!({ "type": node, "property": property, "source": source })
         }).collect::<Vec<_>>(),
         "rewritten": rewritten.decisions.iter().any(|d| d.applied),
-        "notConsidered": not_considered(engine, &op, store.as_deref(), &rewritten),
+        "notConsidered": not_considered(engine, &ontology, &op, store.as_deref(), &rewritten),
         "decisions": rewritten.decisions,
         "plain": { "cypher": plain.cypher, "params": plain.params },
         "rewrittenCypher": { "cypher": rewritten.cypher, "params": rewritten.params },
@@ -132,6 +133,7 @@ pub async fn explain(engine: &Engine, request: &ExplainRequest) -> Result<Value,
 /// (the decisions list the ones that were, applied or not).
 fn not_considered(
     engine: &Engine,
+    ontology: &ontology::Ontology,
     op: &ontology::ir::Operation,
     store: Option<&crate::degree_store::Indexed>,
     compiled: &CompiledOperation,
@@ -139,10 +141,10 @@ fn not_considered(
     use ontology::rewrite::DegreeStats as _;
     let mut out = Vec::new();
     for f in &op.fields {
-        let Some(n) = engine.ontology.node_by_plural(&f.name).or_else(|| {
+        let Some(n) = ontology.node_by_plural(&f.name).or_else(|| {
             f.name
                 .strip_suffix("Connection")
-                .and_then(|p| engine.ontology.node_by_plural(p))
+                .and_then(|p| ontology.node_by_plural(p))
         }) else {
             continue;
         };

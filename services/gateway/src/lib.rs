@@ -10,6 +10,7 @@
 pub mod access;
 pub mod admin;
 pub mod config;
+pub mod database_keys;
 pub mod degree_store;
 pub mod explain;
 pub mod graphql;

@@ -17,6 +17,7 @@ use async_graphql::{Response, ServerError, Variables};
 use graph::{AccessMode, Consistency, Router, Statement};
 use ontology::compile::{compile, compile_with, CompileOptions, CompiledOperation};
 use ontology::ir::{Operation, OperationKind};
+use ontology::served::ServedOntology;
 use ontology::Ontology;
 use serde_json::Map;
 
@@ -135,7 +136,8 @@ impl OperationSlot {
 
 /// Compiles and runs operations: the ontology, limits, and the Neo4j router.
 pub struct Engine {
-    pub ontology: Arc<Ontology>,
+    /// The ontology as served (with the database's keys, re-read while running).
+    pub served: Arc<ServedOntology>,
     pub options: CompileOptions,
     pub neo4j: Router,
     /// Per-statement timeout.
@@ -153,8 +155,14 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Compiles the operation to one statement.
+    /// The ontology operations use now.
+    pub fn ontology(&self) -> Arc<Ontology> {
+        self.served.current()
+    }
+
+    /// Compiles the operation to one statement (with one ontology throughout).
     pub fn compile(&self, op: &Operation) -> Result<CompiledOperation, ServerError> {
+        let ontology = self.ontology();
         let stats = self.supernodes.as_ref().map(|s| s.current());
         let measured: &dyn ontology::rewrite::DegreeStats = match &stats {
             Some(s) if ontology::rewrite::DegreeStats::measured(&**s) => &**s,
@@ -165,7 +173,7 @@ impl Engine {
             // No cardinalities yet: an estimate would only repeat the page limits.
             limits.max_cost = None;
         }
-        if let Err(e) = ontology::cost::check(&self.ontology, op, measured, &limits) {
+        if let Err(e) = ontology::cost::check(&ontology, op, measured, &limits) {
             metrics::counter!("ontograph_operations_refused_total", "reason" => e.code())
                 .increment(1);
             let mut error = coded_error(e.to_string(), e.code());
@@ -178,9 +186,9 @@ impl Engine {
         let compiled = match &self.supernodes {
             Some(store) => {
                 let stats = store.current();
-                compile_with(&self.ontology, op, &self.options, &*stats, self.rewrite)
+                compile_with(&ontology, op, &self.options, &*stats, self.rewrite)
             }
-            None => compile(&self.ontology, op, &self.options),
+            None => compile(&ontology, op, &self.options),
         };
         compiled.map_err(|e| coded_error(e.to_string(), "BAD_USER_INPUT"))
     }

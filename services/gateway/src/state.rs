@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use async_graphql::dynamic::Schema;
 use metrics_exporter_prometheus::PrometheusHandle;
+use ontology::served::ServedOntology;
 use ontology::Ontology;
 use redis_handle::RedisHandle;
 
@@ -83,7 +84,10 @@ impl AppState {
             Some(c) => Some(RedisHandle::connect(c.clone()).await),
             None => None,
         };
-        let ontology = Arc::new(ontology);
+        let served = Arc::new(ServedOntology::new(ontology));
+        crate::database_keys::adopt(&served, &neo4j).await;
+        crate::database_keys::watch(served.clone(), neo4j.clone(), config.database_keys_interval);
+        let ontology = served.current();
         let cache = match &config.cache {
             Some(settings) => {
                 let unknown = ResultCache::unknown_types(&settings.policy, &ontology);
@@ -112,7 +116,7 @@ impl AppState {
             }
             None => None,
         };
-        let (engine, schema, sdl) = assemble(ontology, neo4j, config, redis.clone())?;
+        let (engine, schema, sdl) = assemble(served, neo4j, config, redis.clone())?;
         if let Some(store) = &engine.supernodes {
             store.start();
         }
@@ -176,62 +180,36 @@ impl AppState {
     }
 }
 
-/// Adopts the database's uniqueness constraints as keys of the ontology and its range indexes
-/// as indexes (see [`Ontology::adopt_database_keys`]); when they cannot be read, only what the
-/// ontology declares is used, and the log says so.
-pub async fn adopt_database_keys(ontology: &mut Ontology, neo4j: &graph::Router) {
-    let items = |found: Vec<graph::SingleProperty>| -> Vec<ontology::model::DatabaseItem> {
-        found
-            .into_iter()
-            .map(|k| ontology::model::DatabaseItem {
-                name: k.name,
-                label: k.label,
-                property: k.property,
-            })
-            .collect()
-    };
-    match graph::uniqueness_constraints(neo4j).await {
-        Ok(found) => {
-            for (node, property, constraint) in ontology.adopt_database_keys(&items(found)) {
-                tracing::info!(%node, %property, %constraint, "key from a database uniqueness constraint");
-            }
-        }
-        Err(error) => tracing::warn!(
-            %error,
-            "cannot read the database's uniqueness constraints: only @id and @unique are keys"
-        ),
-    }
-    match graph::range_indexes(neo4j).await {
-        Ok(found) => ontology.adopt_database_indexes(&items(found)),
-        Err(error) => tracing::warn!(%error, "cannot read the database's indexes"),
-    }
-}
-
-/// The engine alone, as `ontograph explain` uses it: no Redis, nothing started.
-pub fn engine(
+/// The engine alone, as `ontograph explain` uses it: the database's keys adopted, no Redis,
+/// nothing started.
+pub async fn engine(
     ontology: Ontology,
     neo4j: graph::Router,
     config: &GatewayConfig,
 ) -> Result<Arc<Engine>, BuildError> {
-    assemble(Arc::new(ontology), neo4j, config, None).map(|(engine, _, _)| engine)
+    let served = Arc::new(ServedOntology::new(ontology));
+    crate::database_keys::adopt(&served, &neo4j).await;
+    assemble(served, neo4j, config, None).map(|(engine, _, _)| engine)
 }
 
 /// The engine, the executable schema that runs operations through it, and the generated SDL.
 fn assemble(
-    ontology: Arc<Ontology>,
+    served: Arc<ServedOntology>,
     neo4j: graph::Router,
     config: &GatewayConfig,
     redis: Option<RedisHandle>,
 ) -> Result<(Arc<Engine>, Schema, String), BuildError> {
+    // The API does not depend on keys: the schema stays as it is when they change.
+    let ontology = served.current();
     let sdl = ontology::api::api_sdl(&ontology);
     let supernodes = config.supernodes.clone().map(|mut c| {
         // Per ontology version: instances serving another ontology keep their own snapshot.
         c.prefix = format!("{}:supernodes:{}", config.redis_prefix, ontology.version);
         c.invalidation_channel = Some(format!("{}:invalidate", config.redis_prefix));
-        DegreeStore::new(ontology.clone(), neo4j.clone(), c, redis)
+        DegreeStore::new(served.clone(), neo4j.clone(), c, redis)
     });
     let engine = Arc::new(Engine {
-        ontology,
+        served,
         options: config.compile.clone(),
         neo4j,
         timeout: config.statement_timeout,

@@ -292,8 +292,8 @@ async fn two_gateways_never_serve_a_write_stale_beyond_the_bound() {
         Gateway::new(&redis_prefix, policy(Duration::from_secs(60))).await,
     ]);
     // Ingestion: webhooks into gateway 0's receiver, one worker invalidating through Redis.
-    let o = Arc::new(ontology());
-    let rules = testkit::mapping(&o, "internal");
+    let o = Arc::new(ontology::served::ServedOntology::new(ontology()));
+    let rules = testkit::mapping(&o.current(), "internal");
     let bus = testkit::bus(&unique("cache-race")).await;
     let source = gateway::webhook::Source::new(rules.clone(), SECRET).expect("source");
     let receiver = testkit::gateway(gateway::GatewayConfig {

@@ -1,8 +1,9 @@
 //! Type definitions written for `@neo4j/graphql` v7 declare no keys (`@unique` is gone): their
-//! users keep uniqueness constraints in the database. Here a v7 ontology without `@unique` over a
-//! database with a constraint: the constrained property is adopted as a key (and says where it
-//! came from), the degree store measures the label node by node, a hub's count and top-k are
-//! rewritten, and the answers are the plain statements' answers.
+//! users keep uniqueness constraints in the database. Here a v7 ontology without `@unique`, with a
+//! constraint created while the gateway runs: the next degree-store scan adopts the constrained
+//! property as a key (saying where it came from), measures the label node by node, a hub's count
+//! and top-k are rewritten with the plain statements' answers; the constraint dropped, the next
+//! scan stops using it.
 
 use serde_json::{json, Value};
 
@@ -44,18 +45,13 @@ async fn keys_from_database_constraints_anchor_supernode_rewrites() {
                 .expect("statement");
         }
     };
-    run(format!(
-        "CREATE CONSTRAINT {constraint} FOR (p:{label}) REQUIRE p.name IS UNIQUE"
-    ))
-    .await;
-    run(format!("CREATE INDEX {index} FOR (p:{label}) ON (p.rank)")).await;
     // A hub with 300 dependents, each named so that their order is known, ranked the other way.
     run(format!(
         "CREATE (hub:{label} {{name: 'hub', rank: 0}}) WITH hub UNWIND range(1, 300) AS i \
          CREATE (:{label} {{name: 'dep-' + right('000' + toString(i), 3), rank: 1000 - i}})-[:DEPENDS_ON]->(hub)"
     ))
     .await;
-    let mut o = ontology::parse_ontology(&format!(
+    let o = ontology::parse_ontology(&format!(
         "type {label} @node {{\n  name: String!\n  rank: Int!\n  \
          dependsOn: [{label}!]! @relationship(type: \"DEPENDS_ON\", direction: OUT)\n  \
          dependents: [{label}!]! @relationship(type: \"DEPENDS_ON\", direction: IN)\n}}\n"
@@ -64,20 +60,13 @@ async fn keys_from_database_constraints_anchor_supernode_rewrites() {
     let plural = o.nodes.values().next().expect("type").plural.clone();
     assert!(o.keys().is_empty(), "the type definitions declare no key");
     let router = testkit::router().await;
-    gateway::state::adopt_database_keys(&mut o, &router).await;
-    assert_eq!(
-        o.keys(),
-        [(
-            label.clone(),
-            "name".to_owned(),
-            format!("database constraint `{constraint}`")
-        )]
-    );
     let config = gateway::GatewayConfig {
         admin: gateway::admin::AdminConfig::with_token("test-admin"),
         supernodes: Some(gateway::degree_store::SupernodeConfig {
             min_degree: 100,
             quantile: 0.0,
+            // Every refresh below scans again.
+            scan_interval: std::time::Duration::from_millis(1),
             ..gateway::degree_store::SupernodeConfig::default()
         }),
         rewrite: ontology::rewrite::RewriteOptions {
@@ -92,6 +81,38 @@ async fn keys_from_database_constraints_anchor_supernode_rewrites() {
     let store = state.engine().supernodes.clone().expect("degree store");
     store.refresh().await;
     let described = store.describe();
+    let keyed = |described: &Value| {
+        described["keys"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|k| k["type"] == label.as_str())
+    };
+    assert!(!keyed(&described), "no key yet: {described}");
+    assert!(
+        !described["hubs"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|h| h["label"] == label.as_str())),
+        "without a key the label's nodes are not measured: {described}"
+    );
+
+    // The user creates the constraint (and an index) while the gateway runs: the next scan
+    // adopts it as a key and measures the label by it.
+    run(format!(
+        "CREATE CONSTRAINT {constraint} FOR (p:{label}) REQUIRE p.name IS UNIQUE"
+    ))
+    .await;
+    run(format!("CREATE INDEX {index} FOR (p:{label}) ON (p.rank)")).await;
+    store.refresh().await;
+    let described = store.describe();
+    assert!(
+        described["keys"]
+            .as_array()
+            .is_some_and(|k| k.iter().any(|k| k["type"] == label.as_str()
+                && k["property"] == "name"
+                && k["source"] == format!("database constraint `{constraint}`").as_str())),
+        "the constraint is a key now: {described}"
+    );
     assert!(
         described["hubs"].as_array().is_some_and(|h| h
             .iter()
@@ -185,7 +206,18 @@ async fn keys_from_database_constraints_anchor_supernode_rewrites() {
         json!([{ "name": "dep-300", "rank": 700 }, { "name": "dep-299", "rank": 701 }])
     );
 
+    // The constraint dropped: the next scan stops using it as a key, and nothing is rewritten.
+    run(format!("DROP CONSTRAINT {constraint}")).await;
+    store.refresh().await;
+    assert!(!keyed(&store.describe()), "{}", store.describe());
+    let ex = explain(&app, &count).await;
+    assert!(applied(&ex).is_empty(), "{ex}");
+    let r = testkit::http::post(&app, json!({ "query": count }), &[]).await;
+    assert_eq!(
+        r.data()[&plural][0]["dependentsConnection"]["totalCount"],
+        300
+    );
+
     run(format!("MATCH (p:{label}) DETACH DELETE p")).await;
     run(format!("DROP INDEX {index}")).await;
-    run(format!("DROP CONSTRAINT {constraint}")).await;
 }

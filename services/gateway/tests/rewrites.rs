@@ -26,7 +26,11 @@ fn ontology() -> ontology::Ontology {
 /// from the database's uniqueness constraints (`scripts/test` migrates before the tests run).
 async fn ontology_with_database_keys(router: &graph::Router) -> ontology::Ontology {
     let mut o = ontology::parse_ontology(&ontology_text().replace(" @unique", "")).expect("valid");
-    gateway::state::adopt_database_keys(&mut o, router).await;
+    o.adopt_database(
+        gateway::database_keys::read(router)
+            .await
+            .expect("the database's constraints"),
+    );
     o
 }
 

@@ -68,7 +68,7 @@ async fn an_ingested_hub_is_detected_rewritten_explained_and_forgotten() {
     };
     let app = testkit::gateway_on(o.clone(), router.clone(), config).await;
     let worker = ingest::Worker::new(
-        Arc::new(o),
+        Arc::new(ontology::served::ServedOntology::new(o)),
         vec![rules],
         bus.clone(),
         router,

@@ -28,6 +28,7 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use ontology::mapping::{plan_batch, property_types, Mapping, Op};
+use ontology::served::ServedOntology;
 use serde_json::{json, Value};
 
 /// Worker settings.
@@ -88,7 +89,8 @@ pub enum WorkerError {
 
 /// An ingest worker.
 pub struct Worker {
-    ontology: Arc<ontology::Ontology>,
+    /// The ontology with the database's keys (re-read while running by whoever built it).
+    ontology: Arc<ServedOntology>,
     sources: HashMap<String, Mapping>,
     bus: bus::Bus,
     neo4j: graph::Router,
@@ -124,7 +126,7 @@ fn is_transient(e: &graph::Error) -> bool {
 impl Worker {
     /// A worker for these sources (by name), writing through `neo4j` (to the leader).
     pub fn new(
-        ontology: Arc<ontology::Ontology>,
+        ontology: Arc<ServedOntology>,
         sources: Vec<Mapping>,
         bus: bus::Bus,
         neo4j: graph::Router,
@@ -385,7 +387,9 @@ impl Worker {
 
     /// Runs the ops as one statement on the leader, retrying transient failures.
     async fn write(&mut self, ops: &[Op], shutting_down: bool) -> Result<(), WriteFailure> {
-        let types = property_types(&self.ontology);
+        // One ontology for the batch: its keys name the nodes the write's cache tags announce.
+        let ontology = self.ontology.current();
+        let types = property_types(&ontology);
         let plan = plan_batch(ops, &types);
         let statement = graph::Statement {
             cypher: plan.cypher.clone(),
@@ -408,7 +412,7 @@ impl Worker {
                 Ok(_) => {
                     if let Some(cache) = &self.cache {
                         let tags: Vec<String> = ontology::deps::batch_tags(
-                            &self.ontology,
+                            &ontology,
                             &plan.labels,
                             &plan.rel_types,
                             &plan.nodes,

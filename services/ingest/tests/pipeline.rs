@@ -42,8 +42,8 @@ async fn stack(prefix: &str) -> Stack {
 }
 
 fn worker(s: &Stack, batch_size: usize) -> ingest::Worker {
-    let o = Arc::new(ontology());
-    let rules = mapping(&o, "internal");
+    let o = Arc::new(ontology::served::ServedOntology::new(ontology()));
+    let rules = mapping(&o.current(), "internal");
     let config = ingest::WorkerConfig {
         batch_size,
         flush_interval: Duration::from_millis(20),
@@ -273,7 +273,7 @@ async fn poison_events_are_dead_lettered_with_a_reason_while_the_rest_flow() {
     );
     // Fix the rule (take the name from the handle when the event has none), run a worker with
     // the fixed rules, replay: the event applies.
-    let o = Arc::new(ontology());
+    let o = Arc::new(ontology::served::ServedOntology::new(ontology()));
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/mappings/internal.yaml");
     let fixed_text = std::fs::read_to_string(path).expect("rules").replacen(
@@ -281,8 +281,8 @@ async fn poison_events_are_dead_lettered_with_a_reason_while_the_rest_flow() {
         "name: $.data.handle",
         1,
     );
-    let fixed =
-        ontology::mapping::Mapping::from_yaml(&o, "internal", &fixed_text).expect("fixed rules");
+    let fixed = ontology::mapping::Mapping::from_yaml(&o.current(), "internal", &fixed_text)
+        .expect("fixed rules");
     let config = ingest::WorkerConfig {
         flush_interval: Duration::from_millis(20),
         ..ingest::WorkerConfig::default()

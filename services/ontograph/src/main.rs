@@ -5,10 +5,12 @@ mod seed;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand};
+use ontology::served::ServedOntology;
 
 /// Ontograph: an ontology-shaped knowledge graph in Neo4j, served over GraphQL.
 #[derive(Parser)]
@@ -124,6 +126,15 @@ struct Neo4jArgs {
     /// Neo4j database name (default: the server's default database).
     #[arg(long, env = "NEO4J_DATABASE")]
     neo4j_database: Option<String>,
+    /// How often the database's uniqueness constraints and range indexes are re-read and
+    /// adopted as keys while serving or ingesting, in seconds (`0`: only at start and, with
+    /// supernodes on, before each degree-store scan).
+    #[arg(
+        long,
+        env = "ONTOGRAPH_DATABASE_KEYS_INTERVAL_SECS",
+        default_value_t = 60
+    )]
+    database_keys_interval_secs: u64,
     /// Largest number of pooled Bolt connections.
     #[arg(long, env = "NEO4J_MAX_CONNECTIONS", default_value_t = 32)]
     neo4j_max_connections: usize,
@@ -659,7 +670,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Serve(args) => serve(&cli.ontology, *args).await,
         Command::Explain(args) => {
-            let mut o = load_ontology(&cli.ontology)?;
+            let o = load_ontology(&cli.ontology)?;
             let query = match args.query.strip_prefix('@') {
                 Some(path) => {
                     std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?
@@ -673,14 +684,13 @@ async fn main() -> anyhow::Result<()> {
                 .transpose()
                 .context("--variables must be JSON")?;
             let client = router(routing_config(&args.neo4j)?).await?;
-            gateway::state::adopt_database_keys(&mut o, &client).await;
             // No Redis: this process measures the degrees itself.
             let config = gateway::GatewayConfig {
                 supernodes: args.supernodes.config(),
                 rewrite: args.supernodes.rewrite(),
                 ..gateway::GatewayConfig::default()
             };
-            let engine = gateway::state::engine(o, client, &config)?;
+            let engine = gateway::state::engine(o, client, &config).await?;
             if let Some(store) = &engine.supernodes {
                 store.refresh().await;
             }
@@ -698,11 +708,17 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ingest(args) => {
-            let mut o = load_ontology(&cli.ontology)?;
             let neo4j = router(routing_config(&args.neo4j)?).await?;
-            // Rules may key nodes by properties the database keeps unique.
-            gateway::state::adopt_database_keys(&mut o, &neo4j).await;
-            let mappings = load_mappings(&o, &args.ingest.ingest_mappings)?;
+            // Rules may key nodes by properties the database keeps unique; cache tags name
+            // nodes by the keys the gateways use, so the worker re-reads them as they do.
+            let served = Arc::new(ServedOntology::new(load_ontology(&cli.ontology)?));
+            gateway::database_keys::adopt(&served, &neo4j).await;
+            gateway::database_keys::watch(
+                served.clone(),
+                neo4j.clone(),
+                Duration::from_secs(args.neo4j.database_keys_interval_secs),
+            );
+            let mappings = load_mappings(&served.current(), &args.ingest.ingest_mappings)?;
             if mappings.is_empty() {
                 anyhow::bail!(
                     "{} holds no mapping rules",
@@ -716,8 +732,7 @@ async fn main() -> anyhow::Result<()> {
                 prefetch: args.prefetch.max(1),
                 ..ingest::WorkerConfig::default()
             };
-            let mut worker =
-                ingest::Worker::new(std::sync::Arc::new(o), mappings, bus, neo4j, config);
+            let mut worker = ingest::Worker::new(served, mappings, bus, neo4j, config);
             if let Some(redis) = args.cache.redis() {
                 // Only invalidates: no in-process level.
                 let redis = gateway::RedisHandle::connect(redis).await;
@@ -739,17 +754,17 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(ontology_path: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    let mut o = load_ontology(ontology_path)?;
+    let o = load_ontology(ontology_path)?;
     let mut routing = routing_config(&args.neo4j)?;
     routing.read_fallback_to_leader = args.read_fallback_to_leader;
     routing.health_interval = Duration::from_millis(args.health_interval_ms.max(50));
     routing.failures_to_eject = args.eject_after_failures.max(1);
     let client = router(routing).await?;
-    gateway::state::adopt_database_keys(&mut o, &client).await;
     graph::describe_metrics();
     graph::routing::describe_metrics();
     let mut config = gateway::GatewayConfig::default();
     config.compile.default_limit = (args.default_limit > 0).then_some(args.default_limit);
+    config.database_keys_interval = Duration::from_secs(args.neo4j.database_keys_interval_secs);
     config.compile.max_limit = Some(args.max_limit);
     config.schema.max_depth = args.max_depth;
     config.schema.max_complexity = args.max_complexity;

@@ -574,7 +574,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result
 async fn schema_live(State(state): State<AppState>) -> Response {
     match indexes::live(&state.engine.neo4j).await {
         Ok(mut v) => {
-            v["ontology"] = indexes::Catalog::new(&state.engine.ontology).to_json();
+            v["ontology"] = indexes::Catalog::new(&state.engine.ontology()).to_json();
             Json(v).into_response()
         }
         Err(e) => neo4j_error(&e),
@@ -677,7 +677,7 @@ async fn create<R: CreateRequest>(
         Ok(r) => r,
         Err(r) => return *r,
     };
-    let validated = request.validate(&indexes::Catalog::new(&state.engine.ontology));
+    let validated = request.validate(&indexes::Catalog::new(&state.engine.ontology()));
     create_item(&state, &p, remote, R::ACTION, request.target(), validated).await
 }
 
@@ -820,7 +820,7 @@ fn report_json(r: &graph::MigrationReport, desired: &[graph::SchemaItem]) -> Val
 }
 
 async fn migrate(state: &AppState, dry_run: bool, drop: bool) -> Result<Value, graph::Error> {
-    let desired = indexes::desired_items(&state.engine.ontology);
+    let desired = indexes::desired_items(&state.engine.ontology());
     let leader = state.engine.neo4j.leader_client()?;
     let options = graph::MigrationOptions {
         dry_run,
@@ -895,7 +895,7 @@ async fn apply_drift(
 async fn recommend(State(state): State<AppState>) -> Response {
     match indexes::live(&state.engine.neo4j).await {
         Ok(live) => {
-            let catalog = indexes::Catalog::new(&state.engine.ontology);
+            let catalog = indexes::Catalog::new(&state.engine.ontology());
             Json(indexes::recommendations(
                 &catalog,
                 &live,

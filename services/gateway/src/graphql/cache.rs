@@ -3,8 +3,8 @@
 //! - **What is cached**: queries that succeed without errors, at the `eventual` and `session`
 //!   consistency levels (a `strong` read always goes to the leader). Mutations are never cached.
 //! - **Key**: SHA-256 over the normalized document ([`ontology::normalize`]), the operation name,
-//!   the variables (keys sorted), the consistency level, the ontology version and the caller's
-//!   authorization scope.
+//!   the variables (keys sorted), the consistency level, the ontology version with the database
+//!   keys it adopted, and the caller's authorization scope.
 //! - **Policy** ([`CachePolicy`]): a default TTL, per-type TTLs (the shortest among the types a
 //!   query reads wins; `0` turns caching off for queries reading the type), and per operation
 //!   `query Q @cached(ttl: 30) { … }` (seconds; `0`: do not cache), which overrides both.
@@ -38,7 +38,6 @@ pub struct ResultCache {
     pub policy: CachePolicy,
     /// Node type name → main label, to apply per-type TTLs to tags.
     type_ttl_by_label: HashMap<String, Duration>,
-    ontology_version: String,
 }
 
 impl ResultCache {
@@ -52,7 +51,6 @@ impl ResultCache {
             cache,
             policy,
             type_ttl_by_label,
-            ontology_version: ontology.version.clone(),
         }
     }
 
@@ -68,9 +66,12 @@ impl ResultCache {
         unknown
     }
 
-    /// The cache key of a request.
+    /// The cache key of a request, under the ontology it is compiled with: its version and the
+    /// database keys it has adopted (results are tagged by keys; when they change, entries
+    /// tagged by the old ones are no longer looked up).
     pub fn key(
         &self,
+        ontology: &ontology::Ontology,
         prepared: &Prepared,
         variables: &async_graphql::Variables,
         level: ConsistencyLevel,
@@ -80,7 +81,8 @@ impl ResultCache {
         canonical_object(variables.iter().map(|(k, v)| (k.as_str(), v)), &mut vars);
         cache::key(&[
             b"graphql-v1",
-            self.ontology_version.as_bytes(),
+            ontology.version.as_bytes(),
+            ontology.keys_digest.as_bytes(),
             scope.as_bytes(),
             level.as_str().as_bytes(),
             prepared.normalized().as_bytes(),

@@ -124,7 +124,7 @@ async fn graphql_get(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/html"));
         if wants_html {
-            return Html(ide::graphiql(&ide::example_query(&state.engine.ontology)))
+            return Html(ide::graphiql(&ide::example_query(&state.engine.ontology())))
                 .into_response();
         }
     }
@@ -278,7 +278,13 @@ async fn cached(
         bypass();
         return execute().await;
     }
-    let key = rc.key(prepared, variables, consistency.level, &caller.scope());
+    let key = rc.key(
+        &state.engine.ontology(),
+        prepared,
+        variables,
+        consistency.level,
+        &caller.scope(),
+    );
     let bookmark = consistency.bookmark.clone();
     let accept = move |e: &::cache::Entry| cache::covers(bookmark.as_deref(), &e.version);
     // What this request computed itself, when it is not to be shared (errors, policy).
