@@ -1,8 +1,9 @@
 //! `supernode`: queries that start at hubs of 10^4, 10^5 and 10^6 relationships (and at a small
-//! team), each shape timed through Ontograph with the supernode rewrites on, with them off, and
-//! on the @neo4j/graphql peer, in one run. Seeds its own hubs (kept for the next run), starts
-//! the two Ontograph gateways itself, reports p50 per shape and hub size. Never fails on a
-//! timing.
+//! team), each shape timed through Ontograph with the supernode rewrites on, with them off, with
+//! them on over the same type definitions written as a v7 user writes them (no `@id`, `@unique`
+//! or `@index`: every key and index comes from the database's constraints), and on the
+//! @neo4j/graphql peer, in one run. Seeds its own hubs (kept for the next run), starts the three
+//! Ontograph gateways itself, reports p50 per shape and hub size. Never fails on a timing.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -41,6 +42,23 @@ struct Args {
     /// Write the results here as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// The type definitions the gateways serve (migrated: the database has their constraints).
+    #[arg(long, default_value = "schema/ontology.graphql")]
+    ontology: PathBuf,
+}
+
+/// The type definitions as a `@neo4j/graphql` v7 user writes them: no `@id`, `@unique` or
+/// `@index` (v7 has none of them); the keys are the database's uniqueness constraints.
+fn without_keys(typedefs: &str) -> String {
+    [
+        " @index(kind: TEXT)",
+        " @index(kind: RANGE)",
+        " @index",
+        " @unique",
+        " @id",
+    ]
+    .iter()
+    .fold(typedefs.to_owned(), |t, d| t.replace(d, ""))
 }
 
 const PX: &str = "snb";
@@ -222,9 +240,15 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-async fn start_gateway(bin: &PathBuf, rewrites: bool) -> anyhow::Result<Gateway> {
+async fn start_gateway(
+    bin: &PathBuf,
+    ontology: &std::path::Path,
+    rewrites: bool,
+) -> anyhow::Result<Gateway> {
     let port = free_port()?;
     let child = Command::new(bin)
+        .arg("--ontology")
+        .arg(ontology)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("ONTOGRAPH_SUPERNODES", rewrites.to_string())
         .env("ONTOGRAPH_ADMIN_TOKEN", ADMIN_TOKEN)
@@ -264,6 +288,54 @@ async fn start_gateway(bin: &PathBuf, rewrites: bool) -> anyhow::Result<Gateway>
     }
 }
 
+/// Waits for the gateway's degree store's first scan to know the hubs (by their `id` key).
+async fn wait_for_hubs(gateway: &Gateway, powers: &[u32]) -> anyhow::Result<()> {
+    let admin =
+        Endpoint::parse(&format!("{}/admin/api/supernodes", gateway.url))?.with_bearer(ADMIN_TOKEN);
+    let started = Instant::now();
+    loop {
+        let r = bench::http::get_once(&admin, Duration::from_secs(5)).await?;
+        let s: Value = serde_json::from_slice(&r.body)?;
+        let known = powers.iter().filter(|p| **p >= 3).all(|p| {
+            s["hubs"]
+                .as_array()
+                .is_some_and(|h| h.iter().any(|h| h["keys"]["id"] == hub(*p).as_str()))
+        });
+        if known {
+            eprintln!(
+                "supernode: {}: degree store ready after {:.1} s (scan {} ms)",
+                gateway.url,
+                started.elapsed().as_secs_f64(),
+                s["scanMs"]
+            );
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("the degree store of {} did not find the hubs: {s}", gateway.url);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The supernode rules the gateway applies to the query (`/admin/api/explain`).
+async fn applied(gateway: &Gateway, query: &str) -> anyhow::Result<Vec<String>> {
+    let mut c = Connection::open(
+        &Endpoint::parse(&format!("{}/admin/api/explain", gateway.url))?.with_bearer(ADMIN_TOKEN),
+    )
+    .await?;
+    let r = c
+        .post_json(Bytes::from(json!({ "query": query }).to_string()))
+        .await?;
+    let explain = serde_json::from_slice::<Value>(&r.body).unwrap_or(Value::Null);
+    Ok(explain["decisions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["applied"] == true)
+        .filter_map(|d| d["rule"].as_str().map(str::to_owned))
+        .collect())
+}
+
 /// Median latency (ms) of one query, with the response checked once.
 async fn time(url: &str, query: &str, args: &Args) -> anyhow::Result<(f64, usize, Value)> {
     let mut conn = Connection::open(&Endpoint::parse(url)?).await?;
@@ -299,32 +371,16 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("Neo4j")?;
     seed(&neo4j, max_power).await?;
-    let on = start_gateway(&args.ontograph, true).await?;
-    let off = start_gateway(&args.ontograph, false).await?;
-    // Wait for the degree store's first scan to know the hubs.
-    let admin =
-        Endpoint::parse(&format!("{}/admin/api/supernodes", on.url))?.with_bearer(ADMIN_TOKEN);
-    let started = Instant::now();
-    loop {
-        let r = bench::http::get_once(&admin, Duration::from_secs(5)).await?;
-        let s: Value = serde_json::from_slice(&r.body)?;
-        let known = args.powers.iter().filter(|p| **p >= 3).all(|p| {
-            s["hubs"]
-                .as_array()
-                .is_some_and(|h| h.iter().any(|h| h["keys"]["id"] == hub(*p).as_str()))
-        });
-        if known {
-            eprintln!(
-                "supernode: degree store ready after {:.1} s (scan {} ms)",
-                started.elapsed().as_secs_f64(),
-                s["scanMs"]
-            );
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(600) {
-            bail!("the degree store did not find the hubs: {s}");
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    let on = start_gateway(&args.ontograph, &args.ontology, true).await?;
+    let off = start_gateway(&args.ontograph, &args.ontology, false).await?;
+    let v7 = std::env::temp_dir().join(format!("ontograph-v7-{}.graphql", std::process::id()));
+    std::fs::write(
+        &v7,
+        without_keys(&std::fs::read_to_string(&args.ontology).context("the ontology")?),
+    )?;
+    let db_keys = start_gateway(&args.ontograph, &v7, true).await?;
+    for gateway in [&on, &db_keys] {
+        wait_for_hubs(gateway, &args.powers).await?;
     }
     let mut rows = Vec::new();
     let mut anchors: Vec<(String, String)> = args
@@ -366,29 +422,21 @@ async fn main() -> anyhow::Result<()> {
                 },
                 None => None,
             };
-            let explain = {
-                let mut c = Connection::open(
-                    &Endpoint::parse(&format!("{}/admin/api/explain", on.url))?
-                        .with_bearer(ADMIN_TOKEN),
-                )
-                .await?;
-                let r = c
-                    .post_json(Bytes::from(json!({ "query": query }).to_string()))
-                    .await?;
-                serde_json::from_slice::<Value>(&r.body).unwrap_or(Value::Null)
-            };
-            let applied: Vec<String> = explain["decisions"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|d| d["applied"] == true)
-                .filter_map(|d| d["rule"].as_str().map(str::to_owned))
-                .collect();
+            let applied_on = applied(&on, &query).await?;
+            // The same shape over the v7 type definitions, keys from the database only.
+            let (db_keys_ms, n_db, data_db) =
+                time(&format!("{}/graphql", db_keys.url), &query, &args).await?;
+            if data_db != data_on {
+                bail!("the answers with keys from the database differ for {shape} at {team}");
+            }
+            let applied_db = applied(&db_keys, &query).await?;
             let row = json!({
-                "hub": size, "team": team, "shape": shape, "rule": rule, "applied": applied,
+                "hub": size, "team": team, "shape": shape, "rule": rule, "applied": applied_on,
                 "rewritten_p50_ms": rewritten_ms, "rewritten_runs": n_on,
                 "plain_p50_ms": plain_ms, "plain_runs": n_off, "plain_error": plain_error,
                 "speedup": plain_ms.map(|p| p / rewritten_ms.max(1e-6)),
+                "db_keys_applied": applied_db, "db_keys_p50_ms": db_keys_ms, "db_keys_runs": n_db,
+                "db_keys_speedup": plain_ms.map(|p| p / db_keys_ms.max(1e-6)),
                 "peer": peer,
             });
             eprintln!("supernode: {row}");
@@ -400,5 +448,6 @@ async fn main() -> anyhow::Result<()> {
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&out)?)?;
     }
+    let _ = std::fs::remove_file(&v7);
     Ok(())
 }
