@@ -13,6 +13,7 @@ pub mod cost;
 pub mod deps;
 pub mod ir;
 pub mod mapping;
+pub mod naming;
 mod mutate;
 pub mod normalize;
 pub mod rewrite;

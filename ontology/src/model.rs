@@ -365,80 +365,6 @@ pub fn lower_first(s: &str) -> String {
     }
 }
 
-/// The English plural of a type name, lower camel case, following the rules of the `pluralize`
-/// package used by @neo4j/graphql for the common cases: `Person` → `people`,
-/// `Repository` → `repositories`, `Match` → `matches`, `PullRequest` → `pullRequests`.
-pub fn plural_of(type_name: &str) -> String {
-    // Split off the last camel-case word: only it is pluralized.
-    let split = type_name
-        .char_indices()
-        .rfind(|(i, c)| *i > 0 && c.is_uppercase())
-        .map(|(i, _)| i)
-        .unwrap_or(0);
-    let (head, word) = type_name.split_at(split);
-    let lower = word.to_lowercase();
-    const IRREGULAR: &[(&str, &str)] = &[
-        ("person", "people"),
-        ("man", "men"),
-        ("woman", "women"),
-        ("child", "children"),
-        ("tooth", "teeth"),
-        ("foot", "feet"),
-        ("mouse", "mice"),
-        ("goose", "geese"),
-        ("datum", "data"),
-        ("index", "indices"),
-        ("matrix", "matrices"),
-        ("vertex", "vertices"),
-        ("criterion", "criteria"),
-        ("analysis", "analyses"),
-        ("status", "statuses"),
-    ];
-    const UNCOUNTABLE: &[&str] = &[
-        "data",
-        "information",
-        "equipment",
-        "series",
-        "species",
-        "news",
-        "metadata",
-        "feedback",
-        "software",
-        "hardware",
-        "staff",
-    ];
-    let plural_word = if let Some((_, p)) = IRREGULAR.iter().find(|(s, _)| *s == lower) {
-        keep_case(word, p)
-    } else if UNCOUNTABLE.contains(&lower.as_str()) {
-        word.to_string()
-    } else if lower.ends_with('y')
-        && !lower.ends_with("ay")
-        && !lower.ends_with("ey")
-        && !lower.ends_with("oy")
-        && !lower.ends_with("uy")
-    {
-        format!("{}ies", &word[..word.len() - 1])
-    } else if lower.ends_with('s')
-        || lower.ends_with('x')
-        || lower.ends_with('z')
-        || lower.ends_with("ch")
-        || lower.ends_with("sh")
-    {
-        format!("{word}es")
-    } else {
-        format!("{word}s")
-    };
-    lower_first(&format!("{head}{plural_word}"))
-}
-
-fn keep_case(original: &str, replacement: &str) -> String {
-    if original.chars().next().is_some_and(char::is_uppercase) {
-        upper_first(replacement)
-    } else {
-        replacement.to_string()
-    }
-}
-
 /// FNV-1a 64-bit over a text (the ontology version is the source text's), as 16 hex digits.
 pub(crate) fn fingerprint(source: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -447,21 +373,4 @@ pub(crate) fn fingerprint(source: &str) -> String {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     format!("{h:016x}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn plurals_follow_common_english_rules() {
-        assert_eq!(plural_of("Person"), "people");
-        assert_eq!(plural_of("Repository"), "repositories");
-        assert_eq!(plural_of("PullRequest"), "pullRequests");
-        assert_eq!(plural_of("Match"), "matches");
-        assert_eq!(plural_of("Day"), "days");
-        assert_eq!(plural_of("SalesPerson"), "salesPeople");
-        assert_eq!(plural_of("Movie"), "movies");
-        assert_eq!(plural_of("Box"), "boxes");
-    }
 }

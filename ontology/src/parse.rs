@@ -12,8 +12,9 @@ use async_graphql_parser::{Pos, Positioned};
 use async_graphql_value::ConstValue;
 use indexmap::IndexMap;
 
+use crate::naming::{plural_from_directive, plural_of};
 use crate::model::{
-    fingerprint, plural_of, Direction, EnumType, Field, IndexKind, InterfaceType, NodeType,
+    fingerprint, Direction, EnumType, Field, IndexKind, InterfaceType, NodeType,
     Ontology, Property, Relationship, RelationshipPropertiesType, Scalar,
 };
 
@@ -616,8 +617,8 @@ impl Validator {
         match directive(&t.directives, "plural") {
             Some(d) => match string_arg(&d.node, "value") {
                 Some((v, pos)) if valid_identifier(&v) => {
-                    let p = crate::model::lower_first(&v);
-                    if p == crate::model::lower_first(name) {
+                    let p = plural_from_directive(&v);
+                    if p == crate::naming::camel_case(name) {
                         self.error(pos, format!("@plural(value: \"{v}\") equals the singular: root fields would collide"));
                     }
                     p
