@@ -152,8 +152,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                     if r.list {
                         let _ = writeln!(self.out, "  {}(where: {target}Where, limit: Int, offset: Int, sort: [{target}Sort!]): [{target}!]!", r.name);
                     } else {
-                        let bang = if r.required { "!" } else { "" };
-                        let _ = writeln!(self.out, "  {}: {target}{bang}", r.name);
+                        let _ = writeln!(self.out, "  {}: {target}", r.name);
                     }
                     let _ = writeln!(self.out, "  {}Connection(where: {conn}Where, first: Int, after: String, sort: [{conn}Sort!]): {conn}!", r.name);
                 }

@@ -181,9 +181,8 @@ pub struct Relationship {
     pub direction: Direction,
     /// The node type at the other end.
     pub target: String,
-    /// `[T!]!` rather than `T`.
+    /// `[T!]!` rather than `T` (a single related node may be missing: the field is nullable).
     pub list: bool,
-    pub required: bool,
     /// The `@relationshipProperties` type carried by the relationship.
     pub properties: Option<String>,
 }

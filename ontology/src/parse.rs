@@ -12,11 +12,11 @@ use async_graphql_parser::{Pos, Positioned};
 use async_graphql_value::ConstValue;
 use indexmap::IndexMap;
 
-use crate::naming::{plural_from_directive, plural_of};
 use crate::model::{
-    fingerprint, Direction, EnumType, Field, IndexKind, InterfaceType, NodeType,
-    Ontology, Property, Relationship, RelationshipPropertiesType, Scalar,
+    fingerprint, Direction, EnumType, Field, IndexKind, InterfaceType, NodeType, Ontology,
+    Property, Relationship, RelationshipPropertiesType, Scalar,
 };
+use crate::naming::{plural_from_directive, plural_of};
 
 /// One problem found in an ontology file, at a line and column (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +84,7 @@ pub fn parse_ontology(source: &str) -> Result<Ontology, OntologyError> {
         }
     })?;
     let mut v = Validator::default();
+    let doc = v.merge_extensions(doc);
     let ontology = v.build(&doc, source);
     if v.diagnostics.is_empty() {
         Ok(ontology)
@@ -103,6 +104,9 @@ fn syntax_message(e: &async_graphql_parser::Error) -> String {
         other => other.to_string(),
     }
 }
+
+/// The root operation types, which the API generates.
+const ROOT_TYPES: &[&str] = &["Query", "Mutation", "Subscription"];
 
 #[derive(Default)]
 struct Validator {
@@ -128,6 +132,65 @@ impl Validator {
         });
     }
 
+    /// Folds every `extend type` / `extend interface` / `extend enum` into the type it extends
+    /// (its fields, interfaces, directives and values appended, as the library does), wherever
+    /// in the file either appears; an extension of a type the file does not declare, or of
+    /// another kind, is an error.
+    fn merge_extensions(&mut self, doc: ServiceDocument) -> ServiceDocument {
+        let mut out: Vec<TypeSystemDefinition> = Vec::with_capacity(doc.definitions.len());
+        let mut extensions = Vec::new();
+        for def in doc.definitions {
+            match def {
+                TypeSystemDefinition::Type(t) if t.node.extend => extensions.push(t),
+                other => out.push(other),
+            }
+        }
+        for ext in extensions {
+            let name = ext.node.name.node.to_string();
+            let base = out.iter_mut().find_map(|d| match d {
+                TypeSystemDefinition::Type(t) if t.node.name.node == ext.node.name.node => Some(t),
+                _ => None,
+            });
+            let Some(base) = base else {
+                if ROOT_TYPES.contains(&name.as_str()) {
+                    // `extend type Query` needs no `type Query`: judged as the root type it adds to.
+                    let mut ext = ext;
+                    ext.node.extend = false;
+                    out.push(TypeSystemDefinition::Type(ext));
+                    continue;
+                }
+                self.error(
+                    ext.pos,
+                    format!("`extend type {name}`: the file declares no type `{name}` to extend"),
+                );
+                continue;
+            };
+            let ext = ext.node;
+            match (&mut base.node.kind, ext.kind) {
+                (TypeKind::Object(b), TypeKind::Object(e)) => {
+                    b.implements.extend(e.implements);
+                    b.fields.extend(e.fields);
+                }
+                (TypeKind::Interface(b), TypeKind::Interface(e)) => {
+                    b.implements.extend(e.implements);
+                    b.fields.extend(e.fields);
+                }
+                (TypeKind::Enum(b), TypeKind::Enum(e)) => b.values.extend(e.values),
+                _ => {
+                    self.error(
+                        ext.name.pos,
+                        format!(
+                            "the extension of `{name}` is not of the kind `{name}` is declared as"
+                        ),
+                    );
+                    continue;
+                }
+            }
+            base.node.directives.extend(ext.directives);
+        }
+        ServiceDocument { definitions: out }
+    }
+
     fn build(&mut self, doc: &ServiceDocument, source: &str) -> Ontology {
         let mut kinds: HashMap<String, Kind> = HashMap::new();
         let mut seen: HashMap<String, Pos> = HashMap::new();
@@ -146,11 +209,14 @@ impl Validator {
                         continue;
                     }
                     seen.insert(name.clone(), t.node.name.pos);
-                    if t.node.extend {
-                        self.error(t.pos, format!("`extend type {name}` is not supported: declare all fields in one type"));
-                        continue;
-                    }
                     let kind = match &t.node.kind {
+                        TypeKind::Object(_) if ROOT_TYPES.contains(&name.as_str()) => {
+                            self.error(
+                                t.node.name.pos,
+                                format!("custom root fields (`type {name}`, `extend type {name}`) are not supported yet: Ontograph generates the root fields of every @node type (`@cypher` root fields are planned)"),
+                            );
+                            Kind::Other
+                        }
                         TypeKind::Object(_) => {
                             if has_directive(&t.node.directives, "node") {
                                 Kind::Node
@@ -184,6 +250,14 @@ impl Validator {
                     };
                     kinds.insert(name, kind);
                     types.push(t);
+                }
+                TypeSystemDefinition::Schema(s) if s.node.extend => {
+                    for d in &s.node.directives {
+                        self.error(
+                            d.pos,
+                            format!("`extend schema @{}`: schema-wide directives are not supported yet; put the directive on each type", d.node.name.node),
+                        );
+                    }
                 }
                 TypeSystemDefinition::Schema(s) => {
                     self.error(
@@ -714,21 +788,41 @@ impl Validator {
                 None
             }
         };
+        match d.node.get_argument("queryDirection").map(|v| (&v.node, v.pos)) {
+            None => {}
+            Some((ConstValue::Enum(e), _)) if e.as_str() == "DIRECTED" => {}
+            Some((ConstValue::Enum(e), pos)) if e.as_str() == "UNDIRECTED" => self.error(
+                pos,
+                format!("@relationship(queryDirection: UNDIRECTED) on `{owner}.{fname}` is not supported yet: reads would follow the relationship both ways; declare a field per direction instead"),
+            ),
+            Some((_, pos)) => self.error(
+                pos,
+                "@relationship(queryDirection:) must be DIRECTED or UNDIRECTED (unquoted)",
+            ),
+        }
         let properties = string_arg(&d.node, "properties").map(|(p, _)| p);
         let ty = &f.node.ty.node;
-        let (list, required) = match &ty.base {
-            BaseType::Named(_) => (false, !ty.nullable),
+        let target_name = named_type(ty);
+        let list = match &ty.base {
+            // As in @neo4j/graphql: a single related node may be missing, so the field is nullable.
+            BaseType::Named(_) if !ty.nullable => {
+                self.error(
+                    f.node.ty.pos,
+                    format!("relationship `{owner}.{fname}` cannot be non-null (`{target_name}!`): a single relationship may be missing; use `{target_name}`"),
+                );
+                false
+            }
+            BaseType::Named(_) => false,
             BaseType::List(inner) => {
-                if inner.nullable || matches!(inner.base, BaseType::List(_)) {
+                if ty.nullable || inner.nullable || matches!(inner.base, BaseType::List(_)) {
                     self.error(
                         f.node.ty.pos,
                         format!(
-                            "relationship `{owner}.{fname}` must have type `[{0}!]!` or `{0}`",
-                            named_type(ty)
+                            "relationship `{owner}.{fname}` must have type `[{target_name}!]!` (a list relationship is non-null with non-null entries) or `{target_name}`",
                         ),
                     );
                 }
-                (true, !ty.nullable)
+                true
             }
         };
         let target = named_type(ty).to_string();
@@ -740,7 +834,6 @@ impl Validator {
             direction: direction?,
             target,
             list,
-            required,
             properties,
         })
     }
@@ -782,6 +875,13 @@ impl Validator {
                         f.node.ty.pos,
                         format!(
                             "field `{fname}` of {owner}: lists of lists cannot be stored in Neo4j"
+                        ),
+                    );
+                } else if inner.nullable {
+                    self.error(
+                        f.node.ty.pos,
+                        format!(
+                            "field `{fname}` of {owner}: a list of nullable elements (`[{tname}]`) cannot be stored in Neo4j (its lists hold no nulls); use `[{tname}!]`"
                         ),
                     );
                 }

@@ -124,3 +124,27 @@ fn rendered_error_names_file_line_and_column() {
         "schema/bad.graphql:2:6: unknown type `Nope` for field `x` of type `A` (expected a @node type, an enum, or one of ID, String, Int, Float, Boolean, DateTime, BigInt)"
     );
 }
+
+/// What `@neo4j/graphql` 7.6 refuses, refused too, each saying what to write instead.
+#[test]
+fn the_librarys_refusals() {
+    let single = "type A @node {\n  id: ID!\n  b: B! @relationship(type: \"R\", direction: OUT)\n}\ntype B @node {\n  id: ID!\n}";
+    assert_error(single, 3, "cannot be non-null (`B!`)");
+    for list in ["[B]!", "[B!]", "[B]"] {
+        let src = format!("type A @node {{\n  id: ID!\n  b: {list} @relationship(type: \"R\", direction: OUT)\n}}\ntype B @node {{\n  id: ID!\n}}");
+        assert_error(&src, 3, "must have type `[B!]!`");
+    }
+    assert_error(
+        "type A @node {\n  id: ID!\n  tags: [String]\n}",
+        3,
+        "a list of nullable elements (`[String]`)",
+    );
+    let rel_props = "type A @node {\n  id: ID!\n  b: [A!]! @relationship(type: \"R\", direction: OUT, properties: \"P\")\n}\ntype P @relationshipProperties {\n  roles: [String]\n}";
+    assert_error(rel_props, 6, "use `[String!]`");
+    let direction = |d: &str| {
+        format!("type A @node {{\n  id: ID!\n  b: [A!]! @relationship(type: \"R\", direction: OUT, queryDirection: {d})\n}}")
+    };
+    assert_error(&direction("SIDEWAYS"), 3, "must be DIRECTED or UNDIRECTED");
+    assert_error(&direction("UNDIRECTED"), 3, "is not supported yet");
+    parse_ontology(&direction("DIRECTED")).expect("DIRECTED is the default");
+}

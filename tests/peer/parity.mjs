@@ -136,9 +136,11 @@ function ontographSchema(file) {
 const REASONS = [
   [/: refuses \(.*union /, "unions are not supported yet (issue 18, item 1)"],
   [/: refuses \(.*(targets interface|on an interface)/, "relationships to or on interfaces are not supported yet (issue 18, item 2)"],
-  [/: refuses \(.*(declared twice|`schema` definition|extend)/, "`extend type` / `extend schema` are not supported yet (issue 18, item 3)"],
+  [/: refuses \(.*`extend schema @/, "schema-wide directives (`extend schema @…`) are not supported yet (issue 18, item 6)"],
+  [/: refuses \(.*custom root fields/, "custom root fields come with @cypher (issue 19)"],
   [/: refuses \(.*unknown type `(Date|Time|LocalTime|LocalDateTime|Duration|Point|CartesianPoint)`/, "temporal and spatial types are not supported yet (issue 18, item 4)"],
   [/: refuses \(.*@(default|coalesce|timestamp|relayId|populatedBy|customResolver)\b/, "this field directive is not supported yet (issue 18, item 5)"],
+  [/: refuses \(.*queryDirection: UNDIRECTED/, "reads along both directions (`queryDirection: UNDIRECTED`) are not supported yet (issue 18, item 6)"],
   [/: refuses \(.*@(query|mutation|subscription|selectable|settable|filterable|limit)\b/, "this schema configuration directive is not supported yet (issue 18, item 6)"],
   [/: refuses \(.*@cypher/, "@cypher fields are not supported yet (issue 19)"],
   [/: refuses \(.*@(authorization|authentication|jwt|jwtClaim)\b/, "this authorization rule is not supported yet (issue 20)"],

@@ -311,7 +311,10 @@ async fn wait_for_hubs(gateway: &Gateway, powers: &[u32]) -> anyhow::Result<()> 
             return Ok(());
         }
         if started.elapsed() > Duration::from_secs(600) {
-            bail!("the degree store of {} did not find the hubs: {s}", gateway.url);
+            bail!(
+                "the degree store of {} did not find the hubs: {s}",
+                gateway.url
+            );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
