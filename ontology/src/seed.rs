@@ -956,7 +956,7 @@ mod tests {
             if s.start == s.end {
                 assert!(e.iter().all(|(a, b)| a != b), "self-loop in {}", s.rel_type);
             }
-            if let Cardinality::One { .. } | Cardinality::OneToOne { .. } = s.cardinality {
+            if let Cardinality::One | Cardinality::OneToOne = s.cardinality {
                 let mut seen = HashSet::new();
                 for (a, b) in &e {
                     let key = match s.source {
