@@ -312,9 +312,17 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
     fn create_input(&mut self, name: &str, props: &[Property], node: Option<&NodeType>, t: &str) {
         let mut s = format!("input {name} {{\n");
         let mut any = false;
-        for p in props.iter().filter(|p| !p.autogenerate) {
+        for p in props
+            .iter()
+            .filter(|p| !p.autogenerate && !p.timestamp.on_create)
+        {
             let bang = if p.required { "!" } else { "" };
-            let _ = writeln!(s, "  {}: {}{bang}", p.name, input_type(p));
+            let default = p
+                .default
+                .as_ref()
+                .map(|d| format!(" = {}", graphql_literal(d, &p.scalar)))
+                .unwrap_or_default();
+            let _ = writeln!(s, "  {}: {}{bang}{default}", p.name, input_type(p));
             any = true;
         }
         if let Some(n) = node {
@@ -333,7 +341,10 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
     fn update_input(&mut self, name: &str, props: &[Property], node: Option<&NodeType>, t: &str) {
         let mut s = format!("input {name} {{\n");
         let mut any = false;
-        for p in props.iter().filter(|p| !p.autogenerate) {
+        for p in props
+            .iter()
+            .filter(|p| !p.autogenerate && !p.timestamp.on_update)
+        {
             let m = mutation_input(p);
             let _ = writeln!(s, "  {}: {m}", p.name);
             self.scalar_inputs.insert(m);
@@ -463,4 +474,21 @@ pub fn rel_connection_type(n: &NodeType, r: &Relationship) -> String {
 /// `MovieActors`: the prefix of a relationship's mutation inputs.
 pub fn rel_input_prefix(n: &NodeType, r: &Relationship) -> String {
     format!("{}{}", n.name, upper_first(&r.name))
+}
+
+/// A value in GraphQL's literal syntax: strings quoted (JSON's escapes are GraphQL's), enum
+/// values bare, lists bracketed.
+fn graphql_literal(v: &serde_json::Value, scalar: &Scalar) -> String {
+    match v {
+        serde_json::Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|i| graphql_literal(i, scalar))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        serde_json::Value::String(s) if matches!(scalar, Scalar::Enum(_)) => s.clone(),
+        other => other.to_string(),
+    }
 }

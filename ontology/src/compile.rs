@@ -245,6 +245,19 @@ impl<'a> Compiler<'a> {
         format!("${name}")
     }
 
+    /// How a property of `var` is read in projections and filters: the stored value, or with
+    /// `@coalesce` the stored value falling back to the declared one (as the library reads it).
+    pub(crate) fn read(&mut self, var: &str, p: &Property) -> String {
+        let stored = format!("{var}.{}", quote(&p.db_name));
+        match &p.coalesce {
+            Some(value) => {
+                let fallback = self.param(value.clone());
+                format!("coalesce({stored}, {fallback})")
+            }
+            None => stored,
+        }
+    }
+
     /// A fresh Cypher variable name.
     pub(crate) fn var(&mut self, prefix: &str) -> String {
         self.vars += 1;
@@ -505,7 +518,8 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             if let Some(p) = n.property(&f.name) {
-                parts.push((f.key.clone(), format!("{v}.{}", quote(&p.db_name))));
+                let read = self.read(v, p);
+                parts.push((f.key.clone(), read));
                 continue;
             }
             if let Some(r) = n.relationship(&f.name) {
@@ -562,7 +576,8 @@ impl<'a> Compiler<'a> {
                     field: f.name.clone(),
                 }
             })?;
-            parts.push((f.key.clone(), format!("{e}.{}", quote(&p.db_name))));
+            let read = self.read(e, p);
+            parts.push((f.key.clone(), read));
         }
         Ok(map_literal(&parts))
     }
@@ -941,11 +956,8 @@ impl<'a> Compiler<'a> {
                             field: field.to_string(),
                         }
                     })?;
-                    parts.extend(self.property_filter(
-                        p,
-                        &format!("{e}.{}", quote(&p.db_name)),
-                        val,
-                    )?);
+                    let read = self.read(e, p);
+                    parts.extend(self.property_filter(p, &read, val)?);
                 }
             }
         }
@@ -1055,11 +1067,8 @@ impl<'a> Compiler<'a> {
                                 Usage::Filter
                             };
                             self.uses(n, p, usage);
-                            parts.extend(self.property_filter(
-                                p,
-                                &format!("{v}.{}", quote(&p.db_name)),
-                                val,
-                            )?);
+                            let read = self.read(v, p);
+                            parts.extend(self.property_filter(p, &read, val)?);
                         }
                     } else if let Some(r) = n.relationship(field) {
                         parts.extend(self.relationship_filter(r, v, val)?);

@@ -108,14 +108,32 @@ pub struct Property {
     pub database_range_index: Option<String>,
     /// `@index`: an index of the given kind.
     pub index: Option<IndexKind>,
+    /// `@default(value:)`: stored on create when the input leaves the field out (the create
+    /// input declares it as the field's default value, as the library does).
+    pub default: Option<serde_json::Value>,
+    /// `@coalesce(value:)`: read and filtered as this value where the node has none.
+    pub coalesce: Option<serde_json::Value>,
+    /// `@timestamp(operations:)`: set to the current date-time when the node (or relationship)
+    /// is created and/or updated, and not part of the input of those operations.
+    pub timestamp: Timestamp,
+}
+
+/// When a `@timestamp` property is set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timestamp {
+    pub on_create: bool,
+    pub on_update: bool,
 }
 
 impl Property {
     /// A key: single-valued and unique — `@id`, `@unique`, or a uniqueness constraint in the
-    /// database. Lookups by a key read one node; supernode rules anchor on them; cache tags and
+    /// database — and read as stored (a `@coalesce` value would stand for every node without
+    /// one). Lookups by a key read one node; supernode rules anchor on them; cache tags and
     /// ingestion rules name nodes by them.
     pub fn is_key(&self) -> bool {
-        !self.list && (self.unique || self.autogenerate || self.database_key.is_some())
+        !self.list
+            && self.coalesce.is_none()
+            && (self.unique || self.autogenerate || self.database_key.is_some())
     }
 
     /// Where the key comes from (`None`: not a key).

@@ -31,6 +31,19 @@ struct Counters {
     dyn_nodes_deleted: Vec<String>,
 }
 
+/// The value a create input gives a property: what it says, or the `@default` when it leaves
+/// the field out (an explicit `null` stays null, as a GraphQL input default does).
+fn given_or_default<'v>(
+    p: &'v Property,
+    obj: &'v serde_json::Map<String, Value>,
+) -> Option<&'v Value> {
+    match obj.get(&p.name) {
+        Some(Value::Null) => None,
+        Some(v) => Some(v),
+        None => p.default.as_ref(),
+    }
+}
+
 fn sum_expr(constant: u64, vars: &[String]) -> String {
     let mut parts = Vec::new();
     if constant > 0 || vars.is_empty() {
@@ -165,8 +178,12 @@ impl<'a> Compiler<'a> {
                 sets.push(format!("{v}.{} = randomUUID()", quote(&p.db_name)));
                 continue;
             }
-            match obj.get(&p.name) {
-                Some(Value::Null) | None => {
+            if p.timestamp.on_create {
+                sets.push(format!("{v}.{} = datetime()", quote(&p.db_name)));
+                continue;
+            }
+            match given_or_default(p, obj) {
+                None => {
                     if p.required {
                         return Err(invalid(
                             &p.name,
@@ -273,8 +290,12 @@ impl<'a> Compiler<'a> {
             .ok_or_else(|| invalid("edge", "must be an object"))?;
         let mut sets = Vec::new();
         for p in &rp.properties {
-            match obj.get(&p.name) {
-                Some(Value::Null) | None => {
+            if p.timestamp.on_create {
+                sets.push(format!("{e}.{} = datetime()", quote(&p.db_name)));
+                continue;
+            }
+            match given_or_default(p, obj) {
+                None => {
                     if p.required {
                         return Err(invalid(
                             &p.name,
@@ -323,7 +344,12 @@ impl<'a> Compiler<'a> {
             let obj = update
                 .as_object()
                 .ok_or_else(|| invalid("update", "must be an object"))?;
-            let mut sets = Vec::new();
+            // `@timestamp(operations: [UPDATE])`: every update of the node sets it.
+            let mut sets: Vec<String> = n
+                .properties()
+                .filter(|p| p.timestamp.on_update)
+                .map(|p| format!("{u}.{} = datetime()", quote(&p.db_name)))
+                .collect();
             for (k, ops) in obj {
                 if ops.is_null() {
                     continue;

@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 
 use crate::model::{
     fingerprint, Direction, EnumType, Field, IndexKind, InterfaceType, NodeType, Ontology,
-    Property, Relationship, RelationshipPropertiesType, Scalar,
+    Property, Relationship, RelationshipPropertiesType, Scalar, Timestamp,
 };
 use crate::naming::{plural_from_directive, plural_of};
 
@@ -67,7 +67,16 @@ impl OntologyError {
 /// Directives understood on types.
 const TYPE_DIRECTIVES: &[&str] = &["node", "relationshipProperties", "plural", "authorization"];
 /// Directives understood on fields.
-const FIELD_DIRECTIVES: &[&str] = &["relationship", "id", "unique", "index", "alias"];
+const FIELD_DIRECTIVES: &[&str] = &[
+    "relationship",
+    "id",
+    "unique",
+    "index",
+    "alias",
+    "default",
+    "coalesce",
+    "timestamp",
+];
 /// Field names that would collide with generated filter operators.
 const RESERVED_FIELDS: &[&str] = &["AND", "OR", "NOT"];
 
@@ -104,6 +113,29 @@ fn syntax_message(e: &async_graphql_parser::Error) -> String {
         other => other.to_string(),
     }
 }
+
+/// Directives of `@neo4j/graphql` v7 not supported yet, with what to do instead.
+const NOT_YET: &[(&str, &str)] = &[
+    ("relayId", "query the node by its key with `where`"),
+    ("populatedBy", "compute the value before the mutation and pass it in the input"),
+    ("customResolver", "resolve the field in a service in front of Ontograph"),
+    ("cypher", "read the value with a separate query (`@cypher` fields are planned)"),
+    ("selectable", "leave it out: every field is selectable"),
+    ("settable", "leave it out: every field is settable"),
+    ("filterable", "leave it out: every field is filterable"),
+    ("query", "leave it out: every query is generated"),
+    ("mutation", "leave it out: every mutation is generated"),
+    ("subscription", "leave it out: Ontograph serves no subscriptions yet"),
+    ("limit", "pass `limit`/`first`; ONTOGRAPH_DEFAULT_LIMIT and ONTOGRAPH_MAX_LIMIT apply to every type"),
+    ("authentication", "use access control (ONTOGRAPH_JWT_SECRET and roles) or an `@authorization` filter on roles"),
+    ("jwt", "rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
+    ("jwtClaim", "rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
+    ("fulltext", "create the full-text index with the admin console and query it separately"),
+    ("vector", "create the vector index with the admin console and query it separately"),
+    ("declareRelationship", "declare the relationship on each implementing type"),
+    ("shareable", "federation is not supported yet"),
+    ("key", "federation is not supported yet"),
+];
 
 /// The root operation types, which the API generates.
 const ROOT_TYPES: &[&str] = &["Query", "Mutation", "Subscription"];
@@ -567,10 +599,13 @@ impl Validator {
                             .join(", ")
                     )
                 };
-                self.error(
-                    d.pos,
-                    format!("unknown directive @{name} on {what} ({hint})"),
-                );
+                let message = match NOT_YET.iter().find(|(n, _)| *n == name) {
+                    Some((_, instead)) => format!(
+                        "@{name} on {what} is a @neo4j/graphql directive Ontograph does not support yet: {instead}"
+                    ),
+                    None => format!("unknown directive @{name} on {what} ({hint})"),
+                };
+                self.error(d.pos, message);
             }
         }
     }
@@ -849,7 +884,7 @@ impl Validator {
         let allowed: &[&str] = if on_node {
             FIELD_DIRECTIVES
         } else {
-            &["alias", "id"]
+            &["alias", "id", "default", "coalesce", "timestamp"]
         };
         let allowed: Vec<&str> = allowed
             .iter()
@@ -952,6 +987,32 @@ impl Validator {
             },
             None => fname.clone(),
         };
+        let mut value_of = |name: &str| {
+            let d = directive(&f.node.directives, name)?;
+            let Some(v) = d.node.get_argument("value") else {
+                self.error(d.pos, format!("@{name} needs `value:`"));
+                return None;
+            };
+            match literal(&v.node, &scalar, list, enums) {
+                Ok(json) => Some(json),
+                Err(expected) => {
+                    self.error(
+                        v.pos,
+                        format!("@{name}(value:) on `{fname}` of {owner}: expected {expected}"),
+                    );
+                    None
+                }
+            }
+        };
+        let default = value_of("default");
+        let coalesce = value_of("coalesce");
+        let timestamp = self.timestamp(f, &scalar, list, owner);
+        if autogenerate && default.is_some() {
+            self.error(
+                f.pos,
+                format!("`{fname}` of {owner}: @id generates the value; it takes no @default"),
+            );
+        }
         Some(Property {
             name: fname,
             db_name,
@@ -964,7 +1025,107 @@ impl Validator {
             database_key: None,
             database_range_index: None,
             index,
+            default,
+            coalesce,
+            timestamp,
         })
+    }
+
+    /// `@timestamp(operations: [CREATE, UPDATE])` (both when `operations` is left out), on a
+    /// single `DateTime`.
+    fn timestamp(
+        &mut self,
+        f: &Positioned<FieldDefinition>,
+        scalar: &Scalar,
+        list: bool,
+        owner: &str,
+    ) -> Timestamp {
+        let Some(d) = directive(&f.node.directives, "timestamp") else {
+            return Timestamp::default();
+        };
+        let fname = &f.node.name.node;
+        if *scalar != Scalar::DateTime || list {
+            self.error(
+                d.pos,
+                format!("@timestamp on `{fname}` of {owner}: only a single `DateTime` is set to the current time"),
+            );
+        }
+        let Some(ops) = d.node.get_argument("operations") else {
+            return Timestamp {
+                on_create: true,
+                on_update: true,
+            };
+        };
+        let mut t = Timestamp::default();
+        let items = match &ops.node {
+            ConstValue::List(items) => items.clone(),
+            one => vec![one.clone()],
+        };
+        for op in items {
+            match &op {
+                ConstValue::Enum(e) if e.as_str() == "CREATE" => t.on_create = true,
+                ConstValue::Enum(e) if e.as_str() == "UPDATE" => t.on_update = true,
+                _ => self.error(
+                    ops.pos,
+                    format!("@timestamp(operations:) on `{fname}` of {owner} takes CREATE and/or UPDATE"),
+                ),
+            }
+        }
+        t
+    }
+}
+
+/// A directive's value for a property of this type, as JSON (what it is compiled with), or what
+/// was expected instead.
+fn literal(
+    v: &ConstValue,
+    scalar: &Scalar,
+    list: bool,
+    enums: &IndexMap<String, EnumType>,
+) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    if list {
+        let ConstValue::List(items) = v else {
+            return Err(format!("a list of {}", scalar.graphql_name()));
+        };
+        return items
+            .iter()
+            .map(|i| literal(i, scalar, false, enums))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array);
+    }
+    let expected = || format!("a {} value", scalar.graphql_name());
+    match (scalar, v) {
+        (Scalar::String | Scalar::Id, ConstValue::String(s)) => Ok(Value::from(s.as_str())),
+        (Scalar::Id, ConstValue::Number(n)) if n.is_i64() => Ok(Value::from(n.to_string())),
+        (Scalar::Int, ConstValue::Number(n)) => n
+            .as_i64()
+            .filter(|i| i32::try_from(*i).is_ok())
+            .map(Value::from)
+            .ok_or_else(|| "a 32-bit Int value".to_owned()),
+        (Scalar::BigInt, ConstValue::Number(n)) if n.is_i64() => Ok(Value::from(n.to_string())),
+        (Scalar::BigInt, ConstValue::String(s)) if s.parse::<i64>().is_ok() => {
+            Ok(Value::from(s.as_str()))
+        }
+        (Scalar::Float, ConstValue::Number(n)) => n.as_f64().map(Value::from).ok_or_else(expected),
+        (Scalar::Boolean, ConstValue::Boolean(b)) => Ok(Value::from(*b)),
+        (Scalar::DateTime, ConstValue::String(s))
+            if chrono::DateTime::parse_from_rfc3339(s).is_ok() =>
+        {
+            Ok(Value::from(s.as_str()))
+        }
+        (Scalar::DateTime, _) => Err("an ISO 8601 date-time string".to_owned()),
+        (Scalar::Enum(e), ConstValue::Enum(value)) => {
+            if enums
+                .get(e)
+                .is_some_and(|t| t.values.iter().any(|x| x == value.as_str()))
+            {
+                Ok(Value::from(value.as_str()))
+            } else {
+                Err(format!("a value of enum `{e}`"))
+            }
+        }
+        _ => Err(expected()),
     }
 }
 

@@ -172,6 +172,7 @@ pub fn far_end_guaranteed(o: &Ontology, n: &NodeType, r: &Relationship) -> bool 
 pub fn ordered_index(p: &Property) -> bool {
     p.required
         && !p.list
+        && p.coalesce.is_none()
         && (p.unique
             || p.index == Some(IndexKind::Range)
             || p.database_key.is_some()
@@ -179,9 +180,9 @@ pub fn ordered_index(p: &Property) -> bool {
 }
 
 /// A single-valued property with a uniqueness constraint, declared or found in the database (an
-/// index seek finds at most one node per value).
+/// index seek finds at most one node per value), read as stored (no `@coalesce`).
 pub fn unique_index(p: &Property) -> bool {
-    (p.unique || p.database_key.is_some()) && !p.list
+    (p.unique || p.database_key.is_some()) && !p.list && p.coalesce.is_none()
 }
 
 /// The share of the far label's nodes that are the hub's neighbours (at most 1), assuming an even

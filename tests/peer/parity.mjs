@@ -53,6 +53,7 @@ function kindOf(t) {
  * non-deprecated v7 shape, so lacking one is no difference, and neither is having one. */
 function surface(schema) {
   const mark = (x) => (x.deprecationReason ? " @deprecated" : "");
+  const dflt = (x) => (x.defaultValue === undefined ? "" : ` = ${JSON.stringify(x.defaultValue)}`);
   const out = new Map();
   for (const [name, t] of Object.entries(schema.getTypeMap())) {
     if (name.startsWith("__")) continue;
@@ -61,10 +62,10 @@ function surface(schema) {
     if (isObjectType(t) || isInterfaceType(t)) {
       for (const f of Object.values(t.getFields())) {
         out.set(`${name}.${f.name}`, String(f.type) + mark(f));
-        for (const a of f.args) out.set(`${name}.${f.name}(${a.name})`, String(a.type) + mark(a) + mark(f));
+        for (const a of f.args) out.set(`${name}.${f.name}(${a.name})`, String(a.type) + dflt(a) + mark(a) + mark(f));
       }
     } else if (isInputObjectType(t)) {
-      for (const f of Object.values(t.getFields())) out.set(`${name}.${f.name}`, String(f.type) + mark(f));
+      for (const f of Object.values(t.getFields())) out.set(`${name}.${f.name}`, String(f.type) + dflt(f) + mark(f));
     } else if (isUnionType(t)) {
       out.set(`${name}|`, t.getTypes().map((m) => m.name).sort().join(" | "));
     } else if (isEnumType(t)) {

@@ -100,10 +100,14 @@ pub fn schema_from_sdl(
                         field = field.description(d.node);
                     }
                     for a in f.arguments {
-                        field = field.argument(InputValue::new(
+                        let mut v = InputValue::new(
                             a.node.name.node.to_string(),
                             type_ref(&a.node.ty.node),
-                        ));
+                        );
+                        if let Some(d) = a.node.default_value {
+                            v = v.default_value(d.node);
+                        }
+                        field = field.argument(v);
                     }
                     obj = obj.field(field);
                 }
@@ -136,6 +140,10 @@ pub fn schema_from_sdl(
                         InputValue::new(f.node.name.node.to_string(), type_ref(&f.node.ty.node));
                     if let Some(d) = f.node.description {
                         v = v.description(d.node);
+                    }
+                    // `@default`: the field may be left out (GraphQL's input default).
+                    if let Some(d) = f.node.default_value {
+                        v = v.default_value(d.node);
                     }
                     input = input.field(v);
                 }
