@@ -127,6 +127,9 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
     }
 
     fn property_field(&mut self, p: &Property) {
+        if !p.exposure.read {
+            return;
+        }
         self.description(&p.description, "  ");
         let _ = writeln!(self.out, "  {}: {}", p.name, output_type(p));
     }
@@ -274,7 +277,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
 
     fn where_input(&mut self, t: &str, props: &[Property], rels: &[&Relationship], node: &str) {
         let mut w = format!("input {t}Where {{\n");
-        for p in props {
+        for p in props.iter().filter(|p| p.exposure.filter) {
             let f = filter_input(p);
             let _ = writeln!(w, "  {}: {f}", p.name);
             self.scalar_inputs.insert(f);
@@ -314,7 +317,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         let mut any = false;
         for p in props
             .iter()
-            .filter(|p| !p.autogenerate && !p.timestamp.on_create)
+            .filter(|p| !p.autogenerate && !p.timestamp.on_create && p.exposure.create)
         {
             let bang = if p.required { "!" } else { "" };
             let default = p
@@ -343,7 +346,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         let mut any = false;
         for p in props
             .iter()
-            .filter(|p| !p.autogenerate && !p.timestamp.on_update)
+            .filter(|p| !p.autogenerate && !p.timestamp.on_update && p.exposure.update)
         {
             let m = mutation_input(p);
             let _ = writeln!(s, "  {}: {m}", p.name);

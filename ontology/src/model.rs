@@ -116,6 +116,33 @@ pub struct Property {
     /// `@timestamp(operations:)`: set to the current date-time when the node (or relationship)
     /// is created and/or updated, and not part of the input of those operations.
     pub timestamp: Timestamp,
+    /// `@selectable`, `@settable`, `@filterable`: where the field appears in the API.
+    pub exposure: Exposure,
+}
+
+/// Where a property appears in the generated API (`@selectable(onRead:)`,
+/// `@settable(onCreate:, onUpdate:)`, `@filterable(byValue:)`; all `true` by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exposure {
+    /// In the object type (it may still be sorted and filtered on, as in the library).
+    pub read: bool,
+    /// In the create input.
+    pub create: bool,
+    /// In the update input.
+    pub update: bool,
+    /// In the `where` input.
+    pub filter: bool,
+}
+
+impl Default for Exposure {
+    fn default() -> Self {
+        Exposure {
+            read: true,
+            create: true,
+            update: true,
+            filter: true,
+        }
+    }
 }
 
 /// When a `@timestamp` property is set.

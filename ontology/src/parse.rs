@@ -13,8 +13,8 @@ use async_graphql_value::ConstValue;
 use indexmap::IndexMap;
 
 use crate::model::{
-    fingerprint, Direction, EnumType, Field, IndexKind, InterfaceType, NodeType, Ontology,
-    Property, Relationship, RelationshipPropertiesType, Scalar, Timestamp,
+    fingerprint, Direction, EnumType, Exposure, Field, IndexKind, InterfaceType, NodeType,
+    Ontology, Property, Relationship, RelationshipPropertiesType, Scalar, Timestamp,
 };
 use crate::naming::{plural_from_directive, plural_of};
 
@@ -76,6 +76,9 @@ const FIELD_DIRECTIVES: &[&str] = &[
     "default",
     "coalesce",
     "timestamp",
+    "selectable",
+    "settable",
+    "filterable",
 ];
 /// Field names that would collide with generated filter operators.
 const RESERVED_FIELDS: &[&str] = &["AND", "OR", "NOT"];
@@ -120,9 +123,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("populatedBy", "compute the value before the mutation and pass it in the input"),
     ("customResolver", "resolve the field in a service in front of Ontograph"),
     ("cypher", "read the value with a separate query (`@cypher` fields are planned)"),
-    ("selectable", "leave it out: every field is selectable"),
-    ("settable", "leave it out: every field is settable"),
-    ("filterable", "leave it out: every field is filterable"),
     ("query", "leave it out: every query is generated"),
     ("mutation", "leave it out: every mutation is generated"),
     ("subscription", "leave it out: Ontograph serves no subscriptions yet"),
@@ -884,7 +884,16 @@ impl Validator {
         let allowed: &[&str] = if on_node {
             FIELD_DIRECTIVES
         } else {
-            &["alias", "id", "default", "coalesce", "timestamp"]
+            &[
+                "alias",
+                "id",
+                "default",
+                "coalesce",
+                "timestamp",
+                "selectable",
+                "settable",
+                "filterable",
+            ]
         };
         let allowed: Vec<&str> = allowed
             .iter()
@@ -1007,6 +1016,7 @@ impl Validator {
         let default = value_of("default");
         let coalesce = value_of("coalesce");
         let timestamp = self.timestamp(f, &scalar, list, owner);
+        let exposure = self.exposure(f, owner);
         if autogenerate && default.is_some() {
             self.error(
                 f.pos,
@@ -1028,7 +1038,49 @@ impl Validator {
             default,
             coalesce,
             timestamp,
+            exposure,
         })
+    }
+
+    /// `@selectable(onRead:, onAggregate:)`, `@settable(onCreate:, onUpdate:)`,
+    /// `@filterable(byValue:, byAggregate:)`: each argument `true` unless given (the aggregate
+    /// ones are accepted; aggregations are not generated yet).
+    fn exposure(&mut self, f: &Positioned<FieldDefinition>, owner: &str) -> Exposure {
+        let fname = &f.node.name.node;
+        let mut flag = |directive_name: &str, arg: &str, known: &[&str]| -> bool {
+            let Some(d) = directive(&f.node.directives, directive_name) else {
+                return true;
+            };
+            for (a, _) in &d.node.arguments {
+                if !known.contains(&a.node.as_str()) {
+                    self.error(
+                        a.pos,
+                        format!(
+                            "@{directive_name} has no argument `{}` (it takes {})",
+                            a.node,
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
+            match d.node.get_argument(arg).map(|v| (&v.node, v.pos)) {
+                None => true,
+                Some((ConstValue::Boolean(b), _)) => *b,
+                Some((_, pos)) => {
+                    self.error(
+                        pos,
+                        format!("@{directive_name}({arg}:) on `{fname}` of {owner} must be true or false"),
+                    );
+                    true
+                }
+            }
+        };
+        Exposure {
+            read: flag("selectable", "onRead", &["onRead", "onAggregate"]),
+            create: flag("settable", "onCreate", &["onCreate", "onUpdate"]),
+            update: flag("settable", "onUpdate", &["onCreate", "onUpdate"]),
+            filter: flag("filterable", "byValue", &["byValue", "byAggregate"]),
+        }
     }
 
     /// `@timestamp(operations: [CREATE, UPDATE])` (both when `operations` is left out), on a

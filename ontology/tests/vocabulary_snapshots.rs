@@ -23,7 +23,11 @@ fn cypher_for(suite: &str, query: &str) -> String {
     // No value of the operation or of the type definitions is in the text: all are parameters.
     for v in compiled.params.values() {
         if let Some(s) = v.as_str().filter(|s| s.len() > 2) {
-            assert!(!compiled.cypher.contains(s), "{s:?} spliced into\n{}", compiled.cypher);
+            assert!(
+                !compiled.cypher.contains(s),
+                "{s:?} spliced into\n{}",
+                compiled.cypher
+            );
         }
     }
     format!(
