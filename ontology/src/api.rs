@@ -48,7 +48,100 @@ pub fn api_sdl(o: &Ontology) -> String {
         b.node_types(o, n);
     }
     b.scalar_inputs();
-    b.out.trim_end().to_string() + "\n"
+    prune_unreachable(b.out.trim_end()) + "\n"
+}
+
+/// Drops the types no root field reaches (through field, argument and input field types, union
+/// members and an interface's implementations), as the library's schema does: a type whose only
+/// user an `@query`/`@mutation`/`@selectable` setting removed is not in the API either.
+fn prune_unreachable(sdl: &str) -> String {
+    use async_graphql_parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
+    use std::collections::{BTreeMap, BTreeSet};
+    let Ok(doc) = async_graphql_parser::parse_schema(sdl) else {
+        // Generated text always parses; if it ever did not, the schema build says why.
+        return sdl.to_owned();
+    };
+    fn named(t: &Type) -> &str {
+        match &t.base {
+            BaseType::Named(n) => n.as_str(),
+            BaseType::List(inner) => named(inner),
+        }
+    }
+    let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut starts: Vec<(usize, String)> = Vec::new();
+    for def in &doc.definitions {
+        let TypeSystemDefinition::Type(t) = def else {
+            continue;
+        };
+        let t = &t.node;
+        let name = t.name.node.to_string();
+        let line = t
+            .description
+            .as_ref()
+            .map_or(t.name.pos.line, |d| d.pos.line);
+        starts.push((line, name.clone()));
+        let used = uses.entry(name.clone()).or_default();
+        match &t.kind {
+            TypeKind::Object(o) => {
+                used.extend(o.implements.iter().map(|i| i.node.to_string()));
+                for f in &o.fields {
+                    used.insert(named(&f.node.ty.node).to_owned());
+                    used.extend(
+                        f.node
+                            .arguments
+                            .iter()
+                            .map(|a| named(&a.node.ty.node).to_owned()),
+                    );
+                }
+            }
+            TypeKind::Interface(i) => {
+                for f in &i.fields {
+                    used.insert(named(&f.node.ty.node).to_owned());
+                    used.extend(
+                        f.node
+                            .arguments
+                            .iter()
+                            .map(|a| named(&a.node.ty.node).to_owned()),
+                    );
+                }
+            }
+            TypeKind::InputObject(io) => {
+                used.extend(io.fields.iter().map(|f| named(&f.node.ty.node).to_owned()));
+            }
+            TypeKind::Union(u) => used.extend(u.members.iter().map(|m| m.node.to_string())),
+            TypeKind::Scalar | TypeKind::Enum(_) => {}
+        }
+        // An implementation is reachable with its interface.
+        if let TypeKind::Object(o) = &t.kind {
+            for i in &o.implements {
+                uses.entry(i.node.to_string())
+                    .or_default()
+                    .insert(name.clone());
+            }
+        }
+    }
+    let mut reached: BTreeSet<String> = BTreeSet::new();
+    let mut todo: Vec<String> = vec!["Query".to_owned(), "Mutation".to_owned()];
+    while let Some(t) = todo.pop() {
+        if reached.insert(t.clone()) {
+            todo.extend(uses.get(&t).into_iter().flatten().cloned());
+        }
+    }
+    if starts.iter().all(|(_, n)| reached.contains(n)) {
+        return sdl.to_owned();
+    }
+    let lines: Vec<&str> = sdl.lines().collect();
+    let mut out = String::with_capacity(sdl.len());
+    for (i, (start, name)) in starts.iter().enumerate() {
+        if !reached.contains(name) {
+            continue;
+        }
+        let end = starts.get(i + 1).map_or(lines.len() + 1, |(l, _)| *l);
+        let block = lines[start - 1..end - 1].join("\n");
+        out.push_str(block.trim_end());
+        out.push_str("\n\n");
+    }
+    out.trim_end().to_owned()
 }
 
 #[derive(Default)]
@@ -73,7 +166,7 @@ impl Sdl {
 
     fn query_and_mutation(&mut self, o: &Ontology) {
         self.out.push_str("type Query {\n");
-        for n in o.nodes.values() {
+        for n in o.nodes.values().filter(|n| n.operations.read) {
             let p = &n.plural;
             let pt = n.plural_type_name();
             let t = &n.name;
@@ -84,18 +177,28 @@ impl Sdl {
             let _ = writeln!(self.out, "  {p}Connection(first: Int, after: String, where: {t}Where, sort: [{t}Sort!]): {pt}Connection!");
         }
         self.out.push_str("}\n\n");
-        self.out.push_str("type Mutation {\n");
+        let mut mutation = String::new();
         for n in o.nodes.values() {
             let pt = n.plural_type_name();
             let t = &n.name;
-            let _ = writeln!(
-                self.out,
-                "  create{pt}(input: [{t}CreateInput!]!): Create{pt}MutationResponse!"
-            );
-            let _ = writeln!(self.out, "  update{pt}(where: {t}Where, update: {t}UpdateInput): Update{pt}MutationResponse!");
-            let _ = writeln!(self.out, "  delete{pt}(where: {t}Where): DeleteInfo!");
+            let ops = &n.operations;
+            if ops.create {
+                let _ = writeln!(
+                    mutation,
+                    "  create{pt}(input: [{t}CreateInput!]!): Create{pt}MutationResponse!"
+                );
+            }
+            if ops.update {
+                let _ = writeln!(mutation, "  update{pt}(where: {t}Where, update: {t}UpdateInput): Update{pt}MutationResponse!");
+            }
+            if ops.delete {
+                let _ = writeln!(mutation, "  delete{pt}(where: {t}Where): DeleteInfo!");
+            }
         }
-        self.out.push_str("}\n\n");
+        // `@mutation(operations: [])` everywhere: no Mutation type at all.
+        if !mutation.is_empty() {
+            let _ = write!(self.out, "type Mutation {{\n{mutation}}}\n\n");
+        }
     }
 
     fn shared_types(&mut self, o: &Ontology) {
@@ -169,17 +272,26 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
             "type {t}Edge {{\n  cursor: String!\n  node: {t}!\n}}\n"
         );
         let _ = writeln!(self.out, "type {t}Aggregate {{\n  count: Count!\n}}\n");
-        let _ = writeln!(self.out, "type {pt}Connection {{\n  edges: [{t}Edge!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n  aggregate: {t}Aggregate!\n}}\n");
-        let _ = writeln!(
-            self.out,
-            "type Create{pt}MutationResponse {{\n  info: CreateInfo!\n  {}: [{t}!]!\n}}\n",
-            n.plural
-        );
-        let _ = writeln!(
-            self.out,
-            "type Update{pt}MutationResponse {{\n  info: UpdateInfo!\n  {}: [{t}!]!\n}}\n",
-            n.plural
-        );
+        let aggregate = if n.operations.aggregate {
+            format!("  aggregate: {t}Aggregate!\n")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(self.out, "type {pt}Connection {{\n  edges: [{t}Edge!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n{aggregate}}}\n");
+        if n.operations.create {
+            let _ = writeln!(
+                self.out,
+                "type Create{pt}MutationResponse {{\n  info: CreateInfo!\n  {}: [{t}!]!\n}}\n",
+                n.plural
+            );
+        }
+        if n.operations.update {
+            let _ = writeln!(
+                self.out,
+                "type Update{pt}MutationResponse {{\n  info: UpdateInfo!\n  {}: [{t}!]!\n}}\n",
+                n.plural
+            );
+        }
 
         // Relationship connections.
         for r in n.relationships() {

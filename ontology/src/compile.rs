@@ -411,9 +411,9 @@ impl<'a> Compiler<'a> {
             }
             let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
             let offset = self.non_negative(f, "offset")?.unwrap_or(0);
-            let limit = self.limit(f, "limit", true)?;
+            let limit = self.limit(f, "limit", true, n)?;
             // A defaulted limit fetches one more row, so the shaper can say the list was cut.
-            let fetch = match self.root_default(f, "limit")? {
+            let fetch = match self.root_default(f, "limit", n)? {
                 Some(default) => Some(default + 1),
                 None => limit,
             };
@@ -442,8 +442,9 @@ impl<'a> Compiler<'a> {
         column: &str,
     ) -> Result<(String, Shape), CompileError> {
         let offset = after_offset(f)?;
-        let first = self.limit(f, "first", true)?;
-        self.root_default(f, "first")?;
+        let first = self.limit(f, "first", true, n)?;
+        let reports_next =
+            self.non_negative(f, "first")?.is_some() || self.root_default(f, "first", n)?.is_some();
         let v = self.var("this");
         let where_ = self.where_arg(Owner::Node(n), &v, f.arg("where"))?;
         let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
@@ -498,6 +499,7 @@ impl<'a> Compiler<'a> {
             field: f.clone(),
             offset,
             first,
+            reports_next,
             node_shapes,
         }));
         Ok((q, shape))
@@ -616,7 +618,7 @@ impl<'a> Compiler<'a> {
         let where_ = self.where_arg(Owner::Node(target), &t, f.arg("where"))?;
         let mut order = self.order_by(Owner::Node(target), &t, f.arg("sort"))?;
         let offset = self.non_negative(f, "offset")?.unwrap_or(0);
-        let limit = self.limit(f, "limit", false)?;
+        let limit = self.limit(f, "limit", false, target)?;
         let mut window = 0;
         let rule = match self.hub(n, r, v) {
             Some((anchor, degree)) => {
@@ -724,7 +726,8 @@ impl<'a> Compiler<'a> {
         let props = self.edge_props(r);
         let edge_owner = r.properties.clone().unwrap_or_default();
         let offset = after_offset(f)?;
-        let first = self.limit(f, "first", false)?;
+        let first = self.limit(f, "first", false, target)?;
+        let reports_next = self.non_negative(f, "first")?.is_some();
         let e = self.var("edge");
         let t = self.var("this");
         let pattern = self.pattern(v, r, &e, &t, true)?;
@@ -867,6 +870,7 @@ impl<'a> Compiler<'a> {
             field: f.clone(),
             offset,
             first,
+            reports_next,
             node_shapes,
         }));
         Ok((expr, shape))
@@ -1336,9 +1340,25 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// `limit`/`first`, defaulted (at the root) and capped by the options.
-    fn limit(&self, f: &FieldSel, arg: &str, root: bool) -> Result<Option<u64>, CompileError> {
+    /// `limit`/`first` of a list or connection of `target`: as the library reads it, the
+    /// argument, else the type's `@limit(default:)`, else its `@limit(max:)`, lowered to that max;
+    /// without `@limit`, defaulted (at the root) and capped by the options.
+    fn limit(
+        &self,
+        f: &FieldSel,
+        arg: &str,
+        root: bool,
+        target: &NodeType,
+    ) -> Result<Option<u64>, CompileError> {
         let given = self.non_negative(f, arg)?;
+        let (default, max) = (target.operations.default_limit, target.operations.max_limit);
+        if default.is_some() || max.is_some() {
+            let limit = given.or(default).or(max);
+            return Ok(match (limit, max) {
+                (Some(l), Some(m)) => Some(l.min(m)),
+                _ => limit,
+            });
+        }
         if let (Some(n), Some(max)) = (given, self.opts.max_limit) {
             if n > max {
                 return Err(invalid(arg, format!("{n} exceeds the maximum of {max} (page through results with offset or after)")));
@@ -1348,10 +1368,19 @@ impl<'a> Compiler<'a> {
     }
 
     /// The default page size when a root field gives no `limit`/`first` (recorded in
-    /// [`Compiler::defaulted`] for the root field's [`RootField::default_limit`]).
-    fn root_default(&mut self, f: &FieldSel, arg: &str) -> Result<Option<u64>, CompileError> {
+    /// [`Compiler::defaulted`] for the root field's [`RootField::default_limit`]); none when the
+    /// type's `@limit` sets its page sizes (the type definitions chose them: no notice).
+    fn root_default(
+        &mut self,
+        f: &FieldSel,
+        arg: &str,
+        target: &NodeType,
+    ) -> Result<Option<u64>, CompileError> {
+        let by_type =
+            target.operations.default_limit.is_some() || target.operations.max_limit.is_some();
         let defaulted = match self.non_negative(f, arg)? {
             Some(_) => None,
+            None if by_type => None,
             None => self.opts.default_limit,
         };
         self.defaulted = defaulted;

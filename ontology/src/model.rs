@@ -38,6 +38,39 @@ pub struct NodeType {
     /// `@authorization(filter: [{ where: { jwt: { roles_INCLUDES: "…" } } }])`: only callers
     /// holding one of these roles see nodes of this type (empty: everyone).
     pub read_roles: Vec<String>,
+    /// `@query`, `@mutation`, `@limit`: which operations the API offers and page sizes.
+    pub operations: Operations,
+}
+
+/// The operations a node type offers and its page sizes: `@query(read:)`,
+/// `@mutation(operations:)`, `@limit(default:, max:)` (everything, no limits, by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operations {
+    /// The root list and connection queries.
+    pub read: bool,
+    /// The root connection's `aggregate` field (`@query(aggregate:)`).
+    pub aggregate: bool,
+    pub create: bool,
+    pub update: bool,
+    pub delete: bool,
+    /// Rows of a list or connection of this type when the operation gives no `limit`/`first`.
+    pub default_limit: Option<u64>,
+    /// Most rows of a list or connection of this type (a larger `limit`/`first` is lowered to it).
+    pub max_limit: Option<u64>,
+}
+
+impl Default for Operations {
+    fn default() -> Self {
+        Operations {
+            read: true,
+            aggregate: true,
+            create: true,
+            update: true,
+            delete: true,
+            default_limit: None,
+            max_limit: None,
+        }
+    }
 }
 
 /// A type marked `@relationshipProperties`.

@@ -166,8 +166,8 @@ impl<'a> Compiler<'a> {
                 };
                 let _ = writeln!(q, "CREATE {arrow}");
                 counters.rels_created += 1;
-                if let Some(edge) = edge {
-                    self.set_edge_props(r, &e, edge, q)?;
+                if edge.is_some() || r.properties.is_some() {
+                    self.set_edge_props(r, &e, edge, true, q)?;
                 }
             }
         }
@@ -261,7 +261,7 @@ impl<'a> Compiler<'a> {
         let _ = write!(body, " MERGE {arrow}");
         let mut edge_sets = String::new();
         if let Some(edge) = c.get("edge").filter(|x| !x.is_null()) {
-            self.set_edge_props(r, &e, edge, &mut edge_sets)?;
+            self.set_edge_props(r, &e, Some(edge), false, &mut edge_sets)?;
         }
         let _ = writeln!(
             q,
@@ -271,11 +271,15 @@ impl<'a> Compiler<'a> {
         Ok(k)
     }
 
+    /// Sets a new relationship's properties from its `edge` input (the input's defaults when the
+    /// input is given); one made by a nested create also gets its `@timestamp(CREATE)`
+    /// properties, as in the library (a connect does not).
     fn set_edge_props(
         &mut self,
         r: &Relationship,
         e: &str,
-        edge: &Value,
+        edge: Option<&Value>,
+        created: bool,
         q: &mut String,
     ) -> Result<(), CompileError> {
         let Some(rp_name) = &r.properties else {
@@ -285,15 +289,23 @@ impl<'a> Compiler<'a> {
             .o
             .relationship_properties(rp_name)
             .ok_or_else(|| invalid(&r.name, "unknown relationship properties"))?;
-        let obj = edge
-            .as_object()
-            .ok_or_else(|| invalid("edge", "must be an object"))?;
+        let obj = match edge.filter(|x| !x.is_null()) {
+            Some(x) => Some(
+                x.as_object()
+                    .ok_or_else(|| invalid("edge", "must be an object"))?,
+            ),
+            None => None,
+        };
         let mut sets = Vec::new();
         for p in &rp.properties {
             if p.timestamp.on_create {
-                sets.push(format!("{e}.{} = datetime()", quote(&p.db_name)));
+                if created {
+                    sets.push(format!("{e}.{} = datetime()", quote(&p.db_name)));
+                }
                 continue;
             }
+            // Without an `edge` input there is nothing to set (nor defaults to apply).
+            let Some(obj) = obj else { continue };
             match given_or_default(p, obj) {
                 None => {
                     if p.required {

@@ -14,7 +14,7 @@ use indexmap::IndexMap;
 
 use crate::model::{
     fingerprint, Direction, EnumType, Exposure, Field, IndexKind, InterfaceType, NodeType,
-    Ontology, Property, Relationship, RelationshipPropertiesType, Scalar, Timestamp,
+    Ontology, Operations, Property, Relationship, RelationshipPropertiesType, Scalar, Timestamp,
 };
 use crate::naming::{plural_from_directive, plural_of};
 
@@ -65,7 +65,15 @@ impl OntologyError {
 }
 
 /// Directives understood on types.
-const TYPE_DIRECTIVES: &[&str] = &["node", "relationshipProperties", "plural", "authorization"];
+const TYPE_DIRECTIVES: &[&str] = &[
+    "node",
+    "relationshipProperties",
+    "plural",
+    "authorization",
+    "query",
+    "mutation",
+    "limit",
+];
 /// Directives understood on fields.
 const FIELD_DIRECTIVES: &[&str] = &[
     "relationship",
@@ -123,10 +131,7 @@ const NOT_YET: &[(&str, &str)] = &[
     ("populatedBy", "compute the value before the mutation and pass it in the input"),
     ("customResolver", "resolve the field in a service in front of Ontograph"),
     ("cypher", "read the value with a separate query (`@cypher` fields are planned)"),
-    ("query", "leave it out: every query is generated"),
-    ("mutation", "leave it out: every mutation is generated"),
     ("subscription", "leave it out: Ontograph serves no subscriptions yet"),
-    ("limit", "pass `limit`/`first`; ONTOGRAPH_DEFAULT_LIMIT and ONTOGRAPH_MAX_LIMIT apply to every type"),
     ("authentication", "use access control (ONTOGRAPH_JWT_SECRET and roles) or an `@authorization` filter on roles"),
     ("jwt", "rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
     ("jwtClaim", "rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
@@ -430,6 +435,7 @@ impl Validator {
             let labels = self.labels(&t.node, &name);
             let plural = self.plural(&t.node, &name);
             let read_roles = self.read_roles(&t.node, &name);
+            let operations = self.operations(&t.node, &name);
             if let Some(other) = plurals.insert(plural.clone(), name.clone()) {
                 self.error(t.node.name.pos, format!("types `{other}` and `{name}` share the plural `{plural}`: set @plural(value: \"…\") on one of them"));
             }
@@ -517,6 +523,7 @@ impl Validator {
                     implements,
                     fields,
                     read_roles,
+                    operations,
                 },
             );
         }
@@ -608,6 +615,98 @@ impl Validator {
                 self.error(d.pos, message);
             }
         }
+    }
+
+    /// `@query(read:, aggregate:)`, `@mutation(operations: [CREATE, UPDATE, DELETE])`,
+    /// `@limit(default:, max:)` on a node type.
+    fn operations(&mut self, t: &TypeDefinition, name: &str) -> Operations {
+        let mut ops = Operations::default();
+        let check_args = |this: &mut Self, d: &Positioned<ConstDirective>, known: &[&str]| {
+            for (a, _) in &d.node.arguments {
+                if !known.contains(&a.node.as_str()) {
+                    this.error(
+                        a.pos,
+                        format!(
+                            "@{} has no argument `{}` (it takes {})",
+                            d.node.name.node,
+                            a.node,
+                            known.join(", ")
+                        ),
+                    );
+                }
+            }
+        };
+        if let Some(d) = directive(&t.directives, "query") {
+            check_args(self, d, &["read", "aggregate"]);
+            match d.node.get_argument("read").map(|v| (&v.node, v.pos)) {
+                None => {}
+                Some((ConstValue::Boolean(b), _)) => ops.read = *b,
+                Some((_, pos)) => self.error(
+                    pos,
+                    format!("@query(read:) on `{name}` must be true or false"),
+                ),
+            }
+            match d.node.get_argument("aggregate").map(|v| (&v.node, v.pos)) {
+                None => {}
+                Some((ConstValue::Boolean(b), _)) => ops.aggregate = *b,
+                Some((_, pos)) => self.error(
+                    pos,
+                    format!("@query(aggregate:) on `{name}` must be true or false"),
+                ),
+            }
+        }
+        if let Some(d) = directive(&t.directives, "mutation") {
+            check_args(self, d, &["operations"]);
+            if let Some(arg) = d.node.get_argument("operations") {
+                ops.create = false;
+                ops.update = false;
+                ops.delete = false;
+                let items = match &arg.node {
+                    ConstValue::List(items) => items.clone(),
+                    one => vec![one.clone()],
+                };
+                for op in items {
+                    match &op {
+                        ConstValue::Enum(e) if e.as_str() == "CREATE" => ops.create = true,
+                        ConstValue::Enum(e) if e.as_str() == "UPDATE" => ops.update = true,
+                        ConstValue::Enum(e) if e.as_str() == "DELETE" => ops.delete = true,
+                        _ => self.error(
+                            arg.pos,
+                            format!("@mutation(operations:) on `{name}` takes CREATE, UPDATE and DELETE"),
+                        ),
+                    }
+                }
+            }
+        }
+        if let Some(d) = directive(&t.directives, "limit") {
+            check_args(self, d, &["default", "max"]);
+            let positive = |this: &mut Self, arg: &str| -> Option<u64> {
+                let v = d.node.get_argument(arg)?;
+                match &v.node {
+                    ConstValue::Number(n) if n.as_u64().is_some_and(|n| n > 0) => n.as_u64(),
+                    _ => {
+                        this.error(
+                            v.pos,
+                            format!("@limit({arg}:) on `{name}` must be a positive Int"),
+                        );
+                        None
+                    }
+                }
+            };
+            ops.default_limit = positive(self, "default");
+            ops.max_limit = positive(self, "max");
+            if let (Some(default), Some(max)) = (ops.default_limit, ops.max_limit) {
+                if default > max {
+                    self.error(
+                        d.pos,
+                        format!(
+                            "@limit on `{name}`: default ({default}) is larger than max ({max})"
+                        ),
+                    );
+                }
+            }
+        }
+        ops
     }
 
     fn labels(&mut self, t: &TypeDefinition, name: &str) -> Vec<String> {

@@ -27,6 +27,10 @@ pub struct ConnectionShape {
     pub offset: u64,
     /// The page size; one more row than this was fetched to learn `hasNextPage`.
     pub first: Option<u64>,
+    /// Whether a page cut at `first` says `hasNextPage`: as in the library, only when the
+    /// operation gave `first` (a page cut by `@limit` says `false`); also when Ontograph's own
+    /// default limit cut it (which `extensions.truncated` reports too).
+    pub reports_next: bool,
     /// Shapes of `node` selections inside `edges`, by response key.
     pub node_shapes: Vec<(String, Shape)>,
 }
@@ -136,7 +140,7 @@ fn connection(c: &ConnectionShape, mut raw: Map<String, Value>) -> Value {
     let has_next = match c.first {
         Some(first) if rows.len() as u64 > first => {
             rows.truncate(first as usize);
-            true
+            c.reports_next
         }
         _ => false,
     };

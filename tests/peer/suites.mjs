@@ -52,7 +52,9 @@ async function run(cypher, params = {}) {
 }
 
 async function reset(fixture) {
-  await run("MATCH (n) DETACH DELETE n");
+  // In batches: the database may hold far more than one transaction's memory allows.
+  await run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS");
+  await run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS");
   for (const st of fixture) await run(st);
 }
 
@@ -109,6 +111,7 @@ async function startOntograph(typedefs) {
     cwd: REPO_ROOT,
     env: {
       ...process.env,
+      NEO4J_URI: uri,
       NEO4J_READER_URIS: "",
       ONTOGRAPH_INGEST: "off",
       ONTOGRAPH_CACHE_TTL: "off",
@@ -121,13 +124,20 @@ async function startOntograph(typedefs) {
   child.stderr.on("data", (d) => log.push(String(d)));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
+  let last = "";
   for (;;) {
     if (child.exitCode !== null) throw new Error(`ontograph serve exited:\n${log.join("")}`);
     try {
       const r = await fetch(`${url}/readyz`);
       if (r.ok) break;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`ontograph serve did not get ready:\n${log.join("")}`);
+      last = await r.text();
+    } catch (e) {
+      last = String(e);
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGTERM");
+      throw new Error(`ontograph serve did not get ready (${last}):\n${log.slice(0, 20).join("")}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return { url: `${url}/graphql`, stop: () => child.kill("SIGTERM"), log };
