@@ -1,17 +1,30 @@
-//! Structured operations on the default ontology (root lists and connections, filters with
-//! every operator on every property, sorts, limits, nested relationships, variables and inline
-//! literals): whatever the values, none of them appears in the Cypher text. Every value the
-//! fuzzer chooses starts with `zqx`, which nothing else in a statement contains.
+//! Structured operations on the default ontology and on the differential suites' type
+//! definitions (temporal types, `@default`, `@coalesce`, `@timestamp`, `@limit`…): root lists and
+//! connections, filters with every operator on every textual and temporal property, sorts,
+//! limits, nested relationships, variables and inline literals. Whatever the values, none of
+//! them appears in the Cypher text. Every value the fuzzer chooses starts with `zqx`, which
+//! nothing else in a statement contains.
 #![no_main]
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use std::fmt::Write;
 use std::sync::OnceLock;
 
-fn ontology() -> &'static ontology::Ontology {
-    static O: OnceLock<ontology::Ontology> = OnceLock::new();
+fn ontologies() -> &'static [ontology::Ontology; 2] {
+    static O: OnceLock<[ontology::Ontology; 2]> = OnceLock::new();
     O.get_or_init(|| {
-        ontology::parse_ontology(include_str!("../../schema/ontology.graphql")).expect("valid")
+        let suites = [
+            include_str!("../../tests/differential/suites/temporal/typedefs.graphql"),
+            include_str!("../../tests/differential/suites/defaults/typedefs.graphql"),
+            include_str!("../../tests/differential/suites/timestamps/typedefs.graphql"),
+            include_str!("../../tests/differential/suites/configuration/typedefs.graphql"),
+            include_str!("../../tests/differential/suites/exposure/typedefs.graphql"),
+        ]
+        .join("\n");
+        [
+            ontology::parse_ontology(include_str!("../../schema/ontology.graphql")).expect("valid"),
+            ontology::parse_ontology(&suites).expect("the suites' type definitions, together"),
+        ]
     })
 }
 
@@ -25,6 +38,7 @@ struct Filter {
 
 #[derive(Arbitrary, Debug)]
 struct Input {
+    vocabulary: bool,
     root: u8,
     connection: bool,
     filters: Vec<Filter>,
@@ -47,7 +61,10 @@ fn filters(
     vars: &mut serde_json::Map<String, serde_json::Value>,
     decls: &mut Vec<String>,
 ) -> String {
-    let props: Vec<_> = n.properties().filter(|p| p.scalar.is_textual() && !p.list).collect();
+    let props: Vec<_> = n
+        .properties()
+        .filter(|p| (p.scalar.is_textual() || p.scalar.temporal_function().is_some()) && !p.list)
+        .collect();
     if props.is_empty() || fs.is_empty() {
         return String::new();
     }
@@ -58,7 +75,8 @@ fn filters(
         let value = format!("zqx{}", f.value);
         let rendered = if f.as_variable {
             let name = format!("v{}", vars.len());
-            let ty = if op == "in" { "[String!]" } else { "String" };
+            let scalar = p.scalar.graphql_name();
+            let ty = if op == "in" { format!("[{scalar}!]") } else { scalar.to_owned() };
             let json = if op == "in" {
                 serde_json::json!([value])
             } else {
@@ -78,7 +96,7 @@ fn filters(
 }
 
 fuzz_target!(|input: Input| {
-    let o = ontology();
+    let o = &ontologies()[usize::from(input.vocabulary)];
     let nodes: Vec<_> = o.nodes.values().collect();
     let n = nodes[input.root as usize % nodes.len()];
     let mut vars = serde_json::Map::new();

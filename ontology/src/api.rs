@@ -213,6 +213,30 @@ impl Sdl {
         if uses(Scalar::DateTime) {
             self.out.push_str("\"\"\"\nA date and time, as an ISO-8601 string in UTC: `2024-05-01T08:20:30.500Z`.\n\"\"\"\nscalar DateTime\n\n");
         }
+        for (scalar, description) in [
+            (Scalar::Date, "A date, as an ISO-8601 string: `2024-05-01`."),
+            (
+                Scalar::Time,
+                "A time with an offset, as an RFC 3339 string: `08:20:30Z`, `08:20:30.5+02:00`.",
+            ),
+            (Scalar::LocalTime, "A time without a time zone: `08:20:30`."),
+            (
+                Scalar::LocalDateTime,
+                "A date and time without a time zone: `2024-05-01T08:20:30`.",
+            ),
+            (
+                Scalar::Duration,
+                "A duration, as an ISO-8601 duration string: `P1Y2M3DT4H5M6S`.",
+            ),
+        ] {
+            if uses(scalar.clone()) {
+                let _ = write!(
+                    self.out,
+                    "\"\"\"\n{description}\n\"\"\"\nscalar {}\n\n",
+                    scalar.graphql_name()
+                );
+            }
+        }
         if uses(Scalar::BigInt) {
             self.out.push_str(
                 "\"\"\"\nA 64-bit integer, as a string or number.\n\"\"\"\nscalar BigInt\n\n",

@@ -258,6 +258,17 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// How a property of `var` is returned: as [`Compiler::read`] reads it, a `Duration` as the
+    /// text the library returns (the JavaScript driver's ISO form, e.g. `P1Y2M3DT4H5M6S`).
+    pub(crate) fn project(&mut self, var: &str, p: &Property) -> String {
+        let read = self.read(var, p);
+        match (&p.scalar, p.list) {
+            (Scalar::Duration, false) => format!("[dur IN [{read}] | {}][0]", duration_text("dur")),
+            (Scalar::Duration, true) => format!("[dur IN {read} | {}]", duration_text("dur")),
+            _ => read,
+        }
+    }
+
     /// A fresh Cypher variable name.
     pub(crate) fn var(&mut self, prefix: &str) -> String {
         self.vars += 1;
@@ -520,7 +531,7 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             if let Some(p) = n.property(&f.name) {
-                let read = self.read(v, p);
+                let read = self.project(v, p);
                 parts.push((f.key.clone(), read));
                 continue;
             }
@@ -578,7 +589,7 @@ impl<'a> Compiler<'a> {
                     field: f.name.clone(),
                 }
             })?;
-            let read = self.read(e, p);
+            let read = self.project(e, p);
             parts.push((f.key.clone(), read));
         }
         Ok(map_literal(&parts))
@@ -1141,7 +1152,13 @@ impl<'a> Compiler<'a> {
                         _ => ">=",
                     };
                     let x = self.typed(&p.scalar, val.clone());
-                    format!("{expr} {sym} {x}")
+                    if p.scalar == Scalar::Duration {
+                        // Durations have no order of their own: compared, as the library
+                        // compares them, as the instants they lead to from now.
+                        format!("datetime() + {expr} {sym} datetime() + {x}")
+                    } else {
+                        format!("{expr} {sym} {x}")
+                    }
                 }
                 (other, _) => {
                     return Err(invalid(
@@ -1158,18 +1175,18 @@ impl<'a> Compiler<'a> {
     /// A parameter converted to the property's Neo4j type where JSON cannot carry it.
     pub(crate) fn typed(&mut self, s: &Scalar, v: Value) -> String {
         let p = self.param(v);
-        match s {
-            Scalar::DateTime => format!("datetime({p})"),
-            Scalar::BigInt => format!("toInteger({p})"),
+        match (s, s.temporal_function()) {
+            (_, Some(f)) => format!("{f}({p})"),
+            (Scalar::BigInt, _) => format!("toInteger({p})"),
             _ => p,
         }
     }
 
     pub(crate) fn typed_list(&mut self, s: &Scalar, v: Value) -> String {
         let p = self.param(v);
-        match s {
-            Scalar::DateTime => format!("[x IN {p} | datetime(x)]"),
-            Scalar::BigInt => format!("[x IN {p} | toInteger(x)]"),
+        match (s, s.temporal_function()) {
+            (_, Some(f)) => format!("[x IN {p} | {f}(x)]"),
+            (Scalar::BigInt, _) => format!("[x IN {p} | toInteger(x)]"),
             _ => p,
         }
     }
@@ -1527,4 +1544,35 @@ fn needs_total(f: &FieldSel) -> bool {
 
 fn needs_distinct_nodes(f: &FieldSel) -> bool {
     f.selection.iter().any(|s| s.name == "aggregate")
+}
+
+/// The Cypher text of the duration `d` in the JavaScript driver's ISO form (what the library
+/// returns): years and months from the months, days, then after `T` hours (not wrapped at a
+/// day), minutes and seconds with nine-digit nanoseconds, each part left out when zero, and
+/// `PT0S` for no duration; negative parts carry their sign.
+fn duration_text(d: &str) -> String {
+    let secs = format!(
+        "CASE WHEN {d}.nanosecondsOfSecond > 0 AND {d}.seconds < 0 THEN {d}.seconds + 1 ELSE {d}.seconds END"
+    );
+    let part = |value: &str, unit: &str| {
+        format!("CASE WHEN {value} <> 0 THEN toString({value}) + '{unit}' ELSE '' END")
+    };
+    let seconds_text = format!(
+        "CASE WHEN {d}.seconds < 0 AND {d}.nanosecondsOfSecond > 0 \
+         THEN (CASE WHEN ({d}.seconds + 1) % 60 = 0 THEN '-0' ELSE toString(({d}.seconds + 1) % 60) END) \
+         + '.' + right('000000000' + toString(1000000000 - {d}.nanosecondsOfSecond), 9) \
+         ELSE toString({d}.seconds % 60) + CASE WHEN {d}.nanosecondsOfSecond > 0 \
+         THEN '.' + right('000000000' + toString({d}.nanosecondsOfSecond), 9) ELSE '' END END"
+    );
+    format!(
+        "CASE WHEN {d} IS NULL THEN null \
+         WHEN {d}.months = 0 AND {d}.days = 0 AND {d}.seconds = 0 AND {d}.nanosecondsOfSecond = 0 THEN 'PT0S' \
+         ELSE 'P' + {years} + {months} + {days} + 'T' + {hours} + {minutes} \
+         + [st IN [{seconds_text}] | CASE WHEN st = '0' THEN '' ELSE st + 'S' END][0] END",
+        years = part(&format!("{d}.months / 12"), "Y"),
+        months = part(&format!("{d}.months % 12"), "M"),
+        days = part(&format!("{d}.days"), "D"),
+        hours = part(&format!("({secs}) / 3600"), "H"),
+        minutes = part(&format!("({secs}) / 60 % 60"), "M"),
+    )
 }

@@ -1087,7 +1087,14 @@ fn typed(scalar: &Scalar, v: Value) -> Result<Value, String> {
         Scalar::Boolean => Transform::Bool.apply(v),
         Scalar::DateTime => normalize_datetime(&v),
         Scalar::Id => Transform::String.apply(v),
-        Scalar::String | Scalar::Enum(_) => match v {
+        // Neo4j parses the ISO-8601 text (`date(…)`, `duration(…)`) when the batch runs.
+        Scalar::String
+        | Scalar::Enum(_)
+        | Scalar::Date
+        | Scalar::Time
+        | Scalar::LocalTime
+        | Scalar::LocalDateTime
+        | Scalar::Duration => match v {
             Value::String(_) => Ok(v),
             other => Err(format!("expected a string, got {other}")),
         },
@@ -1347,9 +1354,9 @@ fn set_items(
         .into_iter()
         .map(|name| {
             let q = quote(name);
-            let value = match types(label, name) {
-                Some(Scalar::DateTime) => format!("datetime(row.p.{q})"),
-                _ => format!("row.p.{q}"),
+            let value = match types(label, name).and_then(|s| s.temporal_function()) {
+                Some(f) => format!("{f}(row.p.{q})"),
+                None => format!("row.p.{q}"),
             };
             format!("{var}.{q} = coalesce({value}, {var}.{q})")
         })

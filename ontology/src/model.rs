@@ -289,6 +289,11 @@ pub enum Scalar {
     Boolean,
     DateTime,
     BigInt,
+    Date,
+    Time,
+    LocalTime,
+    LocalDateTime,
+    Duration,
     Enum(String),
 }
 
@@ -303,6 +308,11 @@ impl Scalar {
             Scalar::Boolean => "Boolean",
             Scalar::DateTime => "DateTime",
             Scalar::BigInt => "BigInt",
+            Scalar::Date => "Date",
+            Scalar::Time => "Time",
+            Scalar::LocalTime => "LocalTime",
+            Scalar::LocalDateTime => "LocalDateTime",
+            Scalar::Duration => "Duration",
             Scalar::Enum(name) => name,
         }
     }
@@ -316,6 +326,11 @@ impl Scalar {
             "Boolean" => Scalar::Boolean,
             "DateTime" => Scalar::DateTime,
             "BigInt" => Scalar::BigInt,
+            "Date" => Scalar::Date,
+            "Time" => Scalar::Time,
+            "LocalTime" => Scalar::LocalTime,
+            "LocalDateTime" => Scalar::LocalDateTime,
+            "Duration" => Scalar::Duration,
             other if enums.contains_key(other) => Scalar::Enum(other.to_string()),
             _ => return None,
         })
@@ -325,8 +340,22 @@ impl Scalar {
     pub fn is_ordered(&self) -> bool {
         matches!(
             self,
-            Scalar::Int | Scalar::Float | Scalar::DateTime | Scalar::BigInt
-        )
+            Scalar::Int | Scalar::Float | Scalar::BigInt | Scalar::Duration
+        ) || self.temporal_function().is_some()
+    }
+
+    /// The Cypher function that makes a value of this temporal type from its ISO-8601 text
+    /// (`date("2024-05-01")`); `None` for the other types.
+    pub fn temporal_function(&self) -> Option<&'static str> {
+        Some(match self {
+            Scalar::DateTime => "datetime",
+            Scalar::Date => "date",
+            Scalar::Time => "time",
+            Scalar::LocalTime => "localtime",
+            Scalar::LocalDateTime => "localdatetime",
+            Scalar::Duration => "duration",
+            _ => return None,
+        })
     }
 
     /// Whether values are strings that support `contains`, `startsWith`, `endsWith`.

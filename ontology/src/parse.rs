@@ -281,7 +281,7 @@ impl Validator {
                             Kind::Other
                         }
                         TypeKind::Scalar => {
-                            self.error(t.node.name.pos, format!("custom scalar `{name}` is not supported: use ID, String, Int, Float, Boolean, DateTime or BigInt"));
+                            self.error(t.node.name.pos, format!("custom scalar `{name}` is not supported: use ID, String, Int, Float, Boolean, BigInt, DateTime, Date, Time, LocalTime, LocalDateTime or Duration"));
                             Kind::Other
                         }
                     };
@@ -1007,7 +1007,7 @@ impl Validator {
         let ty = &f.node.ty.node;
         let tname = named_type(ty);
         let Some(scalar) = Scalar::from_graphql_name(tname, enums) else {
-            self.error(f.node.ty.pos, format!("unknown type `{tname}` for field `{fname}` of {owner} (expected a @node type, an enum, or one of ID, String, Int, Float, Boolean, DateTime, BigInt)"));
+            self.error(f.node.ty.pos, format!("unknown type `{tname}` for field `{fname}` of {owner} (expected a @node type, an enum, or one of ID, String, Int, Float, Boolean, BigInt, DateTime, Date, Time, LocalTime, LocalDateTime, Duration)"));
             return None;
         };
         let (list, required) = match &ty.base {
@@ -1266,6 +1266,15 @@ fn literal(
             Ok(Value::from(s.as_str()))
         }
         (Scalar::DateTime, _) => Err("an ISO 8601 date-time string".to_owned()),
+        // Neo4j parses the text (`date(…)`, `duration(…)`) where the value is used.
+        (
+            Scalar::Date
+            | Scalar::Time
+            | Scalar::LocalTime
+            | Scalar::LocalDateTime
+            | Scalar::Duration,
+            ConstValue::String(s),
+        ) => Ok(Value::from(s.as_str())),
         (Scalar::Enum(e), ConstValue::Enum(value)) => {
             if enums
                 .get(e)

@@ -550,9 +550,20 @@ impl<'a> ValueGenerator<'a> {
                 Value::from((x * 100.0).round() / 100.0)
             }
             Scalar::Boolean => Value::Bool(rng.gen_bool(0.35)),
-            Scalar::DateTime => {
-                Value::String(format_datetime(rng.gen_range(DATETIME_FROM..DATETIME_TO)))
-            }
+            Scalar::DateTime
+            | Scalar::Date
+            | Scalar::Time
+            | Scalar::LocalTime
+            | Scalar::LocalDateTime => Value::String(temporal_text(
+                scalar,
+                rng.gen_range(DATETIME_FROM..DATETIME_TO),
+            )),
+            // Up to a year, in days and hours.
+            Scalar::Duration => Value::String(format!(
+                "P{}DT{}H",
+                rng.gen_range(0..365),
+                rng.gen_range(0..24)
+            )),
             // Log-uniform in 1e9..1e15, as a decimal string (beyond JavaScript's safe integers).
             Scalar::BigInt => {
                 let x = 1e9 * 1e6f64.powf(rng.gen::<f64>());
@@ -582,9 +593,19 @@ fn unique_value(p: &Property, enum_values: &[String], salt: u64, index: u64) -> 
         Scalar::Int => Value::from(index as i64),
         Scalar::Float => Value::from(index as f64 + 0.5),
         Scalar::Boolean => Value::Bool(index % 2 == 1),
-        Scalar::DateTime => Value::String(format_datetime(
+        Scalar::DateTime | Scalar::LocalDateTime => Value::String(temporal_text(
+            &p.scalar,
             UNIQUE_DATETIME_BASE.saturating_add((index as i64).saturating_mul(60)),
         )),
+        // A day apart, a second apart, a minute apart: distinct within each type's range.
+        Scalar::Date => Value::String(temporal_text(
+            &p.scalar,
+            UNIQUE_DATETIME_BASE.saturating_add((index as i64).saturating_mul(86_400)),
+        )),
+        Scalar::Time | Scalar::LocalTime => {
+            Value::String(temporal_text(&p.scalar, (index % 86_400) as i64))
+        }
+        Scalar::Duration => Value::String(format!("PT{index}M")),
         Scalar::BigInt => Value::String(format!("{}", 1_000_000_000_000u64.saturating_add(index))),
         Scalar::Enum(_) => match enum_values.len() {
             0 => Value::Null,
@@ -752,6 +773,19 @@ fn fnv1a(text: &str) -> u64 {
 }
 
 /// Seconds since the Unix epoch → `YYYY-MM-DDTHH:MM:SSZ`.
+/// The instant `secs` (Unix seconds) as text of a temporal type: `2023-04-05T06:07:08Z`,
+/// `2023-04-05`, `06:07:08Z`, `06:07:08`, `2023-04-05T06:07:08`.
+fn temporal_text(scalar: &Scalar, secs: i64) -> String {
+    let full = format_datetime(secs);
+    match scalar {
+        Scalar::Date => full[..10].to_owned(),
+        Scalar::Time => full[11..].to_owned(),
+        Scalar::LocalTime => full[11..19].to_owned(),
+        Scalar::LocalDateTime => full[..19].to_owned(),
+        _ => full,
+    }
+}
+
 fn format_datetime(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
@@ -797,6 +831,11 @@ mod tests {
           size: BigInt
           color: Color!
           seen: [DateTime!]
+          day: Date
+          at: Time
+          opens: LocalTime
+          local: LocalDateTime
+          lasts: Duration
           inside: Box @relationship(type: "INSIDE", direction: OUT)
           holds: [Box!]! @relationship(type: "INSIDE", direction: IN)
           links: [Shelf!]! @relationship(type: "ON", direction: OUT, properties: "Weight")
@@ -1039,6 +1078,14 @@ mod tests {
                 );
             }
             Scalar::BigInt => assert!(v.as_str().is_some_and(|s| s.parse::<i64>().is_ok())),
+            Scalar::Date => assert_eq!(v.as_str().map(str::len), Some(10), "{v}"),
+            Scalar::Time => assert!(
+                v.as_str().is_some_and(|s| s.len() == 9 && s.ends_with('Z')),
+                "{v}"
+            ),
+            Scalar::LocalTime => assert_eq!(v.as_str().map(str::len), Some(8), "{v}"),
+            Scalar::LocalDateTime => assert_eq!(v.as_str().map(str::len), Some(19), "{v}"),
+            Scalar::Duration => assert!(v.as_str().is_some_and(|s| s.starts_with('P')), "{v}"),
             Scalar::Enum(name) => {
                 let s = v.as_str().expect("string");
                 assert!(o.enums[name].values.iter().any(|x| x == s), "{s}");

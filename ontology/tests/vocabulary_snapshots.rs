@@ -76,3 +76,8 @@ shape!(
     "timestamps",
     r#"mutation { updatePosts(where: { title: { eq: "t" } }, update: { title: { set: "u" } }) { posts { updatedAt touchedAt } } }"#
 );
+shape!(
+    temporal_filters_and_duration_text,
+    "temporal",
+    r#"{ events(where: { on: { gte: "2024-01-01" }, localStart: { lt: "12:00:00" }, lasts: { gt: "P1D" }, days: { includes: "2024-05-02" } }) { name on lasts breaks } }"#
+);

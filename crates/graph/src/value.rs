@@ -22,7 +22,8 @@
 //!
 //! Duration: neo4rs 0.8 folds a row's Duration into `(seconds, nanoseconds)` before any caller
 //! sees it (a month counts as 2 629 800 s, a day as 86 400 s), so months and days cannot be
-//! recovered. Return `toString(d)` from Cypher when the exact calendar form matters.
+//! recovered. The compiler never returns a raw duration: it returns the text the library returns
+//! (`ontology::compile`'s `duration_text`).
 //!
 //! Small negative integers: neo4rs 0.8.0 decodes the one-byte Bolt integers -16..=-1 as
 //! 240..=255; the workspace patches it (see `third_party/neo4rs/PATCHED.md`).

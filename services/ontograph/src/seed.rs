@@ -301,11 +301,11 @@ fn relationship_cypher(spec: &RelationshipSpec, properties: &[Property]) -> Stri
 fn assignment(var: &str, p: &Property) -> String {
     let name = quote(&p.db_name);
     let value = format!("row.p.{name}");
-    let typed = match (&p.scalar, p.list) {
-        (Scalar::DateTime, false) => format!("datetime({value})"),
-        (Scalar::BigInt, false) => format!("toInteger({value})"),
-        (Scalar::DateTime, true) => format!("[x IN {value} | datetime(x)]"),
-        (Scalar::BigInt, true) => format!("[x IN {value} | toInteger(x)]"),
+    let typed = match (p.scalar.temporal_function(), &p.scalar, p.list) {
+        (Some(f), _, false) => format!("{f}({value})"),
+        (Some(f), _, true) => format!("[x IN {value} | {f}(x)]"),
+        (None, Scalar::BigInt, false) => format!("toInteger({value})"),
+        (None, Scalar::BigInt, true) => format!("[x IN {value} | toInteger(x)]"),
         _ => value,
     };
     format!("{var}.{name} = {typed}")
