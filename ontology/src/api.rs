@@ -382,8 +382,32 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                 "input {fi}DeleteFieldInput {{\n  where: {conn}Where\n}}\n"
             );
             let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
-            let _ = writeln!(self.out, "input {fi}FieldInput {{\n  connect: {l}{fi}ConnectFieldInput{r_}\n  create: {l}{fi}CreateFieldInput{r_}\n}}\n");
-            let _ = writeln!(self.out, "input {fi}UpdateFieldInput {{\n  connect: {l}{fi}ConnectFieldInput{r_}\n  disconnect: {l}{fi}DisconnectFieldInput{r_}\n  create: {l}{fi}CreateFieldInput{r_}\n  delete: {l}{fi}DeleteFieldInput{r_}\n}}\n");
+            let ops = &r.nested;
+            let field = |on: bool, name: &str, input: &str| {
+                if on {
+                    format!("  {name}: {l}{fi}{input}{r_}\n")
+                } else {
+                    String::new()
+                }
+            };
+            if ops.on_create() {
+                let _ = writeln!(
+                    self.out,
+                    "input {fi}FieldInput {{\n{}{}}}\n",
+                    field(ops.connect, "connect", "ConnectFieldInput"),
+                    field(ops.create, "create", "CreateFieldInput"),
+                );
+            }
+            if ops.on_update() {
+                let _ = writeln!(
+                    self.out,
+                    "input {fi}UpdateFieldInput {{\n{}{}{}{}}}\n",
+                    field(ops.connect, "connect", "ConnectFieldInput"),
+                    field(ops.disconnect, "disconnect", "DisconnectFieldInput"),
+                    field(ops.create, "create", "CreateFieldInput"),
+                    field(ops.delete, "delete", "DeleteFieldInput"),
+                );
+            }
             self.relationship_filters(target);
             self.connect_where(target);
         }
@@ -465,7 +489,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
             any = true;
         }
         if let Some(n) = node {
-            for r in n.relationships() {
+            for r in n.relationships().filter(|r| r.nested.on_create()) {
                 let _ = writeln!(s, "  {}: {t}{}FieldInput", r.name, upper_first(&r.name));
                 any = true;
             }
@@ -490,7 +514,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
             any = true;
         }
         if let Some(n) = node {
-            for r in n.relationships() {
+            for r in n.relationships().filter(|r| r.nested.on_update()) {
                 let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
                 let _ = writeln!(
                     s,

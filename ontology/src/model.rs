@@ -263,6 +263,43 @@ pub struct Relationship {
     pub list: bool,
     /// The `@relationshipProperties` type carried by the relationship.
     pub properties: Option<String>,
+    /// `@relationship(nestedOperations:)`: what create and update inputs may do through it.
+    pub nested: NestedOperations,
+}
+
+/// The nested operations a relationship field offers in create and update inputs (all of them
+/// unless `@relationship(nestedOperations: [...])` lists fewer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NestedOperations {
+    pub create: bool,
+    pub connect: bool,
+    pub disconnect: bool,
+    pub update: bool,
+    pub delete: bool,
+}
+
+impl Default for NestedOperations {
+    fn default() -> Self {
+        NestedOperations {
+            create: true,
+            connect: true,
+            disconnect: true,
+            update: true,
+            delete: true,
+        }
+    }
+}
+
+impl NestedOperations {
+    /// Whether a create input offers anything through the relationship.
+    pub fn on_create(&self) -> bool {
+        self.create || self.connect
+    }
+
+    /// Whether an update input offers anything through the relationship.
+    pub fn on_update(&self) -> bool {
+        self.create || self.connect || self.disconnect || self.delete
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,8 +13,9 @@ use async_graphql_value::ConstValue;
 use indexmap::IndexMap;
 
 use crate::model::{
-    fingerprint, Direction, EnumType, Exposure, Field, IndexKind, InterfaceType, NodeType,
-    Ontology, Operations, Property, Relationship, RelationshipPropertiesType, Scalar, Timestamp,
+    fingerprint, Direction, EnumType, Exposure, Field, IndexKind, InterfaceType, NestedOperations,
+    NodeType, Ontology, Operations, Property, Relationship, RelationshipPropertiesType, Scalar,
+    Timestamp,
 };
 use crate::naming::{plural_from_directive, plural_of};
 
@@ -935,6 +936,38 @@ impl Validator {
             ),
         }
         let properties = string_arg(&d.node, "properties").map(|(p, _)| p);
+        let nested = match d.node.get_argument("nestedOperations") {
+            None => NestedOperations::default(),
+            Some(v) => {
+                let mut n = NestedOperations {
+                    create: false,
+                    connect: false,
+                    disconnect: false,
+                    update: false,
+                    delete: false,
+                };
+                let items = match &v.node {
+                    ConstValue::List(items) => items.clone(),
+                    one => vec![one.clone()],
+                };
+                for op in items {
+                    match &op {
+                        ConstValue::Enum(e) => match e.as_str() {
+                            "CREATE" => n.create = true,
+                            "CONNECT" => n.connect = true,
+                            "DISCONNECT" => n.disconnect = true,
+                            "UPDATE" => n.update = true,
+                            "DELETE" => n.delete = true,
+                            // v7 dropped connectOrCreate: nothing to offer.
+                            "CONNECT_OR_CREATE" => {}
+                            other => self.error(v.pos, format!("@relationship(nestedOperations:) on `{owner}.{fname}`: unknown operation `{other}` (CREATE, CONNECT, DISCONNECT, UPDATE, DELETE)")),
+                        },
+                        _ => self.error(v.pos, format!("@relationship(nestedOperations:) on `{owner}.{fname}` takes a list of CREATE, CONNECT, DISCONNECT, UPDATE, DELETE")),
+                    }
+                }
+                n
+            }
+        };
         let ty = &f.node.ty.node;
         let target_name = named_type(ty);
         let list = match &ty.base {
@@ -969,6 +1002,7 @@ impl Validator {
             target,
             list,
             properties,
+            nested,
         })
     }
 
