@@ -121,7 +121,7 @@ fn rendered_error_names_file_line_and_column() {
     let err = parse_ontology("type A @node {\n  x: Nope\n}").expect_err("invalid");
     assert_eq!(
         err.render("schema/bad.graphql"),
-        "schema/bad.graphql:2:6: unknown type `Nope` for field `x` of type `A` (expected a @node type, an enum, or one of ID, String, Int, Float, Boolean, DateTime, BigInt)"
+        "schema/bad.graphql:2:6: unknown type `Nope` for field `x` of type `A` (expected a @node type, an enum, or one of ID, String, Int, Float, Boolean, BigInt, DateTime, Date, Time, LocalTime, LocalDateTime, Duration)"
     );
 }
 
