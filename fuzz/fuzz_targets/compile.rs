@@ -19,6 +19,8 @@ fn ontologies() -> &'static [ontology::Ontology; 2] {
             include_str!("../../tests/differential/suites/timestamps/typedefs.graphql"),
             include_str!("../../tests/differential/suites/configuration/typedefs.graphql"),
             include_str!("../../tests/differential/suites/exposure/typedefs.graphql"),
+            include_str!("../../tests/differential/suites/spatial/typedefs.graphql"),
+            include_str!("../../tests/differential/suites/nested-operations/typedefs.graphql"),
         ]
         .join("\n");
         [

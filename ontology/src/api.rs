@@ -213,6 +213,22 @@ impl Sdl {
         if uses(Scalar::DateTime) {
             self.out.push_str("\"\"\"\nA date and time, as an ISO-8601 string in UTC: `2024-05-01T08:20:30.500Z`.\n\"\"\"\nscalar DateTime\n\n");
         }
+        if uses(Scalar::Point) {
+            self.out.push_str(
+                "\"\"\"\nA WGS-84 point: longitude and latitude in degrees, height in metres.\n\"\"\"\n\
+type Point {\n  longitude: Float!\n  latitude: Float!\n  height: Float\n  crs: String!\n  srid: Int!\n}\n\n\
+input PointInput {\n  longitude: Float!\n  latitude: Float!\n  height: Float\n}\n\n\
+input PointDistanceFilters {\n  from: PointInput!\n  gt: Float\n  gte: Float\n  lt: Float\n  lte: Float\n  eq: Float\n}\n\n",
+            );
+        }
+        if uses(Scalar::CartesianPoint) {
+            self.out.push_str(
+                "\"\"\"\nA point in a Cartesian plane or space.\n\"\"\"\n\
+type CartesianPoint {\n  x: Float!\n  y: Float!\n  z: Float\n  crs: String!\n  srid: Int!\n}\n\n\
+input CartesianPointInput {\n  x: Float!\n  y: Float!\n  z: Float\n}\n\n\
+input CartesianDistancePointFilters {\n  from: CartesianPointInput!\n  gt: Float\n  gte: Float\n  lt: Float\n  lte: Float\n}\n\n",
+            );
+        }
         for (scalar, description) in [
             (Scalar::Date, "A date, as an ISO-8601 string: `2024-05-01`."),
             (
@@ -552,7 +568,7 @@ fn output_type(p: &Property) -> String {
 }
 
 fn input_type(p: &Property) -> String {
-    let base = p.scalar.graphql_name();
+    let base = p.scalar.input_name();
     if p.list {
         format!("[{base}!]")
     } else {
@@ -565,6 +581,7 @@ pub fn filter_input(p: &Property) -> String {
     match (&p.scalar, p.list) {
         (Scalar::Enum(e), false) => format!("{e}EnumScalarFilters"),
         (Scalar::Enum(e), true) => format!("{e}EnumListFilters"),
+        (s, false) if s.coordinates().is_some() => format!("{}Filters", s.graphql_name()),
         (s, false) => format!("{}ScalarFilters", s.graphql_name()),
         (s, true) => format!("{}ListFilters", s.graphql_name()),
     }
@@ -575,12 +592,33 @@ pub fn mutation_input(p: &Property) -> String {
     match (&p.scalar, p.list) {
         (Scalar::Enum(e), false) => format!("{e}EnumScalarMutations"),
         (Scalar::Enum(e), true) => format!("List{e}EnumMutations"),
+        (s, false) if s.coordinates().is_some() => format!("{}Mutations", s.graphql_name()),
+        (s, true) if s.coordinates().is_some() => format!("List{}Mutations", s.input_name()),
         (s, false) => format!("{}ScalarMutations", s.graphql_name()),
         (s, true) => format!("List{}Mutations", s.graphql_name()),
     }
 }
 
 fn scalar_input_body(name: &str) -> String {
+    // The spatial types' inputs (the point types themselves come with `shared_types`).
+    for (point, distance) in [
+        ("Point", "PointDistanceFilters"),
+        ("CartesianPoint", "CartesianDistancePointFilters"),
+    ] {
+        let input = format!("{point}Input");
+        if name == format!("{point}Filters") {
+            return format!("  eq: {input}\n  in: [{input}!]\n  distance: {distance}\n");
+        }
+        if name == format!("{point}ListFilters") {
+            return format!("  eq: [{input}!]\n  includes: {input}\n");
+        }
+        if name == format!("{point}Mutations") {
+            return format!("  set: {input}\n");
+        }
+        if name == format!("List{input}Mutations") {
+            return format!("  set: [{input}!]\n  push: [{input}!]\n  pop: Int\n");
+        }
+    }
     let (base, kind) = if let Some(b) = name.strip_suffix("EnumScalarFilters") {
         (b.to_string(), "enum_filters")
     } else if let Some(b) = name.strip_suffix("EnumListFilters") {

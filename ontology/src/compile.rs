@@ -258,14 +258,20 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// How a property of `var` is returned: as [`Compiler::read`] reads it, a `Duration` as the
-    /// text the library returns (the JavaScript driver's ISO form, e.g. `P1Y2M3DT4H5M6S`).
-    pub(crate) fn project(&mut self, var: &str, p: &Property) -> String {
+    /// How a property of `var` is returned, as selected by `f`: as [`Compiler::read`] reads it,
+    /// a `Duration` as the text the library returns (the JavaScript driver's ISO form, e.g.
+    /// `P1Y2M3DT4H5M6S`), a point as the object of the coordinates `f` selects.
+    pub(crate) fn project(&mut self, var: &str, p: &Property, f: &FieldSel) -> String {
         let read = self.read(var, p);
-        match (&p.scalar, p.list) {
-            (Scalar::Duration, false) => format!("[dur IN [{read}] | {}][0]", duration_text("dur")),
-            (Scalar::Duration, true) => format!("[dur IN {read} | {}]", duration_text("dur")),
-            _ => read,
+        let each = match (&p.scalar, p.scalar.coordinates()) {
+            (Scalar::Duration, _) => Some(("dur", duration_text("dur"))),
+            (_, Some(coordinates)) => Some(("pt", point_object(&p.scalar, coordinates, f))),
+            _ => None,
+        };
+        match (each, p.list) {
+            (None, _) => read,
+            (Some((x, text)), false) => format!("[{x} IN [{read}] | {text}][0]"),
+            (Some((x, text)), true) => format!("[{x} IN {read} | {text}]"),
         }
     }
 
@@ -531,7 +537,7 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             if let Some(p) = n.property(&f.name) {
-                let read = self.project(v, p);
+                let read = self.project(v, p, f);
                 parts.push((f.key.clone(), read));
                 continue;
             }
@@ -589,7 +595,7 @@ impl<'a> Compiler<'a> {
                     field: f.name.clone(),
                 }
             })?;
-            let read = self.project(e, p);
+            let read = self.project(e, p, f);
             parts.push((f.key.clone(), read));
         }
         Ok(map_literal(&parts))
@@ -1141,6 +1147,34 @@ impl<'a> Compiler<'a> {
                     let list = self.typed_list(&p.scalar, val.clone());
                     format!("{expr} IN {list}")
                 }
+                ("distance", false) if p.scalar.coordinates().is_some() => {
+                    // `{ from: <point>, lt: <metres>, … }`: Neo4j's distance, as the library.
+                    let d = val.as_object().ok_or_else(|| {
+                        invalid(&p.name, "distance must be an object with `from`")
+                    })?;
+                    let from = d
+                        .get("from")
+                        .filter(|x| !x.is_null())
+                        .ok_or_else(|| invalid(&p.name, "distance needs `from`"))?;
+                    let from = self.typed(&p.scalar, from.clone());
+                    let mut cmp = Vec::new();
+                    for (op, sym) in [
+                        ("lt", "<"),
+                        ("lte", "<="),
+                        ("gt", ">"),
+                        ("gte", ">="),
+                        ("eq", "="),
+                    ] {
+                        if let Some(x) = d.get(op).filter(|x| !x.is_null()) {
+                            let x = self.param(x.clone());
+                            cmp.push(format!("point.distance({expr}, {from}) {sym} {x}"));
+                        }
+                    }
+                    if cmp.is_empty() {
+                        continue;
+                    }
+                    cmp.join(" AND ")
+                }
                 ("contains", false) => format!("{expr} CONTAINS {}", self.param(val.clone())),
                 ("startsWith", false) => format!("{expr} STARTS WITH {}", self.param(val.clone())),
                 ("endsWith", false) => format!("{expr} ENDS WITH {}", self.param(val.clone())),
@@ -1174,21 +1208,19 @@ impl<'a> Compiler<'a> {
 
     /// A parameter converted to the property's Neo4j type where JSON cannot carry it.
     pub(crate) fn typed(&mut self, s: &Scalar, v: Value) -> String {
-        let p = self.param(v);
-        match (s, s.temporal_function()) {
-            (_, Some(f)) => format!("{f}({p})"),
-            (Scalar::BigInt, _) => format!("toInteger({p})"),
-            _ => p,
-        }
+        let p = self.param(spatial_input(s, v));
+        s.cypher_value(&p)
     }
 
     pub(crate) fn typed_list(&mut self, s: &Scalar, v: Value) -> String {
+        let v = match v {
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|i| spatial_input(s, i)).collect())
+            }
+            other => other,
+        };
         let p = self.param(v);
-        match (s, s.temporal_function()) {
-            (_, Some(f)) => format!("[x IN {p} | {f}(x)]"),
-            (Scalar::BigInt, _) => format!("[x IN {p} | toInteger(x)]"),
-            _ => p,
-        }
+        s.cypher_list(&p)
     }
 
     /// `rel: { some | all | none | single: TargetWhere }` (list) or `rel: TargetWhere` (single).
@@ -1574,5 +1606,40 @@ fn duration_text(d: &str) -> String {
         days = part(&format!("{d}.days"), "D"),
         hours = part(&format!("({secs}) / 3600"), "H"),
         minutes = part(&format!("({secs}) / 60 % 60"), "M"),
+    )
+}
+
+/// A point input without its absent coordinates (`height: null` given to `point()` is an
+/// error, left out it makes a 2-D point); other values as they are.
+fn spatial_input(s: &Scalar, v: Value) -> Value {
+    match (s.coordinates(), v) {
+        (Some(_), Value::Object(m)) => {
+            Value::Object(m.into_iter().filter(|(_, x)| !x.is_null()).collect())
+        }
+        (_, v) => v,
+    }
+}
+
+/// The Cypher map of the point `pt` with the fields `f` selects (aliases kept): the coordinates
+/// (the third only for a 3-D point), `crs`, `srid`, `__typename`; `null` for no point.
+fn point_object(s: &Scalar, [first, second, third]: [&str; 3], f: &FieldSel) -> String {
+    let parts: Vec<(String, String)> = f
+        .selection
+        .iter()
+        .filter_map(|sub| {
+            let expr = match sub.name.as_str() {
+                n if n == first || n == second => format!("pt.{n}"),
+                n if n == third => format!("CASE WHEN pt.crs ENDS WITH '-3d' THEN pt.{n} END"),
+                "crs" => "pt.crs".to_owned(),
+                "srid" => "pt.srid".to_owned(),
+                "__typename" => format!("'{}'", s.graphql_name()),
+                _ => return None,
+            };
+            Some((sub.key.clone(), expr))
+        })
+        .collect();
+    format!(
+        "CASE WHEN pt IS NULL THEN null ELSE {} END",
+        map_literal(&parts)
     )
 }

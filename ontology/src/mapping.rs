@@ -1087,6 +1087,10 @@ fn typed(scalar: &Scalar, v: Value) -> Result<Value, String> {
         Scalar::Boolean => Transform::Bool.apply(v),
         Scalar::DateTime => normalize_datetime(&v),
         Scalar::Id => Transform::String.apply(v),
+        Scalar::Point | Scalar::CartesianPoint => match v {
+            Value::Object(_) => Ok(v),
+            other => Err(format!("expected a point object, got {other}")),
+        },
         // Neo4j parses the ISO-8601 text (`date(…)`, `duration(…)`) when the batch runs.
         Scalar::String
         | Scalar::Enum(_)
@@ -1354,9 +1358,10 @@ fn set_items(
         .into_iter()
         .map(|name| {
             let q = quote(name);
-            let value = match types(label, name).and_then(|s| s.temporal_function()) {
-                Some(f) => format!("{f}(row.p.{q})"),
-                None => format!("row.p.{q}"),
+            let raw = format!("row.p.{q}");
+            let value = match types(label, name) {
+                Some(Scalar::BigInt) | None => raw,
+                Some(s) => s.cypher_value(&raw),
             };
             format!("{var}.{q} = coalesce({value}, {var}.{q})")
         })

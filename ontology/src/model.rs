@@ -331,6 +331,10 @@ pub enum Scalar {
     LocalTime,
     LocalDateTime,
     Duration,
+    /// A WGS-84 point (`longitude`, `latitude`, `height`).
+    Point,
+    /// A Cartesian point (`x`, `y`, `z`).
+    CartesianPoint,
     Enum(String),
 }
 
@@ -350,6 +354,8 @@ impl Scalar {
             Scalar::LocalTime => "LocalTime",
             Scalar::LocalDateTime => "LocalDateTime",
             Scalar::Duration => "Duration",
+            Scalar::Point => "Point",
+            Scalar::CartesianPoint => "CartesianPoint",
             Scalar::Enum(name) => name,
         }
     }
@@ -368,6 +374,8 @@ impl Scalar {
             "LocalTime" => Scalar::LocalTime,
             "LocalDateTime" => Scalar::LocalDateTime,
             "Duration" => Scalar::Duration,
+            "Point" => Scalar::Point,
+            "CartesianPoint" => Scalar::CartesianPoint,
             other if enums.contains_key(other) => Scalar::Enum(other.to_string()),
             _ => return None,
         })
@@ -393,6 +401,43 @@ impl Scalar {
             Scalar::Duration => "duration",
             _ => return None,
         })
+    }
+
+    /// The coordinates of a spatial type, with the one that only 3-D points have last
+    /// (`None` for the other types).
+    pub fn coordinates(&self) -> Option<[&'static str; 3]> {
+        match self {
+            Scalar::Point => Some(["longitude", "latitude", "height"]),
+            Scalar::CartesianPoint => Some(["x", "y", "z"]),
+            _ => None,
+        }
+    }
+
+    /// The Cypher that makes a stored value of this type from `expr`, a parameter holding what
+    /// JSON carries: `date(expr)`, `toInteger(expr)` for a BigInt, `point(expr)`, or `expr`.
+    pub fn cypher_value(&self, expr: &str) -> String {
+        match (self.temporal_function(), self) {
+            (Some(f), _) => format!("{f}({expr})"),
+            (None, Scalar::BigInt) => format!("toInteger({expr})"),
+            (None, Scalar::Point | Scalar::CartesianPoint) => format!("point({expr})"),
+            _ => expr.to_owned(),
+        }
+    }
+
+    /// [`Scalar::cypher_value`] for each element of the list `expr`.
+    pub fn cypher_list(&self, expr: &str) -> String {
+        match self.cypher_value("x") {
+            x if x == "x" => expr.to_owned(),
+            converted => format!("[x IN {expr} | {converted}]"),
+        }
+    }
+
+    /// The input type of a value: `PointInput` for the spatial types, the type itself otherwise.
+    pub fn input_name(&self) -> String {
+        match self.coordinates() {
+            Some(_) => format!("{}Input", self.graphql_name()),
+            None => self.graphql_name().to_owned(),
+        }
     }
 
     /// Whether values are strings that support `contains`, `startsWith`, `endsWith`.

@@ -558,6 +558,15 @@ impl<'a> ValueGenerator<'a> {
                 scalar,
                 rng.gen_range(DATETIME_FROM..DATETIME_TO),
             )),
+            // Anywhere on Earth; a Cartesian point in a 1 km square.
+            Scalar::Point => serde_json::json!({
+                "longitude": (rng.gen_range(-180_000_000..180_000_000) as f64) / 1e6,
+                "latitude": (rng.gen_range(-90_000_000..90_000_000) as f64) / 1e6,
+            }),
+            Scalar::CartesianPoint => serde_json::json!({
+                "x": (rng.gen_range(0..1_000_000) as f64) / 1e3,
+                "y": (rng.gen_range(0..1_000_000) as f64) / 1e3,
+            }),
             // Up to a year, in days and hours.
             Scalar::Duration => Value::String(format!(
                 "P{}DT{}H",
@@ -606,6 +615,11 @@ fn unique_value(p: &Property, enum_values: &[String], salt: u64, index: u64) -> 
             Value::String(temporal_text(&p.scalar, (index % 86_400) as i64))
         }
         Scalar::Duration => Value::String(format!("PT{index}M")),
+        // Distinct points along a line.
+        Scalar::Point => {
+            serde_json::json!({ "longitude": (index % 360) as f64 - 180.0, "latitude": (index / 360 % 180) as f64 - 90.0 })
+        }
+        Scalar::CartesianPoint => serde_json::json!({ "x": index as f64, "y": 0.0 }),
         Scalar::BigInt => Value::String(format!("{}", 1_000_000_000_000u64.saturating_add(index))),
         Scalar::Enum(_) => match enum_values.len() {
             0 => Value::Null,
@@ -836,6 +850,8 @@ mod tests {
           opens: LocalTime
           local: LocalDateTime
           lasts: Duration
+          where: Point
+          spot: CartesianPoint
           inside: Box @relationship(type: "INSIDE", direction: OUT)
           holds: [Box!]! @relationship(type: "INSIDE", direction: IN)
           links: [Shelf!]! @relationship(type: "ON", direction: OUT, properties: "Weight")
@@ -1086,6 +1102,8 @@ mod tests {
             Scalar::LocalTime => assert_eq!(v.as_str().map(str::len), Some(8), "{v}"),
             Scalar::LocalDateTime => assert_eq!(v.as_str().map(str::len), Some(19), "{v}"),
             Scalar::Duration => assert!(v.as_str().is_some_and(|s| s.starts_with('P')), "{v}"),
+            Scalar::Point => assert!(v["longitude"].is_f64() && v["latitude"].is_f64(), "{v}"),
+            Scalar::CartesianPoint => assert!(v["x"].is_f64() && v["y"].is_f64(), "{v}"),
             Scalar::Enum(name) => {
                 let s = v.as_str().expect("string");
                 assert!(o.enums[name].values.iter().any(|x| x == s), "{s}");

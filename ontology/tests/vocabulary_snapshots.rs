@@ -81,3 +81,8 @@ shape!(
     "temporal",
     r#"{ events(where: { on: { gte: "2024-01-01" }, localStart: { lt: "12:00:00" }, lasts: { gt: "P1D" }, days: { includes: "2024-05-02" } }) { name on lasts breaks } }"#
 );
+shape!(
+    points_projected_and_filtered_by_distance,
+    "spatial",
+    r#"{ places(where: { location: { distance: { from: { longitude: 2.35, latitude: 48.85 }, lt: 400000 } }, position: { eq: { x: 1.5, y: 2.5, z: null } } }) { name location { lon: longitude latitude height crs } stops { srid } } }"#
+);

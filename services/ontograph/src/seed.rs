@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use graph::{AccessMode, Neo4jClient, Statement};
-use ontology::model::{NodeType, Property, Scalar};
+use ontology::model::{NodeType, Property};
 use ontology::seed::{RelationshipSpec, SeedOptions, SeedPlan};
 use ontology::Ontology;
 use serde_json::{Map, Value};
@@ -301,12 +301,10 @@ fn relationship_cypher(spec: &RelationshipSpec, properties: &[Property]) -> Stri
 fn assignment(var: &str, p: &Property) -> String {
     let name = quote(&p.db_name);
     let value = format!("row.p.{name}");
-    let typed = match (p.scalar.temporal_function(), &p.scalar, p.list) {
-        (Some(f), _, false) => format!("{f}({value})"),
-        (Some(f), _, true) => format!("[x IN {value} | {f}(x)]"),
-        (None, Scalar::BigInt, false) => format!("toInteger({value})"),
-        (None, Scalar::BigInt, true) => format!("[x IN {value} | toInteger(x)]"),
-        _ => value,
+    let typed = if p.list {
+        p.scalar.cypher_list(&value)
+    } else {
+        p.scalar.cypher_value(&value)
     };
     format!("{var}.{name} = {typed}")
 }
