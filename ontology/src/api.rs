@@ -580,7 +580,7 @@ fn input_type(p: &Property) -> String {
 pub fn filter_input(p: &Property) -> String {
     match (&p.scalar, p.list) {
         (Scalar::Enum(e), false) => format!("{e}EnumScalarFilters"),
-        (Scalar::Enum(e), true) => format!("{e}EnumListFilters"),
+        (Scalar::Enum(e), true) => format!("{e}ListEnumScalarFilters"),
         (s, false) if s.coordinates().is_some() => format!("{}Filters", s.graphql_name()),
         (s, false) => format!("{}ScalarFilters", s.graphql_name()),
         (s, true) => format!("{}ListFilters", s.graphql_name()),
@@ -591,7 +591,7 @@ pub fn filter_input(p: &Property) -> String {
 pub fn mutation_input(p: &Property) -> String {
     match (&p.scalar, p.list) {
         (Scalar::Enum(e), false) => format!("{e}EnumScalarMutations"),
-        (Scalar::Enum(e), true) => format!("List{e}EnumMutations"),
+        (Scalar::Enum(e), true) => format!("{e}ListEnumScalarMutations"),
         (s, false) if s.coordinates().is_some() => format!("{}Mutations", s.graphql_name()),
         (s, true) if s.coordinates().is_some() => format!("List{}Mutations", s.input_name()),
         (s, false) => format!("{}ScalarMutations", s.graphql_name()),
@@ -619,21 +619,18 @@ fn scalar_input_body(name: &str) -> String {
             return format!("  set: [{input}!]\n  push: [{input}!]\n  pop: Int\n");
         }
     }
-    let (base, kind) = if let Some(b) = name.strip_suffix("EnumScalarFilters") {
-        (b.to_string(), "enum_filters")
-    } else if let Some(b) = name.strip_suffix("EnumListFilters") {
+    let (base, kind) = if let Some(b) = name.strip_suffix("ListEnumScalarFilters") {
         (b.to_string(), "list_filters")
+    } else if let Some(b) = name.strip_suffix("ListEnumScalarMutations") {
+        (b.to_string(), "list_mutations")
+    } else if let Some(b) = name.strip_suffix("EnumScalarFilters") {
+        (b.to_string(), "enum_filters")
     } else if let Some(b) = name.strip_suffix("ScalarFilters") {
         (b.to_string(), "filters")
     } else if let Some(b) = name.strip_suffix("ListFilters") {
         (b.to_string(), "list_filters")
     } else if let Some(b) = name.strip_suffix("EnumScalarMutations") {
         (b.to_string(), "set")
-    } else if let Some(b) = name
-        .strip_prefix("List")
-        .and_then(|n| n.strip_suffix("EnumMutations"))
-    {
-        (b.to_string(), "list_mutations")
     } else if let Some(b) = name
         .strip_prefix("List")
         .and_then(|n| n.strip_suffix("Mutations"))

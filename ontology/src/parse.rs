@@ -260,6 +260,12 @@ impl Validator {
                                 Kind::Node
                             } else if has_directive(&t.node.directives, "relationshipProperties") {
                                 Kind::RelProps
+                            } else if has_directive(&t.node.directives, "jwt") {
+                                self.error(
+                                    t.node.name.pos,
+                                    format!("type `{name}` @jwt (a typed JWT) is a @neo4j/graphql directive Ontograph does not support yet: rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
+                                );
+                                Kind::Other
                             } else {
                                 self.error(
                                     t.node.name.pos,
@@ -860,6 +866,10 @@ impl Validator {
             &["relationship"],
             &format!("relationship field `{owner}.{fname}`"),
         );
+        if has_directive(&f.node.directives, "cypher") {
+            // Reported above (a library directive not supported yet); it is no relationship.
+            return None;
+        }
         let Some(d) = directive(&f.node.directives, "relationship") else {
             self.error(f.pos, format!("field `{owner}.{fname}` refers to node type `{}` but has no @relationship(type:, direction:) directive", named_type(&f.node.ty.node)));
             return None;
