@@ -194,6 +194,12 @@ impl Sdl {
             if ops.delete {
                 let _ = writeln!(mutation, "  delete{pt}(where: {t}Where): DeleteInfo!");
             }
+            if n.upsertable() {
+                let _ = writeln!(
+                    mutation,
+                    "  upsert{pt}(input: [{t}UpsertInput!]!): Upsert{pt}MutationResponse!"
+                );
+            }
         }
         // `@mutation(operations: [])` everywhere: no Mutation type at all.
         if !mutation.is_empty() {
@@ -332,6 +338,9 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                 n.plural
             );
         }
+        if n.upsertable() {
+            self.upsert_types(n);
+        }
 
         // Relationship connections.
         for r in n.relationships() {
@@ -435,6 +444,70 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         self.sort_input(t, &props);
         self.create_input(&format!("{t}CreateInput"), &props, Some(n), t);
         self.update_input(&format!("{t}UpdateInput"), &props, Some(n), t);
+    }
+
+    /// `upsert<Plural>` (Ontograph's own: the library has no upsert): merge on one key, set
+    /// `onCreate` when the node is new and `onUpdate` when it exists, connect either way.
+    fn upsert_types(&mut self, n: &NodeType) {
+        let t = &n.name;
+        let pt = n.plural_type_name();
+        let mut s = format!("\"\"\"\nOne key of a {t}: exactly one field is given.\n\"\"\"\ninput {t}UniqueWhere {{\n");
+        for p in n.properties().filter(|p| p.is_key()) {
+            let _ = writeln!(s, "  {}: {}", p.name, p.scalar.input_name());
+        }
+        s.push_str("}\n\n");
+        let _ = write!(s, "\"\"\"\nWhat a new {t} gets besides its key: the create input's fields, each optional here (the required ones not given by `where` must be given).\n\"\"\"\ninput {t}UpsertCreateInput {{\n");
+        let mut any = false;
+        for p in n
+            .properties()
+            .filter(|p| !p.autogenerate && !p.timestamp.on_create && p.exposure.create)
+        {
+            let default = p
+                .default
+                .as_ref()
+                .map(|d| format!(" = {}", graphql_literal(d, &p.scalar)))
+                .unwrap_or_default();
+            let _ = writeln!(s, "  {}: {}{default}", p.name, input_type(p));
+            any = true;
+        }
+        if !any {
+            s.push_str("  _emptyInput: Boolean\n");
+        }
+        s.push_str("}\n\n");
+        let connects: Vec<String> = n
+            .relationships()
+            .filter(|r| r.nested.connect)
+            .map(|r| {
+                let fi = rel_input_prefix(n, r);
+                let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
+                format!("  {}: {l}{fi}ConnectFieldInput{r_}\n", r.name)
+            })
+            .collect();
+        let connect = if connects.is_empty() {
+            ""
+        } else {
+            let _ = write!(
+                s,
+                "\"\"\"\nRelationships a {t} gets whether it was created or updated (connecting twice connects once).\n\"\"\"\ninput {t}UpsertConnectInput {{\n{}}}\n\n",
+                connects.concat()
+            );
+            "\n  connect: {t}UpsertConnectInput"
+        };
+        let connect = connect.replace("{t}", t);
+        self.out.push_str(&s);
+        s = String::new();
+        let props: Vec<Property> = n.properties().cloned().collect();
+        self.update_input(&format!("{t}UpsertUpdateInput"), &props, None, t);
+        let _ = write!(
+            s,
+            "input {t}UpsertInput {{\n  where: {t}UniqueWhere!\n  onCreate: {t}UpsertCreateInput\n  onUpdate: {t}UpsertUpdateInput{connect}\n}}\n\n\
+type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
+            n.plural
+        );
+        if self.emitted.insert("UpsertInfo".to_owned()) {
+            s.push_str("type UpsertInfo {\n  nodesCreated: Int!\n  nodesUpdated: Int!\n  relationshipsCreated: Int!\n}\n\n");
+        }
+        self.out.push_str(&s);
     }
 
     fn relationship_filters(&mut self, target: &str) {

@@ -523,6 +523,12 @@ impl NodeType {
         self.relationships().find(|r| r.name == name)
     }
 
+    /// Whether the API offers `upsert<Plural>`: the type can be created and updated and has a key
+    /// to merge on (`@id`, `@unique` or a database uniqueness constraint).
+    pub fn upsertable(&self) -> bool {
+        self.operations.create && self.operations.update && self.properties().any(Property::is_key)
+    }
+
     /// The type name of the plural, upper camel case (`People`, `PullRequests`).
     pub fn plural_type_name(&self) -> String {
         upper_first(&self.plural)

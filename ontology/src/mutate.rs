@@ -44,6 +44,10 @@ fn given_or_default<'v>(
     }
 }
 
+/// The property marking, within one upsert statement, a node that statement created (removed
+/// before the statement ends).
+const UPSERT_CREATED: &str = "__ontograph_upsert_created";
+
 fn sum_expr(constant: u64, vars: &[String]) -> String {
     let mut parts = Vec::new();
     if constant > 0 || vars.is_empty() {
@@ -80,6 +84,9 @@ impl<'a> Compiler<'a> {
         }
         if let Some(n) = find("delete") {
             return self.delete(n, f, column);
+        }
+        if let Some(n) = find("upsert").filter(|n| n.upsertable()) {
+            return self.upsert(n, f, column);
         }
         Err(CompileError::UnknownRootField(f.name.clone()))
     }
@@ -489,6 +496,172 @@ impl<'a> Compiler<'a> {
                 }
                 name if name == n.plural => {
                     parts.push((s.key.clone(), quote(&s.key)));
+                }
+                _ => {}
+            }
+        }
+        let _ = write!(q, "RETURN {} AS {column}", map_literal(&parts));
+        Ok((q, shape))
+    }
+
+    /// `upsert<Plural>`: per input item, `MERGE` on its one key (a uniqueness constraint makes
+    /// concurrent identical upserts meet on one node), `onCreate` set on a new node (with its
+    /// generated ids, timestamps and defaults, its required properties checked), `onUpdate` on an
+    /// existing one (with its update timestamps), then the connects either way (`MERGE`: a second
+    /// run connects nothing new). A flag property marks a node this statement created until its
+    /// creation is counted, and is removed in the same statement.
+    fn upsert(
+        &mut self,
+        n: &'a NodeType,
+        f: &FieldSel,
+        column: &str,
+    ) -> Result<(String, Shape), CompileError> {
+        let input = f
+            .arg("input")
+            .ok_or_else(|| invalid("input", "is required"))?;
+        let mut q = String::new();
+        let mut nodes = Vec::new();
+        let mut created_flags = Vec::new();
+        let mut connected = Vec::new();
+        let labels = self.labels(n);
+        for item in as_list(input) {
+            let where_ = item
+                .get("where")
+                .and_then(Value::as_object)
+                .ok_or_else(|| invalid("where", "each upsert needs `where` with one key"))?;
+            let given: Vec<(&String, &Value)> =
+                where_.iter().filter(|(_, v)| !v.is_null()).collect();
+            let [(key, value)] = given[..] else {
+                return Err(invalid(
+                    "where",
+                    format!("give exactly one key of {} (got {})", n.name, given.len()),
+                ));
+            };
+            let key_prop = n
+                .property(key)
+                .filter(|p| p.is_key())
+                .ok_or_else(|| invalid("where", format!("`{key}` is no key of {}", n.name)))?;
+            self.tags
+                .borrow_mut()
+                .insert(deps::node_tag(n.main_label(), &key_prop.db_name, value));
+            let v = self.var("node");
+            let k = self.typed(&key_prop.scalar, value.clone());
+            let _ = writeln!(
+                q,
+                "MERGE ({v}{labels} {{{}: {k}}})",
+                quote(&key_prop.db_name)
+            );
+            // On create: the key, generated ids, timestamps, onCreate (with defaults).
+            let empty = serde_json::Map::new();
+            let on_create = match item.get("onCreate").filter(|x| !x.is_null()) {
+                Some(x) => x
+                    .as_object()
+                    .ok_or_else(|| invalid("onCreate", "must be an object"))?,
+                None => &empty,
+            };
+            let flag = quote(UPSERT_CREATED);
+            let mut sets = vec![format!("{v}.{flag} = true")];
+            for p in n.properties() {
+                if p.name == key_prop.name {
+                    continue;
+                }
+                if p.autogenerate {
+                    sets.push(format!("{v}.{} = randomUUID()", quote(&p.db_name)));
+                } else if p.timestamp.on_create {
+                    sets.push(format!("{v}.{} = datetime()", quote(&p.db_name)));
+                } else if let Some(val) = given_or_default(p, on_create) {
+                    let x = self.value_for(p, val.clone());
+                    sets.push(format!("{v}.{} = {x}", quote(&p.db_name)));
+                } else if p.required {
+                    return Err(invalid(
+                        "onCreate",
+                        format!("{}.{} is required: give it in `onCreate`", n.name, p.name),
+                    ));
+                }
+            }
+            let _ = writeln!(q, "ON CREATE SET {}", sets.join(", "));
+            // On match: update timestamps, onUpdate.
+            let mut sets: Vec<String> = n
+                .properties()
+                .filter(|p| p.timestamp.on_update)
+                .map(|p| format!("{v}.{} = datetime()", quote(&p.db_name)))
+                .collect();
+            if let Some(on_update) = item.get("onUpdate").filter(|x| !x.is_null()) {
+                let obj = on_update
+                    .as_object()
+                    .ok_or_else(|| invalid("onUpdate", "must be an object"))?;
+                for (name, ops) in obj.iter().filter(|(_, o)| !o.is_null()) {
+                    let p = n.property(name).ok_or_else(|| CompileError::UnknownField {
+                        owner: format!("{}UpsertUpdateInput", n.name),
+                        field: name.clone(),
+                    })?;
+                    sets.extend(self.scalar_update(n, p, &v, ops)?);
+                }
+            }
+            if !sets.is_empty() {
+                let _ = writeln!(q, "ON MATCH SET {}", sets.join(", "));
+            }
+            let created = self.var("created");
+            let _ = writeln!(
+                q,
+                "WITH *, coalesce({v}.{flag}, false) AS {created}\nREMOVE {v}.{flag}"
+            );
+            if let Some(connect) = item.get("connect").filter(|x| !x.is_null()) {
+                let obj = connect
+                    .as_object()
+                    .ok_or_else(|| invalid("connect", "must be an object"))?;
+                for (name, cs) in obj.iter().filter(|(_, c)| !c.is_null()) {
+                    let r = n
+                        .relationship(name)
+                        .ok_or_else(|| CompileError::UnknownField {
+                            owner: format!("{}UpsertConnectInput", n.name),
+                            field: name.clone(),
+                        })?;
+                    for c in as_list(cs) {
+                        connected.push(self.connect(&v, r, c, &mut q)?);
+                    }
+                }
+            }
+            nodes.push(v);
+            created_flags.push(created);
+        }
+        let x = self.var("node");
+        let mut parts = Vec::new();
+        let mut shape = Shape::Plain;
+        let count = |flags: &[String], when: &str| -> String {
+            if flags.is_empty() {
+                return "0".to_owned();
+            }
+            flags
+                .iter()
+                .map(|c| format!("CASE WHEN {when}{c} THEN 1 ELSE 0 END"))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        for s in &f.selection {
+            match s.name.as_str() {
+                "info" => {
+                    let mut info = Vec::new();
+                    for i in &s.selection {
+                        let e = match i.name.as_str() {
+                            "nodesCreated" => count(&created_flags, ""),
+                            "nodesUpdated" => count(&created_flags, "NOT "),
+                            "relationshipsCreated" => sum_expr(0, &connected),
+                            _ => continue,
+                        };
+                        info.push((i.key.clone(), e));
+                    }
+                    parts.push((s.key.clone(), map_literal(&info)));
+                }
+                name if name == n.plural => {
+                    let (proj, sh) = self.project_node(n, &x, &s.selection)?;
+                    parts.push((
+                        s.key.clone(),
+                        format!("[{x} IN [{}] | {proj}]", nodes.join(", ")),
+                    ));
+                    if !matches!(sh, Shape::Plain) {
+                        shape = Shape::Object(vec![(s.key.clone(), sh)]);
+                    }
                 }
                 _ => {}
             }

@@ -86,3 +86,8 @@ shape!(
     "spatial",
     r#"{ places(where: { location: { distance: { from: { longitude: 2.35, latitude: 48.85 }, lt: 400000 } }, position: { eq: { x: 1.5, y: 2.5, z: null } } }) { name location { lon: longitude latitude height crs } stops { srid } } }"#
 );
+shape!(
+    upsert_merges_on_one_key,
+    "timestamps",
+    r#"mutation { upsertPosts(input: [{ where: { id: "p1" }, onCreate: { title: "new" }, onUpdate: { title: { set: "edited" } }, connect: { tags: [{ where: { node: { name: { eq: "rust" } } }, edge: { by: "ann" } }] } }]) { info { nodesCreated nodesUpdated relationshipsCreated } posts { id title } } }"#
+);
