@@ -392,7 +392,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                 .unwrap_or_default();
             let _ = writeln!(
                 self.out,
-                "input {fi}ConnectFieldInput {{\n  where: {target}ConnectWhere!{edge}\n}}\n"
+                "input {fi}ConnectFieldInput {{\n  where: {target}ConnectWhere{edge}\n}}\n"
             );
             let _ = writeln!(
                 self.out,
