@@ -55,7 +55,10 @@ pub fn api_sdl(o: &Ontology) -> String {
 /// members and an interface's implementations), as the library's schema does: a type whose only
 /// user an `@query`/`@mutation`/`@selectable` setting removed is not in the API either.
 fn prune_unreachable(sdl: &str) -> String {
-    use async_graphql_parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
+    use async_graphql_parser::types::{
+        BaseType, FieldDefinition, Type, TypeKind, TypeSystemDefinition,
+    };
+    use async_graphql_parser::Positioned;
     use std::collections::{BTreeMap, BTreeSet};
     let Ok(doc) = async_graphql_parser::parse_schema(sdl) else {
         // Generated text always parses; if it ever did not, the schema build says why.
@@ -81,30 +84,23 @@ fn prune_unreachable(sdl: &str) -> String {
             .map_or(t.name.pos.line, |d| d.pos.line);
         starts.push((line, name.clone()));
         let used = uses.entry(name.clone()).or_default();
+        let fields_use = |fields: &[Positioned<FieldDefinition>], used: &mut BTreeSet<String>| {
+            for f in fields {
+                used.insert(named(&f.node.ty.node).to_owned());
+                used.extend(
+                    f.node
+                        .arguments
+                        .iter()
+                        .map(|a| named(&a.node.ty.node).to_owned()),
+                );
+            }
+        };
         match &t.kind {
             TypeKind::Object(o) => {
                 used.extend(o.implements.iter().map(|i| i.node.to_string()));
-                for f in &o.fields {
-                    used.insert(named(&f.node.ty.node).to_owned());
-                    used.extend(
-                        f.node
-                            .arguments
-                            .iter()
-                            .map(|a| named(&a.node.ty.node).to_owned()),
-                    );
-                }
+                fields_use(&o.fields, used);
             }
-            TypeKind::Interface(i) => {
-                for f in &i.fields {
-                    used.insert(named(&f.node.ty.node).to_owned());
-                    used.extend(
-                        f.node
-                            .arguments
-                            .iter()
-                            .map(|a| named(&a.node.ty.node).to_owned()),
-                    );
-                }
-            }
+            TypeKind::Interface(i) => fields_use(&i.fields, used),
             TypeKind::InputObject(io) => {
                 used.extend(io.fields.iter().map(|f| named(&f.node.ty.node).to_owned()));
             }

@@ -107,32 +107,55 @@ impl<'a> Compiler<'a> {
             let v = self.create_node(n, item, None, &mut q, &mut counters)?;
             created.push(v);
         }
+        let shape = self.written_response(
+            n,
+            f,
+            &created,
+            |counter| match counter {
+                "nodesCreated" => Some(sum_expr(
+                    counters.nodes_created,
+                    &counters.dyn_nodes_created,
+                )),
+                "relationshipsCreated" => {
+                    Some(sum_expr(counters.rels_created, &counters.dyn_rels_created))
+                }
+                _ => None,
+            },
+            column,
+            &mut q,
+        )?;
+        Ok((q, shape))
+    }
+
+    /// The `RETURN` of a create or an upsert: `info` with the counters `counter` gives (by field
+    /// name), and the written nodes (`nodes`, their variables) as objects of the type.
+    fn written_response(
+        &mut self,
+        n: &'a NodeType,
+        f: &FieldSel,
+        nodes: &[String],
+        counter: impl Fn(&str) -> Option<String>,
+        column: &str,
+        q: &mut String,
+    ) -> Result<Shape, CompileError> {
         let x = self.var("node");
         let mut parts = Vec::new();
         let mut shape = Shape::Plain;
         for s in &f.selection {
             match s.name.as_str() {
                 "info" => {
-                    let mut info = Vec::new();
-                    for i in &s.selection {
-                        let e = match i.name.as_str() {
-                            "nodesCreated" => {
-                                sum_expr(counters.nodes_created, &counters.dyn_nodes_created)
-                            }
-                            "relationshipsCreated" => {
-                                sum_expr(counters.rels_created, &counters.dyn_rels_created)
-                            }
-                            _ => continue,
-                        };
-                        info.push((i.key.clone(), e));
-                    }
+                    let info: Vec<(String, String)> = s
+                        .selection
+                        .iter()
+                        .filter_map(|i| Some((i.key.clone(), counter(&i.name)?)))
+                        .collect();
                     parts.push((s.key.clone(), map_literal(&info)));
                 }
                 name if name == n.plural => {
                     let (proj, sh) = self.project_node(n, &x, &s.selection)?;
                     parts.push((
                         s.key.clone(),
-                        format!("[{x} IN [{}] | {proj}]", created.join(", ")),
+                        format!("[{x} IN [{}] | {proj}]", nodes.join(", ")),
                     ));
                     if !matches!(sh, Shape::Plain) {
                         shape = Shape::Object(vec![(s.key.clone(), sh)]);
@@ -142,7 +165,7 @@ impl<'a> Compiler<'a> {
             }
         }
         let _ = write!(q, "RETURN {} AS {column}", map_literal(&parts));
-        Ok((q, shape))
+        Ok(shape)
     }
 
     /// Appends `CREATE (v:Label) SET …` and the nested creates/connects of one create input;
@@ -625,48 +648,29 @@ impl<'a> Compiler<'a> {
             nodes.push(v);
             created_flags.push(created);
         }
-        let x = self.var("node");
-        let mut parts = Vec::new();
-        let mut shape = Shape::Plain;
-        let count = |flags: &[String], when: &str| -> String {
-            if flags.is_empty() {
+        let count = |when: &str| -> String {
+            if created_flags.is_empty() {
                 return "0".to_owned();
             }
-            flags
+            created_flags
                 .iter()
                 .map(|c| format!("CASE WHEN {when}{c} THEN 1 ELSE 0 END"))
                 .collect::<Vec<_>>()
                 .join(" + ")
         };
-        for s in &f.selection {
-            match s.name.as_str() {
-                "info" => {
-                    let mut info = Vec::new();
-                    for i in &s.selection {
-                        let e = match i.name.as_str() {
-                            "nodesCreated" => count(&created_flags, ""),
-                            "nodesUpdated" => count(&created_flags, "NOT "),
-                            "relationshipsCreated" => sum_expr(0, &connected),
-                            _ => continue,
-                        };
-                        info.push((i.key.clone(), e));
-                    }
-                    parts.push((s.key.clone(), map_literal(&info)));
-                }
-                name if name == n.plural => {
-                    let (proj, sh) = self.project_node(n, &x, &s.selection)?;
-                    parts.push((
-                        s.key.clone(),
-                        format!("[{x} IN [{}] | {proj}]", nodes.join(", ")),
-                    ));
-                    if !matches!(sh, Shape::Plain) {
-                        shape = Shape::Object(vec![(s.key.clone(), sh)]);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let _ = write!(q, "RETURN {} AS {column}", map_literal(&parts));
+        let shape = self.written_response(
+            n,
+            f,
+            &nodes,
+            |counter| match counter {
+                "nodesCreated" => Some(count("")),
+                "nodesUpdated" => Some(count("NOT ")),
+                "relationshipsCreated" => Some(sum_expr(0, &connected)),
+                _ => None,
+            },
+            column,
+            &mut q,
+        )?;
         Ok((q, shape))
     }
 

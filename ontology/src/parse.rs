@@ -668,15 +668,11 @@ impl Validator {
                 ops.create = false;
                 ops.update = false;
                 ops.delete = false;
-                let items = match &arg.node {
-                    ConstValue::List(items) => items.clone(),
-                    one => vec![one.clone()],
-                };
-                for op in items {
-                    match &op {
-                        ConstValue::Enum(e) if e.as_str() == "CREATE" => ops.create = true,
-                        ConstValue::Enum(e) if e.as_str() == "UPDATE" => ops.update = true,
-                        ConstValue::Enum(e) if e.as_str() == "DELETE" => ops.delete = true,
+                for op in enum_list(&arg.node) {
+                    match op {
+                        Some("CREATE") => ops.create = true,
+                        Some("UPDATE") => ops.update = true,
+                        Some("DELETE") => ops.delete = true,
                         _ => self.error(
                             arg.pos,
                             format!("@mutation(operations:) on `{name}` takes CREATE, UPDATE and DELETE"),
@@ -956,23 +952,17 @@ impl Validator {
                     update: false,
                     delete: false,
                 };
-                let items = match &v.node {
-                    ConstValue::List(items) => items.clone(),
-                    one => vec![one.clone()],
-                };
-                for op in items {
-                    match &op {
-                        ConstValue::Enum(e) => match e.as_str() {
-                            "CREATE" => n.create = true,
-                            "CONNECT" => n.connect = true,
-                            "DISCONNECT" => n.disconnect = true,
-                            "UPDATE" => n.update = true,
-                            "DELETE" => n.delete = true,
-                            // v7 dropped connectOrCreate: nothing to offer.
-                            "CONNECT_OR_CREATE" => {}
-                            other => self.error(v.pos, format!("@relationship(nestedOperations:) on `{owner}.{fname}`: unknown operation `{other}` (CREATE, CONNECT, DISCONNECT, UPDATE, DELETE)")),
-                        },
-                        _ => self.error(v.pos, format!("@relationship(nestedOperations:) on `{owner}.{fname}` takes a list of CREATE, CONNECT, DISCONNECT, UPDATE, DELETE")),
+                for op in enum_list(&v.node) {
+                    match op {
+                        Some("CREATE") => n.create = true,
+                        Some("CONNECT") => n.connect = true,
+                        Some("DISCONNECT") => n.disconnect = true,
+                        Some("UPDATE") => n.update = true,
+                        Some("DELETE") => n.delete = true,
+                        // v7 dropped connectOrCreate: nothing to offer.
+                        Some("CONNECT_OR_CREATE") => {}
+                        Some(other) => self.error(v.pos, format!("@relationship(nestedOperations:) on `{owner}.{fname}`: unknown operation `{other}` (CREATE, CONNECT, DISCONNECT, UPDATE, DELETE)")),
+                        None => self.error(v.pos, format!("@relationship(nestedOperations:) on `{owner}.{fname}` takes a list of CREATE, CONNECT, DISCONNECT, UPDATE, DELETE")),
                     }
                 }
                 n
@@ -1252,14 +1242,10 @@ impl Validator {
             };
         };
         let mut t = Timestamp::default();
-        let items = match &ops.node {
-            ConstValue::List(items) => items.clone(),
-            one => vec![one.clone()],
-        };
-        for op in items {
-            match &op {
-                ConstValue::Enum(e) if e.as_str() == "CREATE" => t.on_create = true,
-                ConstValue::Enum(e) if e.as_str() == "UPDATE" => t.on_update = true,
+        for op in enum_list(&ops.node) {
+            match op {
+                Some("CREATE") => t.on_create = true,
+                Some("UPDATE") => t.on_update = true,
                 _ => self.error(
                     ops.pos,
                     format!("@timestamp(operations:) on `{fname}` of {owner} takes CREATE and/or UPDATE"),
@@ -1353,6 +1339,21 @@ fn directive<'a>(
 
 fn has_directive(ds: &[Positioned<ConstDirective>], name: &str) -> bool {
     directive(ds, name).is_some()
+}
+
+/// An argument that takes enum values, one or a list (`operations: [CREATE, UPDATE]`,
+/// `operations: CREATE`): each value's name, `None` for one that is no enum value.
+fn enum_list(v: &ConstValue) -> Vec<Option<&str>> {
+    fn one(x: &ConstValue) -> Option<&str> {
+        match x {
+            ConstValue::Enum(e) => Some(e.as_str()),
+            _ => None,
+        }
+    }
+    match v {
+        ConstValue::List(items) => items.iter().map(one).collect(),
+        x => vec![one(x)],
+    }
 }
 
 fn string_arg(d: &ConstDirective, name: &str) -> Option<(String, Pos)> {
