@@ -76,12 +76,10 @@ const TYPE_DIRECTIVES: &[&str] = &[
     "limit",
 ];
 /// Directives understood on fields.
-const FIELD_DIRECTIVES: &[&str] = &[
-    "relationship",
-    "id",
-    "unique",
-    "index",
+/// Directives of a scalar property, on node types and relationship properties alike.
+const PROPERTY_DIRECTIVES: &[&str] = &[
     "alias",
+    "id",
     "default",
     "coalesce",
     "timestamp",
@@ -89,6 +87,9 @@ const FIELD_DIRECTIVES: &[&str] = &[
     "settable",
     "filterable",
 ];
+/// Directives of a node type's scalar property besides [`PROPERTY_DIRECTIVES`] (Ontograph's own:
+/// what `migrate` creates).
+const NODE_PROPERTY_DIRECTIVES: &[&str] = &["unique", "index"];
 /// Field names that would collide with generated filter operators.
 const RESERVED_FIELDS: &[&str] = &["AND", "OR", "NOT"];
 
@@ -1014,25 +1015,10 @@ impl Validator {
         on_node: bool,
     ) -> Option<Property> {
         let fname = f.node.name.node.to_string();
-        let allowed: &[&str] = if on_node {
-            FIELD_DIRECTIVES
-        } else {
-            &[
-                "alias",
-                "id",
-                "default",
-                "coalesce",
-                "timestamp",
-                "selectable",
-                "settable",
-                "filterable",
-            ]
-        };
-        let allowed: Vec<&str> = allowed
-            .iter()
-            .copied()
-            .filter(|d| *d != "relationship")
-            .collect();
+        let mut allowed = PROPERTY_DIRECTIVES.to_vec();
+        if on_node {
+            allowed.extend_from_slice(NODE_PROPERTY_DIRECTIVES);
+        }
         self.no_unknown_directives(
             &f.node.directives,
             &allowed,
