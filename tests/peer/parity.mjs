@@ -214,6 +214,14 @@ const files = readdirSync(args.corpus)
   .filter((f) => f.endsWith(".graphql") && f.includes(args.only))
   .sort()
   .map((f) => path.join(args.corpus, f));
+// The differential suites' type definitions are checked too (no corpus file repeats them).
+const suites = path.join(REPO_ROOT, "tests", "differential", "suites");
+files.push(
+  ...readdirSync(suites)
+    .map((d) => path.join(suites, d, "typedefs.graphql"))
+    .filter((f) => existsSync(f) && f.includes(args.only))
+    .sort(),
+);
 files.push(path.join(REPO_ROOT, "schema", "ontology.graphql"));
 
 const allow = readAllow(args.allow);
