@@ -125,6 +125,14 @@ impl Decision {
     }
 }
 
+/// How many emission intervals `t` the span `ahead` (both in milliseconds) covers, rounded up:
+/// the requests a budget has used. The timestamps are fractional milliseconds, so
+/// `(now + t) - now` can come out a hair above `t`; such float noise (far below a microsecond) is
+/// not a used request.
+fn slots(ahead: f64, t: f64) -> f64 {
+    (ahead / t - 1e-9).ceil()
+}
+
 /// GCRA on one timestamp: `tat` and `now` in milliseconds. Returns the new `tat` (when admitted)
 /// and the decision.
 fn gcra(tat: Option<f64>, now: f64, rate: Rate) -> (Option<f64>, Decision) {
@@ -146,7 +154,7 @@ fn gcra(tat: Option<f64>, now: f64, rate: Rate) -> (Option<f64>, Decision) {
         );
     }
     let new_tat = tat + t;
-    let used = ((new_tat - now) / t).ceil();
+    let used = slots(new_tat - now, t);
     (
         Some(new_tat),
         Decision {
@@ -265,7 +273,7 @@ impl RateLimiter {
             Decision {
                 allowed: true,
                 limit: rate.n,
-                remaining: (f64::from(rate.n) - (delta / t).ceil()).max(0.0) as u32,
+                remaining: (f64::from(rate.n) - slots(delta, t)).max(0.0) as u32,
                 reset: ms(delta),
                 retry_after: Duration::ZERO,
                 local: false,
@@ -285,6 +293,17 @@ impl RateLimiter {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_first_request_uses_one_whatever_the_clock_reads() {
+        let rate: Rate = "1000/h".parse().expect("rate");
+        for i in 0..100_000 {
+            let now = f64::from(i) * 0.123_456_7;
+            let (_, d) = gcra(None, now, rate);
+            assert_eq!(d.remaining, 999, "at {now} ms");
+        }
+    }
+
     use super::*;
 
     #[test]
