@@ -188,7 +188,15 @@ impl Sdl {
                 let _ = writeln!(mutation, "  update{pt}(where: {t}Where, update: {t}UpdateInput): Update{pt}MutationResponse!");
             }
             if ops.delete {
-                let _ = writeln!(mutation, "  delete{pt}(where: {t}Where): DeleteInfo!");
+                let cascade = if n.nested_deletes().next().is_some() {
+                    format!(", delete: {t}DeleteInput")
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(
+                    mutation,
+                    "  delete{pt}(where: {t}Where{cascade}): DeleteInfo!"
+                );
             }
             if n.upsertable() {
                 let _ = writeln!(
@@ -386,9 +394,28 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                     )
                 })
                 .unwrap_or_default();
+            let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
+            // What a nested connect, disconnect or delete may continue with on the target.
+            let onward = o.node(target);
+            let then_connect = if onward.is_some_and(|t| t.nested_connects().next().is_some()) {
+                format!("\n  connect: {l}{target}ConnectInput{r_}")
+            } else {
+                String::new()
+            };
+            let then_disconnect =
+                if onward.is_some_and(|t| t.nested_disconnects().next().is_some()) {
+                    format!("\n  disconnect: {target}DisconnectInput")
+                } else {
+                    String::new()
+                };
+            let then_delete = if onward.is_some_and(|t| t.nested_deletes().next().is_some()) {
+                format!("\n  delete: {target}DeleteInput")
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 self.out,
-                "input {fi}ConnectFieldInput {{\n  where: {target}ConnectWhere{edge}\n}}\n"
+                "input {fi}ConnectFieldInput {{\n  where: {target}ConnectWhere{edge}{then_connect}\n}}\n"
             );
             let _ = writeln!(
                 self.out,
@@ -396,13 +423,21 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
             );
             let _ = writeln!(
                 self.out,
-                "input {fi}DisconnectFieldInput {{\n  where: {conn}Where\n}}\n"
+                "input {fi}DisconnectFieldInput {{\n  where: {conn}Where{then_disconnect}\n}}\n"
             );
             let _ = writeln!(
                 self.out,
-                "input {fi}DeleteFieldInput {{\n  where: {conn}Where\n}}\n"
+                "input {fi}DeleteFieldInput {{\n  where: {conn}Where{then_delete}\n}}\n"
             );
-            let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
+            let edge_update = r
+                .properties
+                .as_ref()
+                .map(|p| format!("\n  edge: {p}UpdateInput"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                self.out,
+                "input {fi}UpdateConnectionInput {{\n  node: {target}UpdateInput\n  where: {conn}Where{edge_update}\n}}\n"
+            );
             let ops = &r.nested;
             let field = |on: bool, name: &str, input: &str| {
                 if on {
@@ -422,16 +457,42 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
             if ops.on_update() {
                 let _ = writeln!(
                     self.out,
-                    "input {fi}UpdateFieldInput {{\n{}{}{}{}}}\n",
+                    "input {fi}UpdateFieldInput {{\n{}{}{}{}{}}}\n",
                     field(ops.connect, "connect", "ConnectFieldInput"),
                     field(ops.disconnect, "disconnect", "DisconnectFieldInput"),
                     field(ops.create, "create", "CreateFieldInput"),
+                    if ops.update {
+                        format!("  update: {fi}UpdateConnectionInput\n")
+                    } else {
+                        String::new()
+                    },
                     field(ops.delete, "delete", "DeleteFieldInput"),
                 );
             }
             self.relationship_filters(target);
             self.connect_where(target);
         }
+
+        // What nested connects, disconnects and deletes continue with from this type.
+        let onward = |rels: Vec<&Relationship>, input: &str| {
+            let mut s = format!("input {t}{input} {{\n");
+            for r in &rels {
+                let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
+                let fi = rel_input_prefix(n, r);
+                let what = input.trim_end_matches("Input");
+                let _ = writeln!(s, "  {}: {l}{fi}{what}FieldInput{r_}", r.name);
+            }
+            s.push_str("}\n\n");
+            if rels.is_empty() {
+                String::new()
+            } else {
+                s
+            }
+        };
+        let connect = onward(n.nested_connects().collect(), "ConnectInput");
+        let disconnect = onward(n.nested_disconnects().collect(), "DisconnectInput");
+        let delete = onward(n.nested_deletes().collect(), "DeleteInput");
+        self.out.push_str(&(connect + &disconnect + &delete));
 
         // Where, sort, create, update.
         let props: Vec<Property> = n.properties().cloned().collect();

@@ -298,7 +298,7 @@ impl NestedOperations {
 
     /// Whether an update input offers anything through the relationship.
     pub fn on_update(&self) -> bool {
-        self.create || self.connect || self.disconnect || self.delete
+        self.create || self.connect || self.disconnect || self.update || self.delete
     }
 }
 
@@ -527,6 +527,22 @@ impl NodeType {
     /// to merge on (`@id`, `@unique` or a database uniqueness constraint).
     pub fn upsertable(&self) -> bool {
         self.operations.create && self.operations.update && self.properties().any(Property::is_key)
+    }
+
+    /// The relationships a nested connect can continue through (`<Type>ConnectInput`): the
+    /// lists offering connect, as in the library.
+    pub fn nested_connects(&self) -> impl Iterator<Item = &Relationship> {
+        self.relationships().filter(|r| r.list && r.nested.connect)
+    }
+
+    /// The relationships a nested disconnect can continue through (`<Type>DisconnectInput`).
+    pub fn nested_disconnects(&self) -> impl Iterator<Item = &Relationship> {
+        self.relationships().filter(|r| r.list && r.nested.disconnect)
+    }
+
+    /// The relationships a delete can cascade through (`<Type>DeleteInput`).
+    pub fn nested_deletes(&self) -> impl Iterator<Item = &Relationship> {
+        self.relationships().filter(|r| r.nested.delete)
     }
 
     /// The type name of the plural, upper camel case (`People`, `PullRequests`).

@@ -25,6 +25,8 @@ fn invalid(arg: &str, reason: impl Into<String>) -> CompileError {
 struct Counters {
     nodes_created: u64,
     rels_created: u64,
+    rels_deleted: u64,
+    nodes_deleted: u64,
     dyn_rels_created: Vec<String>,
     dyn_nodes_created: Vec<String>,
     dyn_rels_deleted: Vec<String>,
@@ -254,26 +256,26 @@ impl<'a> Compiler<'a> {
             }
             if let Some(connects) = fi.get("connect") {
                 for c in as_list(connects) {
-                    let k = self.connect(&v, r, c, q)?;
-                    counters.dyn_rels_created.push(k);
+                    self.connect(&v, r, c, q, counters)?;
                 }
             }
         }
         Ok(v)
     }
 
-    /// `CALL (v) { MATCH (t:Label) WHERE … MERGE (v)-[e:T]->(t) SET … RETURN count(*) AS k }`.
+    /// `CALL (v) { MATCH (t:Label) WHERE … MERGE (v)-[e:T]->(t) SET … RETURN count(*) AS k }`,
+    /// then the connect input's own `connect` onward from each connected node.
     fn connect(
         &mut self,
         v: &str,
         r: &Relationship,
         c: &Value,
         q: &mut String,
-    ) -> Result<String, CompileError> {
+        counters: &mut Counters,
+    ) -> Result<(), CompileError> {
         let target = self.node(&r.target)?;
         let t = self.var("target");
         let e = self.var("edge");
-        let k = self.var("connected");
         let labels = self.labels(target);
         let pred = match c.get("where").and_then(|w| w.get("node")) {
             Some(w) if !w.is_null() => self.node_predicate(target, &t, w)?,
@@ -288,17 +290,50 @@ impl<'a> Compiler<'a> {
             crate::model::Direction::Out => format!("({v})-[{e}:{rt}]->({t})"),
             crate::model::Direction::In => format!("({v})<-[{e}:{rt}]-({t})"),
         };
-        let _ = write!(body, " MERGE {arrow}");
-        let mut edge_sets = String::new();
+        let _ = writeln!(body, " MERGE {arrow}");
         if let Some(edge) = c.get("edge").filter(|x| !x.is_null()) {
-            self.set_edge_props(r, &e, Some(edge), false, &mut edge_sets)?;
+            self.set_edge_props(r, &e, Some(edge), false, &mut body)?;
         }
-        let _ = writeln!(
-            q,
-            "WITH *\nCALL ({v}) {{ {body} {} RETURN count(*) AS {k} }}",
-            edge_sets.trim()
-        );
-        Ok(k)
+        let mut inner = Counters {
+            rels_created: 1,
+            ..Counters::default()
+        };
+        if let Some(onward) = c.get("connect").filter(|x| !x.is_null()) {
+            for item in as_list(onward) {
+                self.each_nested(target, item, "ConnectInput", |this, r2, x| {
+                    this.connect(&t, r2, x, &mut body, &mut inner)
+                })?;
+            }
+        }
+        let ret = self.export_counters(inner, counters);
+        let _ = writeln!(q, "WITH *\nCALL ({v}) {{ {}\n{ret} }}", body.trim_end());
+        Ok(())
+    }
+
+    /// Calls `each` with every (relationship, item) of a nested `connect`, `disconnect` or
+    /// `delete` input of `n` (`{ actors: [{ where: … }], … }`); `input` names its type in errors.
+    fn each_nested(
+        &mut self,
+        n: &'a NodeType,
+        value: &Value,
+        input: &str,
+        mut each: impl FnMut(&mut Self, &'a Relationship, &Value) -> Result<(), CompileError>,
+    ) -> Result<(), CompileError> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| invalid(input, "must be an object"))?;
+        for (k, items) in obj.iter().filter(|(_, x)| !x.is_null()) {
+            let r = n
+                .relationship(k)
+                .ok_or_else(|| CompileError::UnknownField {
+                    owner: format!("{}{input}", n.name),
+                    field: k.clone(),
+                })?;
+            for item in as_list(items) {
+                each(self, r, item)?;
+            }
+        }
+        Ok(())
     }
 
     /// Sets a new relationship's properties from its `edge` input (the input's defaults when the
@@ -380,100 +415,9 @@ impl<'a> Compiler<'a> {
             }
         }
         let mut counters = Counters::default();
-        let mut per_node_nodes_created = 0u64;
-        let mut per_node_rels_created = 0u64;
-        if let Some(update) = f.arg("update") {
-            let obj = update
-                .as_object()
-                .ok_or_else(|| invalid("update", "must be an object"))?;
-            // `@timestamp(operations: [UPDATE])`: every update of the node sets it.
-            let mut sets: Vec<String> = n
-                .properties()
-                .filter(|p| p.timestamp.on_update)
-                .map(|p| format!("{u}.{} = datetime()", quote(&p.db_name)))
-                .collect();
-            for (k, ops) in obj {
-                if ops.is_null() {
-                    continue;
-                }
-                if let Some(p) = n.property(k) {
-                    sets.extend(self.scalar_update(n, p, &u, ops)?);
-                    continue;
-                }
-                let Some(r) = n.relationship(k) else {
-                    return Err(CompileError::UnknownField {
-                        owner: format!("{}UpdateInput", n.name),
-                        field: k.clone(),
-                    });
-                };
-                // Relationship operations come after the scalar SETs; collect them first.
-                let _ = r;
-            }
-            if !sets.is_empty() {
-                let _ = writeln!(q, "SET {}", sets.join(", "));
-            }
-            for (k, ops) in obj {
-                let Some(r) = n.relationship(k) else { continue };
-                for op in as_list(ops) {
-                    let op = op.as_object().ok_or_else(|| {
-                        invalid(k, "must be an object with connect/disconnect/create/delete")
-                    })?;
-                    if let Some(ds) = op.get("disconnect") {
-                        for d in as_list(ds) {
-                            let c = self.disconnect(&u, r, d.get("where"), &mut q)?;
-                            counters.dyn_rels_deleted.push(c);
-                        }
-                    }
-                    if let Some(ds) = op.get("delete") {
-                        for d in as_list(ds) {
-                            let (nd, rd) = self.delete_related(&u, r, d.get("where"), &mut q)?;
-                            counters.dyn_nodes_deleted.push(nd);
-                            counters.dyn_rels_deleted.push(rd);
-                        }
-                    }
-                    if let Some(cs) = op.get("connect") {
-                        for c in as_list(cs) {
-                            if !r.list {
-                                let d = self.disconnect(&u, r, None, &mut q)?;
-                                counters.dyn_rels_deleted.push(d);
-                            }
-                            let k = self.connect(&u, r, c, &mut q)?;
-                            counters.dyn_rels_created.push(k);
-                        }
-                    }
-                    if let Some(cs) = op.get("create") {
-                        for c in as_list(cs) {
-                            let node_input = c
-                                .get("node")
-                                .ok_or_else(|| invalid(k, "create needs `node`"))?;
-                            let target = self.node(&r.target)?;
-                            let mut inner = Counters::default();
-                            let mut body = String::new();
-                            self.create_node(
-                                target,
-                                node_input,
-                                Some((&u, r, c.get("edge"))),
-                                &mut body,
-                                &mut inner,
-                            )?;
-                            if !inner.dyn_rels_created.is_empty() {
-                                // Nested connects inside a nested create are counted per node.
-                                counters
-                                    .dyn_rels_created
-                                    .extend(inner.dyn_rels_created.iter().cloned());
-                            }
-                            let _ = writeln!(q, "WITH *\nCALL ({u}) {{\n{body}}}");
-                            per_node_nodes_created += inner.nodes_created;
-                            per_node_rels_created += inner.rels_created;
-                        }
-                    }
-                }
-            }
-        }
+        let update = f.arg("update").cloned().unwrap_or(Value::Null);
+        self.update_node(n, &u, &update, None, &mut q, &mut counters)?;
         // Aggregate everything into one row, even when nothing matched.
-        let x = u.clone();
-        let mut parts = Vec::new();
-        let mut shape = Shape::Plain;
         let mut aggregates = vec![format!("count({u}) AS updated")];
         let mut sums = |vars: &[String], name: &str| -> String {
             if vars.is_empty() {
@@ -482,13 +426,16 @@ impl<'a> Compiler<'a> {
             aggregates.push(format!("sum({}) AS {name}", vars.join(" + ")));
             name.to_string()
         };
-        let rc = sums(&counters.dyn_rels_created, "relsConnected");
+        let nc = sums(&counters.dyn_nodes_created, "nodesCreated");
+        let rc = sums(&counters.dyn_rels_created, "relsCreated");
         let rd = sums(&counters.dyn_rels_deleted, "relsDeleted");
         let nd = sums(&counters.dyn_nodes_deleted, "nodesDeleted");
+        let mut parts = Vec::new();
+        let mut shape = Shape::Plain;
         let mut projection = None;
         for s in &f.selection {
             if s.name == n.plural {
-                let (proj, sh) = self.project_node(n, &x, &s.selection)?;
+                let (proj, sh) = self.project_node(n, &u, &s.selection)?;
                 projection = Some((s.key.clone(), proj));
                 if !matches!(sh, Shape::Plain) {
                     shape = Shape::Object(vec![(s.key.clone(), sh)]);
@@ -505,10 +452,8 @@ impl<'a> Compiler<'a> {
                     let mut info = Vec::new();
                     for i in &s.selection {
                         let e = match i.name.as_str() {
-                            "nodesCreated" => format!("updated * {per_node_nodes_created}"),
-                            "relationshipsCreated" => {
-                                format!("updated * {per_node_rels_created} + {rc}")
-                            }
+                            "nodesCreated" => nc.clone(),
+                            "relationshipsCreated" => rc.clone(),
                             "nodesDeleted" => nd.clone(),
                             "relationshipsDeleted" => rd.clone(),
                             _ => continue,
@@ -525,6 +470,193 @@ impl<'a> Compiler<'a> {
         }
         let _ = write!(q, "RETURN {} AS {column}", map_literal(&parts));
         Ok((q, shape))
+    }
+
+    /// Appends the writes of one update input (`<Type>UpdateInput`) to the node `u`: its SETs
+    /// (with `@timestamp(UPDATE)` properties), and when `u` was reached through a relationship
+    /// (`edge`: the relationship, its variable and its `edge` update input) that relationship's
+    /// SETs; then, per relationship field in input order, the nested `update`, `create`,
+    /// `connect`, `delete` and `disconnect` operations, in the library's order.
+    fn update_node(
+        &mut self,
+        n: &'a NodeType,
+        u: &str,
+        update: &Value,
+        edge: Option<(&Relationship, &str, Option<&Value>)>,
+        q: &mut String,
+        counters: &mut Counters,
+    ) -> Result<(), CompileError> {
+        let empty = serde_json::Map::new();
+        let obj = match update {
+            Value::Null => &empty,
+            v => v
+                .as_object()
+                .ok_or_else(|| invalid("update", "must be an object"))?,
+        };
+        // `@timestamp(operations: [UPDATE])`: every update of the node sets it.
+        let mut sets: Vec<String> = n
+            .properties()
+            .filter(|p| p.timestamp.on_update)
+            .map(|p| format!("{u}.{} = datetime()", quote(&p.db_name)))
+            .collect();
+        for (k, ops) in obj.iter().filter(|(_, ops)| !ops.is_null()) {
+            if let Some(p) = n.property(k) {
+                sets.extend(self.scalar_update(&n.name, p, u, ops)?);
+            } else if n.relationship(k).is_none() {
+                return Err(CompileError::UnknownField {
+                    owner: format!("{}UpdateInput", n.name),
+                    field: k.clone(),
+                });
+            }
+        }
+        if let Some((r, e, edge_input)) = edge {
+            let props = self.edge_props(r);
+            let owner = r.properties.clone().unwrap_or_default();
+            sets.extend(
+                props
+                    .iter()
+                    .filter(|p| p.timestamp.on_update)
+                    .map(|p| format!("{e}.{} = datetime()", quote(&p.db_name))),
+            );
+            if let Some(edge_obj) = edge_input.filter(|x| !x.is_null()) {
+                let edge_obj = edge_obj
+                    .as_object()
+                    .ok_or_else(|| invalid("edge", "must be an object"))?;
+                for (k, ops) in edge_obj.iter().filter(|(_, ops)| !ops.is_null()) {
+                    let p = props.iter().find(|p| &p.name == k).ok_or_else(|| {
+                        CompileError::UnknownField {
+                            owner: format!("{owner}UpdateInput"),
+                            field: k.clone(),
+                        }
+                    })?;
+                    sets.extend(self.scalar_update(&owner, p, e, ops)?);
+                }
+            }
+        }
+        if !sets.is_empty() {
+            let _ = writeln!(q, "SET {}", sets.join(", "));
+        }
+        for (k, ops) in obj.iter().filter(|(_, ops)| !ops.is_null()) {
+            let Some(r) = n.relationship(k) else { continue };
+            for op in as_list(ops) {
+                let op = op.as_object().ok_or_else(|| {
+                    invalid(
+                        k,
+                        "must be an object with update/create/connect/delete/disconnect",
+                    )
+                })?;
+                let given = |name: &str| op.get(name).filter(|x| !x.is_null());
+                if let Some(nested) = given("update") {
+                    self.update_related(u, r, nested, q, counters)?;
+                }
+                if let Some(cs) = given("create") {
+                    let target = self.node(&r.target)?;
+                    for c in as_list(cs) {
+                        let node_input = c
+                            .get("node")
+                            .ok_or_else(|| invalid(k, "create needs `node`"))?;
+                        let mut inner = Counters::default();
+                        let mut body = String::new();
+                        self.create_node(
+                            target,
+                            node_input,
+                            Some((u, r, c.get("edge"))),
+                            &mut body,
+                            &mut inner,
+                        )?;
+                        let ret = self.export_counters(inner, counters);
+                        let _ = writeln!(q, "WITH *\nCALL ({u}) {{\n{body}{ret}\n}}");
+                    }
+                }
+                if let Some(cs) = given("connect") {
+                    for c in as_list(cs) {
+                        if !r.list {
+                            self.disconnect(u, r, &Value::Null, q, counters)?;
+                        }
+                        self.connect(u, r, c, q, counters)?;
+                    }
+                }
+                if let Some(ds) = given("delete") {
+                    for d in as_list(ds) {
+                        self.delete_related(u, r, d, q, counters)?;
+                    }
+                }
+                if let Some(ds) = given("disconnect") {
+                    for d in as_list(ds) {
+                        self.disconnect(u, r, d, q, counters)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A nested `update: { where, node, edge }`: every related node of `r` matching `where` is
+    /// updated by `node`, its relationship by `edge`.
+    fn update_related(
+        &mut self,
+        u: &str,
+        r: &Relationship,
+        nested: &Value,
+        q: &mut String,
+        counters: &mut Counters,
+    ) -> Result<(), CompileError> {
+        let target = self.node(&r.target)?;
+        let e = self.var("edge");
+        let t = self.var("other");
+        let pattern = self.pattern(u, r, &e, &t, true)?;
+        let pred = self.connection_predicate(r, &e, &t, nested.get("where"))?;
+        let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
+        let mut body = format!("MATCH {pattern}{where_}\n");
+        let mut inner = Counters::default();
+        let node = nested.get("node").cloned().unwrap_or(Value::Null);
+        let edge = nested.get("edge").filter(|x| !x.is_null());
+        if edge.is_some() && r.properties.is_none() {
+            return Err(invalid(&r.name, "this relationship has no properties"));
+        }
+        let edge = r.properties.as_ref().map(|_| (r, e.as_str(), edge));
+        self.update_node(target, &t, &node, edge, &mut body, &mut inner)?;
+        let ret = self.export_counters(inner, counters);
+        let _ = writeln!(q, "WITH *\nCALL ({u}) {{\n{body}{ret}\n}}");
+        Ok(())
+    }
+
+    /// Ends a subquery each of whose rows made `inner`'s writes: its `RETURN`, aggregated so that
+    /// the calling row survives when nothing matched, exporting the counts `outer` then sums.
+    fn export_counters(&mut self, inner: Counters, outer: &mut Counters) -> String {
+        let mut items = Vec::new();
+        let counts = [
+            (inner.nodes_created, inner.dyn_nodes_created, 0usize),
+            (inner.rels_created, inner.dyn_rels_created, 1),
+            (inner.nodes_deleted, inner.dyn_nodes_deleted, 2),
+            (inner.rels_deleted, inner.dyn_rels_deleted, 3),
+        ];
+        for (per_row, vars, which) in counts {
+            let mut terms = Vec::new();
+            match per_row {
+                0 => {}
+                1 => terms.push("count(*)".to_owned()),
+                k => terms.push(format!("count(*) * {k}")),
+            }
+            if !vars.is_empty() {
+                terms.push(format!("sum({})", vars.join(" + ")));
+            }
+            if terms.is_empty() {
+                continue;
+            }
+            let v = self.var("written");
+            items.push(format!("{} AS {v}", terms.join(" + ")));
+            match which {
+                0 => outer.dyn_nodes_created.push(v),
+                1 => outer.dyn_rels_created.push(v),
+                2 => outer.dyn_nodes_deleted.push(v),
+                _ => outer.dyn_rels_deleted.push(v),
+            }
+        }
+        if items.is_empty() {
+            items.push(format!("count(*) AS {}", self.var("rows")));
+        }
+        format!("RETURN {}", items.join(", "))
     }
 
     /// `upsert<Plural>`: per input item, `MERGE` on its one key (a uniqueness constraint makes
@@ -545,7 +677,7 @@ impl<'a> Compiler<'a> {
         let mut q = String::new();
         let mut nodes = Vec::new();
         let mut created_flags = Vec::new();
-        let mut connected = Vec::new();
+        let mut connected = Counters::default();
         let labels = self.labels(n);
         for item in as_list(input) {
             let where_ = item
@@ -618,7 +750,7 @@ impl<'a> Compiler<'a> {
                         owner: format!("{}UpsertUpdateInput", n.name),
                         field: name.clone(),
                     })?;
-                    sets.extend(self.scalar_update(n, p, &v, ops)?);
+                    sets.extend(self.scalar_update(&n.name, p, &v, ops)?);
                 }
             }
             if !sets.is_empty() {
@@ -641,7 +773,7 @@ impl<'a> Compiler<'a> {
                             field: name.clone(),
                         })?;
                     for c in as_list(cs) {
-                        connected.push(self.connect(&v, r, c, &mut q)?);
+                        self.connect(&v, r, c, &mut q, &mut connected)?;
                     }
                 }
             }
@@ -665,7 +797,7 @@ impl<'a> Compiler<'a> {
             |counter| match counter {
                 "nodesCreated" => Some(count("")),
                 "nodesUpdated" => Some(count("NOT ")),
-                "relationshipsCreated" => Some(sum_expr(0, &connected)),
+                "relationshipsCreated" => Some(sum_expr(0, &connected.dyn_rels_created)),
                 _ => None,
             },
             column,
@@ -676,7 +808,7 @@ impl<'a> Compiler<'a> {
 
     fn scalar_update(
         &mut self,
-        n: &NodeType,
+        owner: &str,
         p: &Property,
         u: &str,
         ops: &Value,
@@ -697,8 +829,8 @@ impl<'a> Compiler<'a> {
                             return Err(invalid(
                                 &p.name,
                                 format!(
-                                    "{}.{} is required and cannot be set to null",
-                                    n.name, p.name
+                                    "{owner}.{} is required and cannot be set to null",
+                                    p.name
                                 ),
                             ));
                         }
@@ -742,48 +874,102 @@ impl<'a> Compiler<'a> {
         Ok(sets)
     }
 
-    /// Deletes the relationships of `r` from `u` matching a connection `where`; returns the
-    /// variable holding how many were deleted.
+    /// Deletes the relationships of `r` from `u` matching a disconnect input's `where`, then
+    /// goes on with its `disconnect` from each node disconnected.
     fn disconnect(
         &mut self,
         u: &str,
         r: &Relationship,
-        w: Option<&Value>,
+        d: &Value,
         q: &mut String,
-    ) -> Result<String, CompileError> {
+        counters: &mut Counters,
+    ) -> Result<(), CompileError> {
+        let target = self.node(&r.target)?;
         let e = self.var("edge");
         let t = self.var("other");
-        let k = self.var("disconnected");
         let pattern = self.pattern(u, r, &e, &t, true)?;
-        let pred = self.connection_predicate(r, &e, &t, w)?;
+        let pred = self.connection_predicate(r, &e, &t, d.get("where"))?;
         let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
-        let _ = writeln!(q, "WITH *\nCALL ({u}) {{ OPTIONAL MATCH {pattern}{where_} DELETE {e} RETURN count({e}) AS {k} }}");
-        Ok(k)
+        let mut body = format!("MATCH {pattern}{where_} DELETE {e}\n");
+        let mut inner = Counters {
+            rels_deleted: 1,
+            ..Counters::default()
+        };
+        if let Some(onward) = d.get("disconnect").filter(|x| !x.is_null()) {
+            self.each_nested(target, onward, "DisconnectInput", |this, r2, x| {
+                this.disconnect(&t, r2, x, &mut body, &mut inner)
+            })?;
+        }
+        let ret = self.export_counters(inner, counters);
+        let _ = writeln!(q, "WITH *\nCALL ({u}) {{ {}\n{ret} }}", body.trim_end());
+        Ok(())
     }
 
-    /// Detach-deletes the related nodes of `r` matching a connection `where`.
+    /// The nodes a delete input's item dooms through `r` from `x`: the body of a subquery
+    /// matching them (and, through the item's own `delete`, the nodes they doom in turn) and
+    /// the aggregate expression listing them all.
+    fn doomed_through(
+        &mut self,
+        x: &str,
+        r: &Relationship,
+        item: &Value,
+    ) -> Result<(String, String, bool), CompileError> {
+        let target = self.node(&r.target)?;
+        let e = self.var("edge");
+        let t = self.var("doomed");
+        let pattern = self.pattern(x, r, &e, &t, true)?;
+        let pred = self.connection_predicate(r, &e, &t, item.get("where"))?;
+        let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
+        let mut body = format!("MATCH {pattern}{where_}\n");
+        let onward = self.doomed_by(target, &t, item.get("delete"), &mut body)?;
+        Ok((body, doomed_list(&t, &onward), !onward.is_empty()))
+    }
+
+    /// Appends one subquery per item of a `<Type>DeleteInput` of the node `x`, each binding a
+    /// list of the nodes it dooms; returns those lists' variables.
+    fn doomed_by(
+        &mut self,
+        n: &'a NodeType,
+        x: &str,
+        input: Option<&Value>,
+        q: &mut String,
+    ) -> Result<Vec<String>, CompileError> {
+        let mut lists = Vec::new();
+        let Some(input) = input.filter(|v| !v.is_null()) else {
+            return Ok(lists);
+        };
+        self.each_nested(n, input, "DeleteInput", |this, r, item| {
+            let (body, list, _) = this.doomed_through(x, r, item)?;
+            let l = this.var("doomedList");
+            let _ = writeln!(q, "WITH *\nCALL ({x}) {{\n{body}RETURN {list} AS {l}\n}}");
+            lists.push(l);
+            Ok(())
+        })?;
+        Ok(lists)
+    }
+
+    /// Detach-deletes the related nodes of `r` matching a delete input's `where`, with the
+    /// nodes its own `delete` dooms in turn.
     fn delete_related(
         &mut self,
         u: &str,
         r: &Relationship,
-        w: Option<&Value>,
+        item: &Value,
         q: &mut String,
-    ) -> Result<(String, String), CompileError> {
-        let e = self.var("edge");
-        let t = self.var("other");
+        counters: &mut Counters,
+    ) -> Result<(), CompileError> {
+        let (body, list, merged) = self.doomed_through(u, r, item)?;
         let ts = self.var("doomed");
         let nd = self.var("deletedNodes");
         let rd = self.var("deletedRels");
-        let pattern = self.pattern(u, r, &e, &t, true)?;
-        let pred = self.connection_predicate(r, &e, &t, w)?;
-        let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
         let _ = writeln!(
             q,
-            "WITH *\nCALL ({u}) {{ OPTIONAL MATCH {pattern}{where_} WITH collect(DISTINCT {t}) AS {ts} \
-CALL ({ts}) {{ UNWIND {ts} AS x OPTIONAL MATCH (x)-[rel]-() RETURN count(DISTINCT rel) AS {rd} }} \
-CALL ({ts}) {{ UNWIND {ts} AS x DETACH DELETE x }} RETURN size({ts}) AS {nd}, {rd} }}"
+            "WITH *\nCALL ({u}) {{\n{body}{}RETURN size({ts}) AS {nd}, {rd}\n}}",
+            detach_delete(&list, merged, &ts, &rd)
         );
-        Ok((nd, rd))
+        counters.dyn_nodes_deleted.push(nd);
+        counters.dyn_rels_deleted.push(rd);
+        Ok(())
     }
 
     fn delete(
@@ -802,12 +988,13 @@ CALL ({ts}) {{ UNWIND {ts} AS x DETACH DELETE x }} RETURN size({ts}) AS {nd}, {r
                 let _ = writeln!(q, "WHERE {p}");
             }
         }
-        let _ = writeln!(
-            q,
-            "WITH collect({d}) AS {ds}\n\
-CALL ({ds}) {{ UNWIND {ds} AS x OPTIONAL MATCH (x)-[rel]-() RETURN count(DISTINCT rel) AS {rels} }}\n\
-CALL ({ds}) {{ UNWIND {ds} AS x DETACH DELETE x }}"
-        );
+        let onward = self.doomed_by(n, &d, f.arg("delete"), &mut q)?;
+        q.push_str(&detach_delete(
+            &doomed_list(&d, &onward),
+            !onward.is_empty(),
+            &ds,
+            &rels,
+        ));
         let mut parts = Vec::new();
         for s in &f.selection {
             let e = match s.name.as_str() {
@@ -820,4 +1007,32 @@ CALL ({ds}) {{ UNWIND {ds} AS x DETACH DELETE x }}"
         let _ = write!(q, "RETURN {} AS {column}", map_literal(&parts));
         Ok((q, Shape::Plain))
     }
+}
+
+/// The aggregate listing the nodes `t` (one per row) and the nodes in the lists `onward` (one
+/// per row each): `collect(DISTINCT t) + …`.
+fn doomed_list(t: &str, onward: &[String]) -> String {
+    if onward.is_empty() {
+        return format!("collect(DISTINCT {t})");
+    }
+    format!(
+        "collect(DISTINCT {t}) + reduce(acc = [], l IN collect({}) | acc + l)",
+        onward.join(" + ")
+    )
+}
+
+/// `WITH <list> …`: binds `ds` to the distinct nodes of the aggregate `list` (made of several
+/// lists when `merged`), `rels` to how many relationships they have (each counted once), and
+/// detach-deletes them.
+fn detach_delete(list: &str, merged: bool, ds: &str, rels: &str) -> String {
+    let distinct = if merged {
+        format!("UNWIND {ds} AS x WITH collect(DISTINCT x) AS {ds}\n")
+    } else {
+        String::new()
+    };
+    format!(
+        "WITH {list} AS {ds}\n{distinct}\
+CALL ({ds}) {{ UNWIND {ds} AS x OPTIONAL MATCH (x)-[rel]-() RETURN count(DISTINCT rel) AS {rels} }}\n\
+CALL ({ds}) {{ UNWIND {ds} AS x DETACH DELETE x }}\n"
+    )
 }

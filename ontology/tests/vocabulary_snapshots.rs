@@ -91,3 +91,18 @@ shape!(
     "timestamps",
     r#"mutation { upsertPosts(input: [{ where: { id: "p1" }, onCreate: { title: "new" }, onUpdate: { title: { set: "edited" } }, connect: { tags: [{ where: { node: { name: { eq: "rust" } } }, edge: { by: "ann" } }] } }]) { info { nodesCreated nodesUpdated relationshipsCreated } posts { id title } } }"#
 );
+shape!(
+    nested_update_of_nodes_and_edges,
+    "nested-mutations",
+    r#"mutation { updateStudios(where: { name: { eq: "Fox" } }, update: { movies: [{ update: { where: { node: { title: { eq: "Ronin" } } }, node: { year: { set: 1999 }, actors: [{ update: { where: { edge: { role: { eq: "Sam" } } }, edge: { screenTime: { set: 1 } }, node: { awards: [{ create: [{ node: { name: "Emmy" } }] }] } } }] } } }] }) { info { nodesCreated relationshipsCreated } studios { name } } }"#
+);
+shape!(
+    delete_cascades_through_relationships,
+    "nested-mutations",
+    r#"mutation { deleteMovies(where: { title: { eq: "Heat" } }, delete: { actors: [{ where: { node: { name: { eq: "Al" } } }, delete: { awards: [{}] } }], studio: {} }) { nodesDeleted relationshipsDeleted } }"#
+);
+shape!(
+    connect_and_disconnect_go_on_from_the_nodes_reached,
+    "nested-mutations",
+    r#"mutation { updateStudios(where: { name: { eq: "WB" } }, update: { movies: [{ connect: [{ where: { node: { title: { eq: "Alien" } } }, connect: [{ actors: [{ where: { node: { name: { eq: "Dee" } } }, edge: { role: "Cameo" } }] }] }], disconnect: [{ where: { node: { title: { eq: "Heat" } } }, disconnect: { actors: [{ where: { edge: { role: { eq: "Neil" } } } }] } }] }] }) { info { relationshipsCreated relationshipsDeleted } } }"#
+);
