@@ -402,12 +402,12 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
             } else {
                 String::new()
             };
-            let then_disconnect =
-                if onward.is_some_and(|t| t.nested_disconnects().next().is_some()) {
-                    format!("\n  disconnect: {target}DisconnectInput")
-                } else {
-                    String::new()
-                };
+            let then_disconnect = if onward.is_some_and(|t| t.nested_disconnects().next().is_some())
+            {
+                format!("\n  disconnect: {target}DisconnectInput")
+            } else {
+                String::new()
+            };
             let then_delete = if onward.is_some_and(|t| t.nested_deletes().next().is_some()) {
                 format!("\n  delete: {target}DeleteInput")
             } else {

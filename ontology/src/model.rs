@@ -537,7 +537,8 @@ impl NodeType {
 
     /// The relationships a nested disconnect can continue through (`<Type>DisconnectInput`).
     pub fn nested_disconnects(&self) -> impl Iterator<Item = &Relationship> {
-        self.relationships().filter(|r| r.list && r.nested.disconnect)
+        self.relationships()
+            .filter(|r| r.list && r.nested.disconnect)
     }
 
     /// The relationships a delete can cascade through (`<Type>DeleteInput`).

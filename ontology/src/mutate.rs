@@ -828,10 +828,7 @@ impl<'a> Compiler<'a> {
                         if p.required {
                             return Err(invalid(
                                 &p.name,
-                                format!(
-                                    "{owner}.{} is required and cannot be set to null",
-                                    p.name
-                                ),
+                                format!("{owner}.{} is required and cannot be set to null", p.name),
                             ));
                         }
                         "null".to_string()
