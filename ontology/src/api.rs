@@ -13,7 +13,10 @@ use crate::model::{upper_first, NodeType, Ontology, Property, Relationship, Scal
 
 /// Builds the API SDL for an ontology.
 pub fn api_sdl(o: &Ontology) -> String {
-    let mut b = Sdl::default();
+    let mut b = Sdl {
+        unions: o.unions.keys().cloned().collect(),
+        ..Sdl::default()
+    };
     b.query_and_mutation(o);
     b.shared_types(o);
     for e in o.enums.values() {
@@ -32,6 +35,16 @@ pub fn api_sdl(o: &Ontology) -> String {
         }
         b.out.push_str("}\n\n");
     }
+    for u in o.unions.values() {
+        b.description(&u.description, "");
+        let _ = writeln!(b.out, "union {} = {}\n", u.name, u.members.join(" | "));
+        let mut w = format!("input {}Where {{\n", u.name);
+        for m in &u.members {
+            let _ = writeln!(w, "  {m}: {m}Where");
+        }
+        w.push_str("}\n\n");
+        b.out.push_str(&w);
+    }
     for rp in o.relationship_properties.values() {
         b.description(&rp.description, "");
         let _ = writeln!(b.out, "type {} {{", rp.name);
@@ -41,8 +54,8 @@ pub fn api_sdl(o: &Ontology) -> String {
         b.out.push_str("}\n\n");
         b.where_input(&rp.name, &rp.properties, &[], "");
         b.sort_input(&rp.name, &rp.properties);
-        b.create_input(&format!("{}CreateInput", rp.name), &rp.properties, None, "");
-        b.update_input(&format!("{}UpdateInput", rp.name), &rp.properties, None, "");
+        b.create_input(&format!("{}CreateInput", rp.name), &rp.properties, None);
+        b.update_input(&format!("{}UpdateInput", rp.name), &rp.properties, None);
     }
     for n in o.nodes.values() {
         b.node_types(o, n);
@@ -147,6 +160,8 @@ struct Sdl {
     scalar_inputs: BTreeSet<String>,
     /// `XRelationshipFilters` / `XConnectWhere` inputs already emitted.
     emitted: BTreeSet<String>,
+    /// The ontology's unions (a relationship to one has per-member inputs).
+    unions: BTreeSet<String>,
 }
 
 impl Sdl {
@@ -162,6 +177,14 @@ impl Sdl {
 
     fn query_and_mutation(&mut self, o: &Ontology) {
         self.out.push_str("type Query {\n");
+        for u in o.unions.values() {
+            let _ = writeln!(
+                self.out,
+                "  {}(where: {u}Where, limit: Int, offset: Int): [{u}!]!",
+                u.plural,
+                u = u.name
+            );
+        }
         for n in o.nodes.values().filter(|n| n.operations.read) {
             let p = &n.plural;
             let pt = n.plural_type_name();
@@ -305,6 +328,26 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                     self.description(&r.description, "  ");
                     let target = &r.target;
                     let conn = rel_connection_type(n, r);
+                    if self.unions.contains(target) {
+                        // No sort over a union's members, as in the library.
+                        if r.list {
+                            let _ = writeln!(
+                                self.out,
+                                "  {}(where: {target}Where, limit: Int, offset: Int): [{target}!]!",
+                                r.name
+                            );
+                        } else {
+                            let _ = writeln!(self.out, "  {}: {target}", r.name);
+                        }
+                        // Sorted by the relationship's properties only.
+                        let sort = if r.properties.is_some() {
+                            format!(", sort: [{conn}Sort!]")
+                        } else {
+                            String::new()
+                        };
+                        let _ = writeln!(self.out, "  {}Connection(where: {conn}Where, first: Int, after: String{sort}): {conn}!", r.name);
+                        continue;
+                    }
                     if r.list {
                         let _ = writeln!(self.out, "  {}(where: {target}Where, limit: Int, offset: Int, sort: [{target}Sort!]): [{target}!]!", r.name);
                     } else {
@@ -350,137 +393,84 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         for r in n.relationships() {
             let conn = rel_connection_type(n, r);
             let target = &r.target;
-            let agg = format!("{t}{target}{}AggregateSelection", upper_first(&r.name));
-            let _ = writeln!(self.out, "type {conn} {{\n  edges: [{t}{}Relationship!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n  aggregate: {agg}!\n}}\n", upper_first(&r.name));
-            let _ = writeln!(self.out, "type {agg} {{\n  count: CountConnection!\n}}\n");
+            let rel = upper_first(&r.name);
             let props = r
                 .properties
                 .as_ref()
                 .map(|p| format!("\n  properties: {p}!"))
                 .unwrap_or_default();
-            let _ = writeln!(
-                self.out,
-                "type {t}{}Relationship {{\n  cursor: String!\n  node: {target}!{props}\n}}\n",
-                upper_first(&r.name)
-            );
-            // Connection where / filters / sort.
-            let mut w = format!("input {conn}Where {{\n  AND: [{conn}Where!]\n  OR: [{conn}Where!]\n  NOT: {conn}Where\n  node: {target}Where\n");
-            if let Some(p) = &r.properties {
-                let _ = writeln!(w, "  edge: {p}Where");
-            }
-            w.push_str("}\n\n");
-            self.out.push_str(&w);
-            let _ = writeln!(self.out, "input {conn}Filters {{\n  all: {conn}Where\n  none: {conn}Where\n  single: {conn}Where\n  some: {conn}Where\n}}\n");
-            let mut s = format!("input {conn}Sort {{\n  node: {target}Sort\n");
-            if let Some(p) = &r.properties {
-                let _ = writeln!(s, "  edge: {p}Sort");
-            }
-            s.push_str("}\n\n");
-            self.out.push_str(&s);
-            // Mutation inputs for the relationship.
             let fi = rel_input_prefix(n, r);
-            let edge_req = r
-                .properties
-                .as_ref()
-                .and_then(|p| o.relationship_properties(p))
-                .is_some_and(|rp| rp.properties.iter().any(|p| p.required));
-            let edge = r
-                .properties
-                .as_ref()
-                .map(|p| {
-                    format!(
-                        "\n  edge: {p}CreateInput{}",
-                        if edge_req { "!" } else { "" }
-                    )
-                })
-                .unwrap_or_default();
             let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
-            // What a nested connect, disconnect or delete may continue with on the target.
-            let onward = o.node(target);
-            let then_connect = if onward.is_some_and(|t| t.nested_connects().next().is_some()) {
-                format!("\n  connect: {l}{target}ConnectInput{r_}")
-            } else {
-                String::new()
-            };
-            let then_disconnect = if onward.is_some_and(|t| t.nested_disconnects().next().is_some())
-            {
-                format!("\n  disconnect: {target}DisconnectInput")
-            } else {
-                String::new()
-            };
-            let then_delete = if onward.is_some_and(|t| t.nested_deletes().next().is_some()) {
-                format!("\n  delete: {target}DeleteInput")
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                self.out,
-                "input {fi}ConnectFieldInput {{\n  where: {target}ConnectWhere{edge}{then_connect}\n}}\n"
-            );
-            let _ = writeln!(
-                self.out,
-                "input {fi}CreateFieldInput {{\n  node: {target}CreateInput!{edge}\n}}\n"
-            );
-            let _ = writeln!(
-                self.out,
-                "input {fi}DisconnectFieldInput {{\n  where: {conn}Where{then_disconnect}\n}}\n"
-            );
-            let _ = writeln!(
-                self.out,
-                "input {fi}DeleteFieldInput {{\n  where: {conn}Where{then_delete}\n}}\n"
-            );
-            let edge_update = r
-                .properties
-                .as_ref()
-                .map(|p| format!("\n  edge: {p}UpdateInput"))
-                .unwrap_or_default();
-            let _ = writeln!(
-                self.out,
-                "input {fi}UpdateConnectionInput {{\n  node: {target}UpdateInput\n  where: {conn}Where{edge_update}\n}}\n"
-            );
-            let ops = &r.nested;
-            let field = |on: bool, name: &str, input: &str| {
-                if on {
-                    format!("  {name}: {l}{fi}{input}{r_}\n")
-                } else {
-                    String::new()
+            match o.union_members(r) {
+                None => {
+                    let agg = format!("{t}{target}{rel}AggregateSelection");
+                    let _ = writeln!(self.out, "type {conn} {{\n  edges: [{t}{rel}Relationship!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n  aggregate: {agg}!\n}}\n");
+                    let _ = writeln!(self.out, "type {agg} {{\n  count: CountConnection!\n}}\n");
+                    self.connection_where(&fi, target, r);
+                    let mut s = format!("input {conn}Sort {{\n  node: {target}Sort\n");
+                    if let Some(p) = &r.properties {
+                        let _ = writeln!(s, "  edge: {p}Sort");
+                    }
+                    s.push_str("}\n\n");
+                    self.out.push_str(&s);
+                    self.relationship_inputs(o, r, &fi);
                 }
-            };
-            if ops.on_create() {
-                let _ = writeln!(
-                    self.out,
-                    "input {fi}FieldInput {{\n{}{}}}\n",
-                    field(ops.connect, "connect", "ConnectFieldInput"),
-                    field(ops.create, "create", "CreateFieldInput"),
-                );
+                Some(members) => {
+                    // A union: the connection has no sort nor aggregate, and its `where` and
+                    // mutation inputs have one field per member.
+                    let _ = writeln!(self.out, "type {conn} {{\n  edges: [{t}{rel}Relationship!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n}}\n");
+                    if let Some(p) = &r.properties {
+                        let _ = writeln!(self.out, "input {conn}Sort {{\n  edge: {p}Sort\n}}\n");
+                    }
+                    let mut w = format!("input {conn}Where {{\n");
+                    let mut inputs: [String; 5] = Default::default();
+                    let names = ["Create", "Update", "Delete", "Connect", "Disconnect"];
+                    for m in &members {
+                        let mt = &m.target;
+                        let fim = format!("{fi}{mt}");
+                        let _ = writeln!(w, "  {mt}: {fim}ConnectionWhere");
+                        self.connection_where(&fim, mt, m);
+                        self.relationship_inputs(o, m, &fim);
+                        let ops = &m.nested;
+                        let member_inputs = [
+                            ops.on_create().then(|| format!("{fim}FieldInput")),
+                            ops.on_update()
+                                .then(|| format!("{l}{fim}UpdateFieldInput{r_}")),
+                            ops.delete.then(|| format!("{l}{fim}DeleteFieldInput{r_}")),
+                            ops.connect
+                                .then(|| format!("{l}{fim}ConnectFieldInput{r_}")),
+                            ops.disconnect
+                                .then(|| format!("{l}{fim}DisconnectFieldInput{r_}")),
+                        ];
+                        for (acc, ty) in inputs.iter_mut().zip(member_inputs) {
+                            if let Some(ty) = ty {
+                                let _ = writeln!(acc, "  {mt}: {ty}");
+                            }
+                        }
+                    }
+                    w.push_str("}\n\n");
+                    self.out.push_str(&w);
+                    for (name, fields) in names.iter().zip(inputs) {
+                        if !fields.is_empty() {
+                            let _ = writeln!(self.out, "input {fi}{name}Input {{\n{fields}}}\n");
+                        }
+                    }
+                }
             }
-            if ops.on_update() {
-                let _ = writeln!(
-                    self.out,
-                    "input {fi}UpdateFieldInput {{\n{}{}{}{}{}}}\n",
-                    field(ops.connect, "connect", "ConnectFieldInput"),
-                    field(ops.disconnect, "disconnect", "DisconnectFieldInput"),
-                    field(ops.create, "create", "CreateFieldInput"),
-                    if ops.update {
-                        format!("  update: {fi}UpdateConnectionInput\n")
-                    } else {
-                        String::new()
-                    },
-                    field(ops.delete, "delete", "DeleteFieldInput"),
-                );
-            }
+            let _ = writeln!(
+                self.out,
+                "type {t}{rel}Relationship {{\n  cursor: String!\n  node: {target}!{props}\n}}\n"
+            );
+            let _ = writeln!(self.out, "input {conn}Filters {{\n  all: {conn}Where\n  none: {conn}Where\n  single: {conn}Where\n  some: {conn}Where\n}}\n");
             self.relationship_filters(target);
-            self.connect_where(target);
         }
 
         // What nested connects, disconnects and deletes continue with from this type.
         let onward = |rels: Vec<&Relationship>, input: &str| {
             let mut s = format!("input {t}{input} {{\n");
             for r in &rels {
-                let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
-                let fi = rel_input_prefix(n, r);
                 let what = input.trim_end_matches("Input");
-                let _ = writeln!(s, "  {}: {l}{fi}{what}FieldInput{r_}", r.name);
+                let _ = writeln!(s, "  {}: {}", r.name, self.rel_input(n, r, what));
             }
             s.push_str("}\n\n");
             if rels.is_empty() {
@@ -499,8 +489,8 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         let rels: Vec<&Relationship> = n.relationships().collect();
         self.where_input(t, &props, &rels, &n.name);
         self.sort_input(t, &props);
-        self.create_input(&format!("{t}CreateInput"), &props, Some(n), t);
-        self.update_input(&format!("{t}UpdateInput"), &props, Some(n), t);
+        self.create_input(&format!("{t}CreateInput"), &props, Some(n));
+        self.update_input(&format!("{t}UpdateInput"), &props, Some(n));
     }
 
     /// `upsert<Plural>` (Ontograph's own: the library has no upsert): merge on one key, set
@@ -534,11 +524,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         let connects: Vec<String> = n
             .relationships()
             .filter(|r| r.nested.connect)
-            .map(|r| {
-                let fi = rel_input_prefix(n, r);
-                let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
-                format!("  {}: {l}{fi}ConnectFieldInput{r_}\n", r.name)
-            })
+            .map(|r| format!("  {}: {}\n", r.name, self.rel_input(n, r, "Connect")))
             .collect();
         let connect = if connects.is_empty() {
             ""
@@ -554,7 +540,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         self.out.push_str(&s);
         s = String::new();
         let props: Vec<Property> = n.properties().cloned().collect();
-        self.update_input(&format!("{t}UpsertUpdateInput"), &props, None, t);
+        self.update_input(&format!("{t}UpsertUpdateInput"), &props, None);
         let _ = write!(
             s,
             "input {t}UpsertInput {{\n  where: {t}UniqueWhere!\n  onCreate: {t}UpsertCreateInput\n  onUpdate: {t}UpsertUpdateInput{connect}\n}}\n\n\
@@ -565,6 +551,131 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
             s.push_str("type UpsertInfo {\n  nodesCreated: Int!\n  nodesUpdated: Int!\n  relationshipsCreated: Int!\n}\n\n");
         }
         self.out.push_str(&s);
+    }
+
+    /// The input type of a relationship field in `<Type><What>Input` (`what`: Create, Update,
+    /// Delete, Connect, Disconnect): `[<Type><Rel><What>FieldInput!]` (`<Type><Rel>FieldInput`
+    /// for Create), or for a union target `<Type><Rel><What>Input`, which has one field per
+    /// member.
+    fn rel_input(&self, n: &NodeType, r: &Relationship, what: &str) -> String {
+        let fi = rel_input_prefix(n, r);
+        if self.unions.contains(&r.target) {
+            return format!("{fi}{what}Input");
+        }
+        let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
+        match what {
+            "Create" => format!("{fi}FieldInput"),
+            _ => format!("{l}{fi}{what}FieldInput{r_}"),
+        }
+    }
+
+    /// `input <fi>ConnectionWhere { AND OR NOT node edge }` for a relationship to a node type.
+    fn connection_where(&mut self, fi: &str, target: &str, r: &Relationship) {
+        let conn = format!("{fi}Connection");
+        let mut w = format!("input {conn}Where {{\n  AND: [{conn}Where!]\n  OR: [{conn}Where!]\n  NOT: {conn}Where\n  node: {target}Where\n");
+        if let Some(p) = &r.properties {
+            let _ = writeln!(w, "  edge: {p}Where");
+        }
+        w.push_str("}\n\n");
+        self.out.push_str(&w);
+    }
+
+    /// The mutation inputs of a relationship to a node type (`<fi>ConnectFieldInput`,
+    /// `<fi>CreateFieldInput`, … `<fi>UpdateFieldInput`); `fi` is the relationship's input
+    /// prefix (`ActorMovies`, or `ActorActedInMovie` for a union member).
+    fn relationship_inputs(&mut self, o: &Ontology, r: &Relationship, fi: &str) {
+        let target = &r.target;
+        let conn = format!("{fi}Connection");
+        let edge_req = r
+            .properties
+            .as_ref()
+            .and_then(|p| o.relationship_properties(p))
+            .is_some_and(|rp| rp.properties.iter().any(|p| p.required));
+        let edge = r
+            .properties
+            .as_ref()
+            .map(|p| {
+                format!(
+                    "\n  edge: {p}CreateInput{}",
+                    if edge_req { "!" } else { "" }
+                )
+            })
+            .unwrap_or_default();
+        let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
+        // What a nested connect, disconnect or delete may continue with on the target.
+        let onward = o.node(target);
+        let then_connect = if onward.is_some_and(|t| t.nested_connects().next().is_some()) {
+            format!("\n  connect: {l}{target}ConnectInput{r_}")
+        } else {
+            String::new()
+        };
+        let then_disconnect = if onward.is_some_and(|t| t.nested_disconnects().next().is_some()) {
+            format!("\n  disconnect: {target}DisconnectInput")
+        } else {
+            String::new()
+        };
+        let then_delete = if onward.is_some_and(|t| t.nested_deletes().next().is_some()) {
+            format!("\n  delete: {target}DeleteInput")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            self.out,
+            "input {fi}ConnectFieldInput {{\n  where: {target}ConnectWhere{edge}{then_connect}\n}}\n"
+        );
+        let _ = writeln!(
+            self.out,
+            "input {fi}CreateFieldInput {{\n  node: {target}CreateInput!{edge}\n}}\n"
+        );
+        let _ = writeln!(
+            self.out,
+            "input {fi}DisconnectFieldInput {{\n  where: {conn}Where{then_disconnect}\n}}\n"
+        );
+        let _ = writeln!(
+            self.out,
+            "input {fi}DeleteFieldInput {{\n  where: {conn}Where{then_delete}\n}}\n"
+        );
+        let edge_update = r
+            .properties
+            .as_ref()
+            .map(|p| format!("\n  edge: {p}UpdateInput"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            self.out,
+            "input {fi}UpdateConnectionInput {{\n  node: {target}UpdateInput\n  where: {conn}Where{edge_update}\n}}\n"
+        );
+        let ops = &r.nested;
+        let field = |on: bool, name: &str, input: &str| {
+            if on {
+                format!("  {name}: {l}{fi}{input}{r_}\n")
+            } else {
+                String::new()
+            }
+        };
+        if ops.on_create() {
+            let _ = writeln!(
+                self.out,
+                "input {fi}FieldInput {{\n{}{}}}\n",
+                field(ops.connect, "connect", "ConnectFieldInput"),
+                field(ops.create, "create", "CreateFieldInput"),
+            );
+        }
+        if ops.on_update() {
+            let _ = writeln!(
+                self.out,
+                "input {fi}UpdateFieldInput {{\n{}{}{}{}{}}}\n",
+                field(ops.connect, "connect", "ConnectFieldInput"),
+                field(ops.disconnect, "disconnect", "DisconnectFieldInput"),
+                field(ops.create, "create", "CreateFieldInput"),
+                if ops.update {
+                    format!("  update: {fi}UpdateConnectionInput\n")
+                } else {
+                    String::new()
+                },
+                field(ops.delete, "delete", "DeleteFieldInput"),
+            );
+        }
+        self.connect_where(target);
     }
 
     fn relationship_filters(&mut self, target: &str) {
@@ -618,7 +729,7 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         self.out.push_str(&s);
     }
 
-    fn create_input(&mut self, name: &str, props: &[Property], node: Option<&NodeType>, t: &str) {
+    fn create_input(&mut self, name: &str, props: &[Property], node: Option<&NodeType>) {
         let mut s = format!("input {name} {{\n");
         let mut any = false;
         for p in props
@@ -636,7 +747,7 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         }
         if let Some(n) = node {
             for r in n.relationships().filter(|r| r.nested.on_create()) {
-                let _ = writeln!(s, "  {}: {t}{}FieldInput", r.name, upper_first(&r.name));
+                let _ = writeln!(s, "  {}: {}", r.name, self.rel_input(n, r, "Create"));
                 any = true;
             }
         }
@@ -647,7 +758,7 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         self.out.push_str(&s);
     }
 
-    fn update_input(&mut self, name: &str, props: &[Property], node: Option<&NodeType>, t: &str) {
+    fn update_input(&mut self, name: &str, props: &[Property], node: Option<&NodeType>) {
         let mut s = format!("input {name} {{\n");
         let mut any = false;
         for p in props
@@ -661,13 +772,7 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         }
         if let Some(n) = node {
             for r in n.relationships().filter(|r| r.nested.on_update()) {
-                let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
-                let _ = writeln!(
-                    s,
-                    "  {}: {l}{t}{}UpdateFieldInput{r_}",
-                    r.name,
-                    upper_first(&r.name)
-                );
+                let _ = writeln!(s, "  {}: {}", r.name, self.rel_input(n, r, "Update"));
                 any = true;
             }
         }

@@ -112,6 +112,7 @@ pub fn compile_with(
     stats: &dyn DegreeStats,
     rewrite_options: RewriteOptions,
 ) -> Result<CompiledOperation, CompileError> {
+    let op = &*op.settled(|on| o.conditional(on));
     let mut c = Compiler {
         o,
         opts,
@@ -168,6 +169,9 @@ pub fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
 }
 
+/// A projection's map entries `(key, expression)` and the shapes its values need, by key.
+pub(crate) type ProjectedParts = (Vec<(String, String)>, Vec<(String, Shape)>);
+
 pub(crate) fn labels_of(n: &NodeType) -> String {
     n.labels.iter().map(|l| format!(":{}", quote(l))).collect()
 }
@@ -175,7 +179,7 @@ pub(crate) fn labels_of(n: &NodeType) -> String {
 /// What a `where` input filters: a node (properties and relationships) or a relationship's
 /// properties.
 #[derive(Clone, Copy)]
-enum Owner<'a> {
+pub(crate) enum Owner<'a> {
     Node(&'a NodeType),
     Edge(&'a str, &'a [Property]),
 }
@@ -449,6 +453,9 @@ impl<'a> Compiler<'a> {
         {
             return self.root_connection(n, f, column);
         }
+        if let Some(u) = self.o.unions.values().find(|u| u.plural == f.name) {
+            return self.union_root(u, f, column);
+        }
         Err(CompileError::UnknownRootField(f.name.clone()))
     }
 
@@ -529,9 +536,27 @@ impl<'a> Compiler<'a> {
         v: &str,
         sel: &[FieldSel],
     ) -> Result<(String, Shape), CompileError> {
+        let (parts, shapes) = self.project_parts(n, v, sel)?;
+        let shape = if shapes.is_empty() {
+            Shape::Plain
+        } else {
+            Shape::Object(shapes)
+        };
+        Ok((map_literal(&parts), shape))
+    }
+
+    /// The entries of [`Compiler::project_node`]'s map, and the shapes they need (by key): the
+    /// fields of the selection that apply to `n` (see [`crate::ir::applicable`]).
+    pub(crate) fn project_parts(
+        &mut self,
+        n: &'a NodeType,
+        v: &str,
+        sel: &[FieldSel],
+    ) -> Result<ProjectedParts, CompileError> {
+        let sel = crate::ir::applicable(sel, |on| self.o.meets(n, on));
         let mut parts: Vec<(String, String)> = Vec::new();
         let mut shapes = Vec::new();
-        for f in sel {
+        for f in sel.iter() {
             if f.name == "__typename" {
                 parts.push((f.key.clone(), format!("'{}'", n.name)));
                 continue;
@@ -542,7 +567,9 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             if let Some(r) = n.relationship(&f.name) {
-                let (expr, shape) = if r.list {
+                let (expr, shape) = if self.o.unions.contains_key(&r.target) {
+                    self.union_field(r, v, f)?
+                } else if r.list {
                     self.rel_list(n, r, v, f)?
                 } else {
                     self.rel_single(r, v, f)?
@@ -558,7 +585,11 @@ impl<'a> Compiler<'a> {
                 .strip_suffix("Connection")
                 .and_then(|rn| n.relationship(rn))
             {
-                let (expr, shape) = self.rel_connection(n, r, v, f)?;
+                let (expr, shape) = if self.o.unions.contains_key(&r.target) {
+                    self.union_connection(r, v, f)?
+                } else {
+                    self.rel_connection(n, r, v, f)?
+                };
                 parts.push((f.key.clone(), expr));
                 shapes.push((f.key.clone(), shape));
                 continue;
@@ -568,15 +599,10 @@ impl<'a> Compiler<'a> {
                 field: f.name.clone(),
             });
         }
-        let shape = if shapes.is_empty() {
-            Shape::Plain
-        } else {
-            Shape::Object(shapes)
-        };
-        Ok((map_literal(&parts), shape))
+        Ok((parts, shapes))
     }
 
-    fn project_edge(
+    pub(crate) fn project_edge(
         &mut self,
         props: &[Property],
         owner: &str,
@@ -894,7 +920,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// The predicate of a connection `where`: `{node: …, edge: …, AND, OR, NOT}`.
-    fn connection_where(
+    pub(crate) fn connection_where(
         &mut self,
         target: &'a NodeType,
         edge_owner: &str,
@@ -1010,7 +1036,7 @@ impl<'a> Compiler<'a> {
         self.connection_where(target, &owner, props, e, t, w)
     }
 
-    fn where_arg(
+    pub(crate) fn where_arg(
         &mut self,
         owner: Owner<'a>,
         v: &str,
@@ -1025,7 +1051,7 @@ impl<'a> Compiler<'a> {
 
     /// The read rule of a node type as a predicate: a parameter saying whether the caller holds
     /// one of its roles, so hidden nodes match nothing (`None`: the type is public).
-    fn visible(&mut self, n: &NodeType) -> Option<String> {
+    pub(crate) fn visible(&mut self, n: &NodeType) -> Option<String> {
         if n.read_roles.is_empty() {
             return None;
         }
@@ -1036,7 +1062,11 @@ impl<'a> Compiler<'a> {
     /// A connection filter's predicate, restricted to related nodes the caller may read: edges
     /// to hidden nodes do not count (an edge-only filter would otherwise see them; a node filter
     /// has the visibility already). An empty filter stays empty.
-    fn and_visible(&mut self, target: &NodeType, pred: Option<String>) -> Option<String> {
+    pub(crate) fn and_visible(
+        &mut self,
+        target: &NodeType,
+        pred: Option<String>,
+    ) -> Option<String> {
         let pred = pred?;
         Some(match self.visible(target) {
             Some(visible) => format!("{pred} AND {visible}"),
@@ -1045,7 +1075,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// The predicate of a `where` input over variable `v`.
-    fn where_(
+    pub(crate) fn where_(
         &mut self,
         owner: Owner<'a>,
         v: &str,
@@ -1092,12 +1122,20 @@ impl<'a> Compiler<'a> {
                             parts.extend(self.property_filter(p, &read, val)?);
                         }
                     } else if let Some(r) = n.relationship(field) {
-                        parts.extend(self.relationship_filter(r, v, val)?);
+                        if self.o.unions.contains_key(&r.target) {
+                            parts.extend(self.union_filter(r, v, val, false)?);
+                        } else {
+                            parts.extend(self.relationship_filter(r, v, val)?);
+                        }
                     } else if let Some(r) = field
                         .strip_suffix("Connection")
                         .and_then(|rn| n.relationship(rn))
                     {
-                        parts.extend(self.connection_filter(r, v, val)?);
+                        if self.o.unions.contains_key(&r.target) {
+                            parts.extend(self.union_filter(r, v, val, true)?);
+                        } else {
+                            parts.extend(self.connection_filter(r, v, val)?);
+                        }
                     } else {
                         return Err(CompileError::UnknownField {
                             owner: format!("{}Where", owner.name()),
@@ -1326,7 +1364,7 @@ impl<'a> Compiler<'a> {
         })
     }
 
-    fn sort_keys(
+    pub(crate) fn sort_keys(
         &mut self,
         owner: Owner<'_>,
         v: &str,
@@ -1408,6 +1446,18 @@ impl<'a> Compiler<'a> {
                 _ => limit,
             });
         }
+        self.plain_limit(f, arg, root)
+    }
+
+    /// `limit`/`first` where no `@limit` applies: the argument, checked against the options'
+    /// maximum, else (at the root) the options' default.
+    pub(crate) fn plain_limit(
+        &self,
+        f: &FieldSel,
+        arg: &str,
+        root: bool,
+    ) -> Result<Option<u64>, CompileError> {
+        let given = self.non_negative(f, arg)?;
         if let (Some(n), Some(max)) = (given, self.opts.max_limit) {
             if n > max {
                 return Err(invalid(arg, format!("{n} exceeds the maximum of {max} (page through results with offset or after)")));
@@ -1436,7 +1486,7 @@ impl<'a> Compiler<'a> {
         Ok(defaulted)
     }
 
-    fn skip_limit(&mut self, offset: u64, limit: Option<u64>) -> String {
+    pub(crate) fn skip_limit(&mut self, offset: u64, limit: Option<u64>) -> String {
         let mut s = String::new();
         if offset > 0 {
             let _ = write!(s, " SKIP {}", self.param(Value::from(offset)));
@@ -1488,14 +1538,14 @@ fn ordered_sort<'n>(
     Some((p, dir.to_owned()))
 }
 
-fn exists(pattern: &str, pred: Option<&str>) -> String {
+pub(crate) fn exists(pattern: &str, pred: Option<&str>) -> String {
     match pred {
         Some(p) => format!("EXISTS {{ MATCH {pattern} WHERE {p} }}"),
         None => format!("EXISTS {{ MATCH {pattern} }}"),
     }
 }
 
-fn quantified(
+pub(crate) fn quantified(
     q: &str,
     pattern: &str,
     pred: Option<&str>,
@@ -1532,7 +1582,7 @@ fn combine(op: &str, subs: Vec<String>) -> Option<String> {
     }
 }
 
-fn and_all(parts: Vec<String>) -> Option<String> {
+pub(crate) fn and_all(parts: Vec<String>) -> Option<String> {
     match parts.len() {
         0 => None,
         1 => parts.into_iter().next(),
@@ -1558,7 +1608,7 @@ pub(crate) fn map_literal(parts: &[(String, String)]) -> String {
 }
 
 /// The offset after the `after` cursor (0 when absent).
-fn after_offset(f: &FieldSel) -> Result<u64, CompileError> {
+pub(crate) fn after_offset(f: &FieldSel) -> Result<u64, CompileError> {
     match f.arg("after") {
         None => Ok(0),
         Some(Value::String(c)) => crate::shape::cursor_to_offset(c)
@@ -1568,7 +1618,7 @@ fn after_offset(f: &FieldSel) -> Result<u64, CompileError> {
     }
 }
 
-fn needs_total(f: &FieldSel) -> bool {
+pub(crate) fn needs_total(f: &FieldSel) -> bool {
     f.selection
         .iter()
         .any(|s| s.name == "totalCount" || s.name == "aggregate")

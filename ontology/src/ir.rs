@@ -33,6 +33,10 @@ pub struct FieldSel {
     pub selection: Vec<FieldSel>,
     /// Where the field is in the document: (line, column), both from 1.
     pub pos: Option<(usize, usize)>,
+    /// The type condition of the fragment the field was selected in (`... on Movie { … }`);
+    /// `None` outside fragments. Where the parent is abstract (a union or an interface) only the
+    /// fields whose condition the concrete type meets apply: see [`applicable`].
+    pub on: Option<String>,
 }
 
 impl FieldSel {
@@ -43,6 +47,7 @@ impl FieldSel {
             args: Map::new(),
             selection: Vec::new(),
             pos: None,
+            on: None,
         }
     }
 
@@ -73,6 +78,36 @@ impl Operation {
                 .unwrap_or(0)
         }
         depth(&self.fields)
+    }
+}
+
+impl Operation {
+    /// The operation with the type conditions `keep` rejects dropped (their fields merged
+    /// with the unconditioned ones of the same key): conditions that always hold where they
+    /// appear need no checking downstream. Borrowed when there are none.
+    pub fn settled(&self, keep: impl Fn(&str) -> bool + Copy) -> std::borrow::Cow<'_, Operation> {
+        fn any_dropped(fields: &[FieldSel], keep: impl Fn(&str) -> bool + Copy) -> bool {
+            fields.iter().any(|f| {
+                f.on.as_deref().is_some_and(|on| !keep(on)) || any_dropped(&f.selection, keep)
+            })
+        }
+        fn settle(fields: Vec<FieldSel>, keep: impl Fn(&str) -> bool + Copy) -> Vec<FieldSel> {
+            let mut out: Vec<FieldSel> = Vec::with_capacity(fields.len());
+            for mut f in fields {
+                f.selection = settle(std::mem::take(&mut f.selection), keep);
+                if f.on.as_deref().is_some_and(|on| !keep(on)) {
+                    f.on = None;
+                }
+                merge_into(&mut out, f);
+            }
+            out
+        }
+        if !any_dropped(&self.fields, keep) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut op = self.clone();
+        op.fields = settle(std::mem::take(&mut op.fields), keep);
+        std::borrow::Cow::Owned(op)
     }
 }
 
@@ -113,7 +148,7 @@ pub fn from_document(
         }
     }
     let mut fields = Vec::new();
-    collect_fields(doc, &op.node.selection_set.node, &vars, &mut fields)?;
+    collect_fields(doc, &op.node.selection_set.node, &vars, None, &mut fields)?;
     if fields.iter().all(|f| f.name.starts_with("__")) {
         return Ok(None);
     }
@@ -124,10 +159,43 @@ pub fn from_document(
     }))
 }
 
+/// The fields of a selection set that apply to an object of the concrete type `concrete`, with
+/// fields of the same response key merged: those selected outside fragments and those whose
+/// fragment's type condition `meets` says the type meets (its own name, an interface it
+/// implements, a union it belongs to). Borrowed when no field has a condition.
+pub fn applicable<'s>(
+    selection: &'s [FieldSel],
+    meets: impl Fn(&str) -> bool,
+) -> std::borrow::Cow<'s, [FieldSel]> {
+    if selection.iter().all(|f| f.on.is_none()) {
+        return std::borrow::Cow::Borrowed(selection);
+    }
+    let mut out: Vec<FieldSel> = Vec::with_capacity(selection.len());
+    for f in selection {
+        if f.on.as_deref().is_some_and(|on| !meets(on)) {
+            continue;
+        }
+        let f = FieldSel {
+            on: None,
+            ..f.clone()
+        };
+        match out.iter_mut().find(|e| e.key == f.key) {
+            Some(existing) => {
+                for s in f.selection {
+                    merge_into(&mut existing.selection, s);
+                }
+            }
+            None => out.push(f),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn collect_fields(
     doc: &ExecutableDocument,
     set: &SelectionSet,
     vars: &Variables,
+    on: Option<&str>,
     out: &mut Vec<FieldSel>,
 ) -> Result<(), IrError> {
     for item in &set.items {
@@ -157,9 +225,13 @@ fn collect_fields(
                     args.insert(arg.node.to_string(), v);
                 }
                 let mut selection = Vec::new();
-                collect_fields(doc, &f.selection_set.node, vars, &mut selection)?;
-                // Fields with the same response key merge (validation made them compatible).
-                if let Some(existing) = out.iter_mut().find(|e| e.key == key) {
+                collect_fields(doc, &f.selection_set.node, vars, None, &mut selection)?;
+                // Fields with the same response key (and type condition) merge (validation
+                // made them compatible).
+                if let Some(existing) = out
+                    .iter_mut()
+                    .find(|e| e.key == key && e.on.as_deref() == on)
+                {
                     for s in selection {
                         merge_into(&mut existing.selection, s);
                     }
@@ -170,6 +242,7 @@ fn collect_fields(
                         args,
                         selection,
                         pos: Some(pos),
+                        on: on.map(str::to_owned),
                     });
                 }
             }
@@ -184,7 +257,14 @@ fn collect_fields(
                         IrError(format!("unknown fragment `{}`", s.node.fragment_name.node))
                     })?;
                 let mut inner = Vec::new();
-                collect_fields(doc, &frag.node.selection_set.node, vars, &mut inner)?;
+                let cond = frag.node.type_condition.node.on.node.as_str();
+                collect_fields(
+                    doc,
+                    &frag.node.selection_set.node,
+                    vars,
+                    Some(cond),
+                    &mut inner,
+                )?;
                 for s in inner {
                     merge_into(out, s);
                 }
@@ -194,7 +274,13 @@ fn collect_fields(
                     continue;
                 }
                 let mut inner = Vec::new();
-                collect_fields(doc, &i.node.selection_set.node, vars, &mut inner)?;
+                let cond = i
+                    .node
+                    .type_condition
+                    .as_ref()
+                    .map(|c| c.node.on.node.as_str())
+                    .or(on);
+                collect_fields(doc, &i.node.selection_set.node, vars, cond, &mut inner)?;
                 for s in inner {
                     merge_into(out, s);
                 }
@@ -205,7 +291,7 @@ fn collect_fields(
 }
 
 fn merge_into(out: &mut Vec<FieldSel>, f: FieldSel) {
-    if let Some(existing) = out.iter_mut().find(|e| e.key == f.key) {
+    if let Some(existing) = out.iter_mut().find(|e| e.key == f.key && e.on == f.on) {
         for s in f.selection {
             merge_into(&mut existing.selection, s);
         }

@@ -20,3 +20,4 @@ pub mod rewrite;
 pub mod seed;
 pub mod served;
 pub mod shape;
+mod unions;

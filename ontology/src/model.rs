@@ -13,6 +13,8 @@ pub struct Ontology {
     pub interfaces: IndexMap<String, InterfaceType>,
     /// Types marked `@relationshipProperties`, by name.
     pub relationship_properties: IndexMap<String, RelationshipPropertiesType>,
+    /// Unions of node types (`union Production = Movie | Series`), by name.
+    pub unions: IndexMap<String, UnionType>,
     /// User enums usable as property types, by name, with their values.
     pub enums: IndexMap<String, EnumType>,
     /// A stable fingerprint of the source text (FNV-1a, hex): the ontology version.
@@ -89,6 +91,18 @@ pub struct InterfaceType {
     pub properties: Vec<Property>,
     /// Names of the node types that implement it.
     pub implementors: Vec<String>,
+}
+
+/// A union of node types: a relationship may target it, and the API offers a root list of it.
+#[derive(Debug, Clone)]
+pub struct UnionType {
+    pub name: String,
+    pub description: Option<String>,
+    /// The member node types, in declaration order (the order results come in, as in the
+    /// library).
+    pub members: Vec<String>,
+    /// The lower-camel-case plural of its root list (`productions`).
+    pub plural: String,
 }
 
 /// A user enum.
@@ -480,6 +494,48 @@ impl Ontology {
 
     pub fn node(&self, name: &str) -> Option<&NodeType> {
         self.nodes.get(name)
+    }
+
+    /// For a relationship targeting a union, one relationship per member (the same field,
+    /// type and direction, targeting that member), in member order; `None` for other targets.
+    pub fn union_members(&self, r: &Relationship) -> Option<Vec<Relationship>> {
+        let u = self.unions.get(&r.target)?;
+        Some(
+            u.members
+                .iter()
+                .map(|m| Relationship {
+                    target: m.clone(),
+                    ..r.clone()
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether an object of node type `n` meets the type condition `on` (`... on X`): `X` is
+    /// the type, an interface it implements or a union it belongs to.
+    pub fn meets(&self, n: &NodeType, on: &str) -> bool {
+        n.name == on
+            || n.implements.iter().any(|i| i == on)
+            || self
+                .unions
+                .get(on)
+                .is_some_and(|u| u.members.contains(&n.name))
+    }
+
+    /// Whether a type condition naming `name` can fail to hold where it appears: it names a
+    /// union, an interface, or a node type that belongs to one (anywhere else a valid fragment's
+    /// condition always holds).
+    pub fn conditional(&self, name: &str) -> bool {
+        self.unions.contains_key(name)
+            || self.interfaces.contains_key(name)
+            || self
+                .unions
+                .values()
+                .any(|u| u.members.iter().any(|m| m == name))
+            || self
+                .nodes
+                .get(name)
+                .is_some_and(|n| !n.implements.is_empty())
     }
 
     /// Finds the node type whose list root field is `field` (e.g. `people`).

@@ -236,31 +236,40 @@ impl<'a> Compiler<'a> {
             let Some(field_input) = obj.get(&r.name).filter(|x| !x.is_null()) else {
                 continue;
             };
-            let fi = field_input
-                .as_object()
-                .ok_or_else(|| invalid(&r.name, "must be an object with connect/create"))?;
-            if let Some(creates) = fi.get("create") {
-                for c in as_list(creates) {
-                    let node_input = c
-                        .get("node")
-                        .ok_or_else(|| invalid(&r.name, "create needs `node`"))?;
-                    let target = self.node(&r.target)?;
-                    self.create_node(
-                        target,
-                        node_input,
-                        Some((&v, r, c.get("edge"))),
-                        q,
-                        counters,
-                    )?;
-                }
-            }
-            if let Some(connects) = fi.get("connect") {
-                for c in as_list(connects) {
-                    self.connect(&v, r, c, q, counters)?;
-                }
+            for (r, field_input) in self.per_member(r, field_input)? {
+                self.create_through(&v, &r, field_input, q, counters)?;
             }
         }
         Ok(v)
+    }
+
+    /// The nested `create` and `connect` of one relationship of a node being created.
+    fn create_through(
+        &mut self,
+        v: &str,
+        r: &Relationship,
+        field_input: &Value,
+        q: &mut String,
+        counters: &mut Counters,
+    ) -> Result<(), CompileError> {
+        let fi = field_input
+            .as_object()
+            .ok_or_else(|| invalid(&r.name, "must be an object with connect/create"))?;
+        if let Some(creates) = fi.get("create") {
+            for c in as_list(creates) {
+                let node_input = c
+                    .get("node")
+                    .ok_or_else(|| invalid(&r.name, "create needs `node`"))?;
+                let target = self.node(&r.target)?;
+                self.create_node(target, node_input, Some((v, r, c.get("edge"))), q, counters)?;
+            }
+        }
+        if let Some(connects) = fi.get("connect") {
+            for c in as_list(connects) {
+                self.connect(v, r, c, q, counters)?;
+            }
+        }
+        Ok(())
     }
 
     /// `CALL (v) { MATCH (t:Label) WHERE … MERGE (v)-[e:T]->(t) SET … RETURN count(*) AS k }`,
@@ -310,14 +319,45 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    /// A relationship field's input, per target: a relationship to a union takes one input per
+    /// member (`{ Movie: …, Series: … }`), each applying to the relationship to that member;
+    /// any other relationship takes its input as it is.
+    fn per_member<'v>(
+        &self,
+        r: &Relationship,
+        value: &'v Value,
+    ) -> Result<Vec<(Relationship, &'v Value)>, CompileError> {
+        let Some(members) = self.o.union_members(r) else {
+            return Ok(vec![(r.clone(), value)]);
+        };
+        let obj = value.as_object().ok_or_else(|| {
+            invalid(
+                &r.name,
+                "must be an object with one field per member of the union",
+            )
+        })?;
+        let mut out = Vec::new();
+        for (k, v) in obj.iter().filter(|(_, v)| !v.is_null()) {
+            let m = members.iter().find(|m| &m.target == k).ok_or_else(|| {
+                invalid(
+                    &r.name,
+                    format!("`{k}` is not a member of union `{}`", r.target),
+                )
+            })?;
+            out.push((m.clone(), v));
+        }
+        Ok(out)
+    }
+
     /// Calls `each` with every (relationship, item) of a nested `connect`, `disconnect` or
-    /// `delete` input of `n` (`{ actors: [{ where: … }], … }`); `input` names its type in errors.
+    /// `delete` input of `n` (`{ actors: [{ where: … }], … }`, a union relationship's items per
+    /// member); `input` names its type in errors.
     fn each_nested(
         &mut self,
         n: &'a NodeType,
         value: &Value,
         input: &str,
-        mut each: impl FnMut(&mut Self, &'a Relationship, &Value) -> Result<(), CompileError>,
+        mut each: impl FnMut(&mut Self, &Relationship, &Value) -> Result<(), CompileError>,
     ) -> Result<(), CompileError> {
         let obj = value
             .as_object()
@@ -329,8 +369,10 @@ impl<'a> Compiler<'a> {
                     owner: format!("{}{input}", n.name),
                     field: k.clone(),
                 })?;
-            for item in as_list(items) {
-                each(self, r, item)?;
+            for (r, items) in self.per_member(r, items)? {
+                for item in as_list(items) {
+                    each(self, &r, item)?;
+                }
             }
         }
         Ok(())
@@ -538,53 +580,70 @@ impl<'a> Compiler<'a> {
         }
         for (k, ops) in obj.iter().filter(|(_, ops)| !ops.is_null()) {
             let Some(r) = n.relationship(k) else { continue };
-            for op in as_list(ops) {
-                let op = op.as_object().ok_or_else(|| {
-                    invalid(
-                        k,
-                        "must be an object with update/create/connect/delete/disconnect",
-                    )
-                })?;
-                let given = |name: &str| op.get(name).filter(|x| !x.is_null());
-                if let Some(nested) = given("update") {
-                    self.update_related(u, r, nested, q, counters)?;
+            for (r, ops) in self.per_member(r, ops)? {
+                self.update_through(u, &r, ops, q, counters)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The update operations (`[{ update, create, connect, delete, disconnect }]`) of one
+    /// relationship of `u`, in the library's order.
+    fn update_through(
+        &mut self,
+        u: &str,
+        r: &Relationship,
+        ops: &Value,
+        q: &mut String,
+        counters: &mut Counters,
+    ) -> Result<(), CompileError> {
+        let k = &r.name;
+        for op in as_list(ops) {
+            let op = op.as_object().ok_or_else(|| {
+                invalid(
+                    k,
+                    "must be an object with update/create/connect/delete/disconnect",
+                )
+            })?;
+            let given = |name: &str| op.get(name).filter(|x| !x.is_null());
+            if let Some(nested) = given("update") {
+                self.update_related(u, r, nested, q, counters)?;
+            }
+            if let Some(cs) = given("create") {
+                let target = self.node(&r.target)?;
+                for c in as_list(cs) {
+                    let node_input = c
+                        .get("node")
+                        .ok_or_else(|| invalid(k, "create needs `node`"))?;
+                    let mut inner = Counters::default();
+                    let mut body = String::new();
+                    self.create_node(
+                        target,
+                        node_input,
+                        Some((u, r, c.get("edge"))),
+                        &mut body,
+                        &mut inner,
+                    )?;
+                    let ret = self.export_counters(inner, counters);
+                    let _ = writeln!(q, "WITH *\nCALL ({u}) {{\n{body}{ret}\n}}");
                 }
-                if let Some(cs) = given("create") {
-                    let target = self.node(&r.target)?;
-                    for c in as_list(cs) {
-                        let node_input = c
-                            .get("node")
-                            .ok_or_else(|| invalid(k, "create needs `node`"))?;
-                        let mut inner = Counters::default();
-                        let mut body = String::new();
-                        self.create_node(
-                            target,
-                            node_input,
-                            Some((u, r, c.get("edge"))),
-                            &mut body,
-                            &mut inner,
-                        )?;
-                        let ret = self.export_counters(inner, counters);
-                        let _ = writeln!(q, "WITH *\nCALL ({u}) {{\n{body}{ret}\n}}");
+            }
+            if let Some(cs) = given("connect") {
+                for c in as_list(cs) {
+                    if !r.list {
+                        self.disconnect(u, r, &Value::Null, q, counters)?;
                     }
+                    self.connect(u, r, c, q, counters)?;
                 }
-                if let Some(cs) = given("connect") {
-                    for c in as_list(cs) {
-                        if !r.list {
-                            self.disconnect(u, r, &Value::Null, q, counters)?;
-                        }
-                        self.connect(u, r, c, q, counters)?;
-                    }
+            }
+            if let Some(ds) = given("delete") {
+                for d in as_list(ds) {
+                    self.delete_related(u, r, d, q, counters)?;
                 }
-                if let Some(ds) = given("delete") {
-                    for d in as_list(ds) {
-                        self.delete_related(u, r, d, q, counters)?;
-                    }
-                }
-                if let Some(ds) = given("disconnect") {
-                    for d in as_list(ds) {
-                        self.disconnect(u, r, d, q, counters)?;
-                    }
+            }
+            if let Some(ds) = given("disconnect") {
+                for d in as_list(ds) {
+                    self.disconnect(u, r, d, q, counters)?;
                 }
             }
         }
@@ -772,8 +831,10 @@ impl<'a> Compiler<'a> {
                             owner: format!("{}UpsertConnectInput", n.name),
                             field: name.clone(),
                         })?;
-                    for c in as_list(cs) {
-                        self.connect(&v, r, c, &mut q, &mut connected)?;
+                    for (r, cs) in self.per_member(r, cs)? {
+                        for c in as_list(cs) {
+                            self.connect(&v, &r, c, &mut q, &mut connected)?;
+                        }
                     }
                 }
             }

@@ -15,7 +15,7 @@ use indexmap::IndexMap;
 use crate::model::{
     fingerprint, Direction, EnumType, Exposure, Field, IndexKind, InterfaceType, NestedOperations,
     NodeType, Ontology, Operations, Property, Relationship, RelationshipPropertiesType, Scalar,
-    Timestamp,
+    Timestamp, UnionType,
 };
 use crate::naming::{plural_from_directive, plural_of};
 
@@ -158,6 +158,7 @@ enum Kind {
     Node,
     RelProps,
     Interface,
+    Union,
     Enum,
     Other,
 }
@@ -277,13 +278,7 @@ impl Validator {
                         }
                         TypeKind::Interface(_) => Kind::Interface,
                         TypeKind::Enum(_) => Kind::Enum,
-                        TypeKind::Union(_) => {
-                            self.error(
-                                t.node.name.pos,
-                                format!("union `{name}` is not supported yet: use an interface"),
-                            );
-                            Kind::Other
-                        }
+                        TypeKind::Union(_) => Kind::Union,
                         TypeKind::InputObject(_) => {
                             self.error(t.node.name.pos, format!("input type `{name}` does not belong in an ontology: inputs are generated"));
                             Kind::Other
@@ -377,6 +372,36 @@ impl Validator {
                     ),
                 );
             }
+        }
+
+        // Unions of node types: relationship targets (and root lists) over their members.
+        let mut unions = IndexMap::new();
+        for t in &types {
+            let TypeKind::Union(u) = &t.node.kind else {
+                continue;
+            };
+            let name = t.node.name.node.to_string();
+            self.no_unknown_directives(&t.node.directives, &[], &format!("union `{name}`"));
+            let mut members = Vec::new();
+            for m in &u.members {
+                let member = m.node.to_string();
+                if kinds.get(&member) != Some(&Kind::Node) {
+                    self.error(m.pos, format!("union `{name}` has member `{member}`, which is not a @node type: a union's members must be @node types"));
+                } else if members.contains(&member) {
+                    self.error(m.pos, format!("union `{name}` lists `{member}` twice"));
+                } else {
+                    members.push(member);
+                }
+            }
+            unions.insert(
+                name.clone(),
+                UnionType {
+                    plural: crate::naming::plural_of(&name),
+                    name,
+                    description: desc(&t.node.description),
+                    members,
+                },
+            );
         }
 
         let mut rel_props = IndexMap::new();
@@ -488,7 +513,7 @@ impl Validator {
                 }
                 let target = named_type(&f.node.ty.node);
                 match kinds.get(target) {
-                    Some(Kind::Node) => {
+                    Some(Kind::Node | Kind::Union) => {
                         if let Some(r) = self.relationship(f, &name, &kinds) {
                             fields.push(Field::Relationship(r));
                         }
@@ -587,6 +612,7 @@ impl Validator {
             interfaces: interfaces.into_iter().map(|(k, (_, v))| (k, v)).collect(),
             relationship_properties: rel_props,
             enums,
+            unions,
             version: fingerprint(source),
             database: Default::default(),
             keys_digest: String::new(),
@@ -994,7 +1020,10 @@ impl Validator {
             }
         };
         let target = named_type(ty).to_string();
-        debug_assert_eq!(kinds.get(&target), Some(&Kind::Node));
+        debug_assert!(matches!(
+            kinds.get(&target),
+            Some(&Kind::Node | &Kind::Union)
+        ));
         Some(Relationship {
             name: fname,
             description: desc(&f.node.description),

@@ -8,6 +8,10 @@ use serde_json::{Map, Value};
 
 use crate::ir::FieldSel;
 
+/// The key under which a value of a union (or interface) carries its concrete type's name;
+/// not a GraphQL name, so no response key can collide with it.
+pub const TYPE_KEY: &str = "#type";
+
 /// What post-processing a projected value needs.
 #[derive(Debug, Clone)]
 pub enum Shape {

@@ -106,3 +106,23 @@ shape!(
     "nested-mutations",
     r#"mutation { updateStudios(where: { name: { eq: "WB" } }, update: { movies: [{ connect: [{ where: { node: { title: { eq: "Alien" } } }, connect: [{ actors: [{ where: { node: { name: { eq: "Dee" } } }, edge: { role: "Cameo" } }] }] }], disconnect: [{ where: { node: { title: { eq: "Heat" } } }, disconnect: { actors: [{ where: { edge: { role: { eq: "Neil" } } } }] } }] }] }) { info { relationshipsCreated relationshipsDeleted } } }"#
 );
+shape!(
+    union_field_one_branch_per_member,
+    "unions",
+    r#"{ actors { name actedIn(where: { Movie: { runtime: { gt: 100 } }, Series: {} }, limit: 2) { __typename ... on Movie { title } ... on Series { episodes } } } }"#
+);
+shape!(
+    union_connection_and_filters,
+    "unions",
+    r#"{ actors(where: { actedIn: { single: { Movie: { title: { eq: "Heat" } }, Series: {} } }, favourite: null }) { actedInConnection(where: { Movie: { edge: { as: { eq: "X" } } } }, sort: [{ edge: { as: ASC } }], first: 1) { totalCount edges { properties { as } node { ... on Movie { title } } } } } }"#
+);
+shape!(
+    union_root_list,
+    "unions",
+    r#"{ productions(where: { Series: { episodes: { gt: 50 } } }, limit: 5) { ... on Series { title } } }"#
+);
+shape!(
+    create_and_update_through_a_union,
+    "unions",
+    r#"mutation { updateActors(where: { name: { eq: "Al" } }, update: { actedIn: { Movie: [{ create: [{ node: { title: "Tron" }, edge: { as: "F" } }] }], Series: [{ disconnect: [{ where: { node: { title: { eq: "Lost" } } } }] }] } }) { info { nodesCreated relationshipsDeleted } } }"#
+);

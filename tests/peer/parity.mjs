@@ -190,7 +190,7 @@ const REASONS = [
   [/Implementation|^[^:]+: lacks (Query\.\w+|\w+(Edge|Sort|Where|sConnection))/, "root queries on interfaces are not generated yet (issue 18, item 2)"],
   [/: adds (Mutation\.upsert\w+(\(input\))?|\w+(UniqueWhere|UpsertInput|UpsertCreateInput|UpsertUpdateInput|UpsertConnectInput)|Upsert\w+MutationResponse|UpsertInfo)$/, "on purpose: `upsert<Plural>`, which the library lacks (issue 18, item 9)"],
   [/: differs \w+ListEnumScalarMutations\.pop: Int vs \w+$/, "on purpose: the library declares `pop:` of an enum list as the enum; it is a count, an Int"],
-  [/: adds (\w+\.\w+Connection\((after|first|sort|where)\)|\w+(ConnectFieldInput|DisconnectFieldInput|ConnectionFilters|ConnectionSort|UpdateFieldInput|UpdateConnectionInput|ConnectInput|DisconnectInput|ConnectWhere|RelationshipFilters)|\w+FieldInput\.connect|\w+UpdateInput\.\w+)$/,
+  [/: adds (\w+\.\w+Connection\((after|first|sort|where)\)|\w+(ConnectFieldInput|DisconnectFieldInput|ConnectionFilters|ConnectionSort|UpdateFieldInput|UpdateConnectionInput|UpdateInput|ConnectInput|DisconnectInput|ConnectWhere|RelationshipFilters)|\w+FieldInput\.connect|\w+UpdateInput\.\w+)$/,
     "on purpose: on a non-list relationship the library 7.6 offers only nested create and an argument-less connection; Ontograph keeps connect, disconnect, update and the connection's arguments there"],
   [/(Create|Update|Delete)\w*FieldInput|FieldInput\.create/, "`@relationship(nestedOperations:)` is not applied yet (issue 18, item 6)"],
 ];

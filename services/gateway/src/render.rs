@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
 use ontology::ir::{FieldSel, OperationKind};
+use ontology::shape::TYPE_KEY;
 use serde_json::{Map, Value};
 
 /// Output field types of every object type in the generated SDL.
@@ -17,6 +18,8 @@ use serde_json::{Map, Value};
 pub struct TypeIndex {
     fields: HashMap<String, HashMap<String, Type>>,
     composite: HashSet<String>,
+    /// Unions and interfaces, with the object types that belong to them.
+    possible: HashMap<String, HashSet<String>>,
 }
 
 impl TypeIndex {
@@ -29,8 +32,25 @@ impl TypeIndex {
             };
             let name = t.node.name.node.to_string();
             let fields = match t.node.kind {
-                TypeKind::Object(o) => o.fields,
-                TypeKind::Interface(i) => i.fields,
+                TypeKind::Object(o) => {
+                    for i in &o.implements {
+                        index
+                            .possible
+                            .entry(i.node.to_string())
+                            .or_default()
+                            .insert(name.clone());
+                    }
+                    o.fields
+                }
+                TypeKind::Interface(i) => {
+                    index.possible.entry(name.clone()).or_default();
+                    i.fields
+                }
+                TypeKind::Union(u) => {
+                    let members = u.members.iter().map(|m| m.node.to_string()).collect();
+                    index.possible.insert(name, members);
+                    continue;
+                }
                 _ => continue,
             };
             index.composite.insert(name.clone());
@@ -64,8 +84,11 @@ impl TypeIndex {
         data: &mut Map<String, Value>,
     ) -> Option<Value> {
         let types = self.fields.get(type_name)?;
+        let selection = ontology::ir::applicable(selection, |on| {
+            on == type_name || self.possible.get(on).is_some_and(|m| m.contains(type_name))
+        });
         let mut out = Map::with_capacity(selection.len());
-        for f in selection {
+        for f in selection.iter() {
             if f.name == "__typename" {
                 out.insert(f.key.clone(), Value::String(type_name.to_string()));
                 continue;
@@ -92,6 +115,20 @@ impl TypeIndex {
             },
             BaseType::Named(name) if self.composite.contains(name.as_str()) => match value {
                 Value::Object(mut map) => self.object(name, selection, &mut map),
+                _ => None,
+            },
+            // A union or interface value names its object type.
+            BaseType::Named(name) if self.possible.contains_key(name.as_str()) => match value {
+                Value::Object(mut map) => {
+                    let concrete = match map.remove(TYPE_KEY) {
+                        Some(Value::String(t)) => t,
+                        _ => return None,
+                    };
+                    if !self.possible[name.as_str()].contains(&concrete) {
+                        return None;
+                    }
+                    self.object(&concrete, selection, &mut map)
+                }
                 _ => None,
             },
             BaseType::Named(_) => Some(value),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_graphql::dynamic::{
     Enum, Field, FieldFuture, FieldValue, InputObject, InputValue, Interface, InterfaceField,
-    Object, ResolverContext, Scalar, Schema, SchemaBuilder, TypeRef,
+    Object, ResolverContext, Scalar, Schema, SchemaBuilder, TypeRef, Union,
 };
 use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
 use async_graphql::{Error, Value};
@@ -16,8 +16,11 @@ use async_graphql::{Error, Value};
 use crate::operation::OperationSlot;
 
 /// The set of object/interface type names: their values are JSON maps, resolved field by field.
+/// The object and interface types (values resolved field by field from a JSON object), and the
+/// abstract ones (unions, interfaces: a value names its object type under
+/// [`ontology::shape::TYPE_KEY`]).
 #[derive(Debug, Default)]
-struct Composite(HashSet<String>);
+struct Composite(HashSet<String>, HashSet<String>);
 
 /// Why the generated SDL could not be turned into a schema (a bug, not a user error).
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +56,9 @@ pub fn schema_from_sdl(
         if let TypeSystemDefinition::Type(t) = def {
             if matches!(t.node.kind, TypeKind::Object(_) | TypeKind::Interface(_)) {
                 composite.0.insert(t.node.name.node.to_string());
+            }
+            if matches!(t.node.kind, TypeKind::Union(_) | TypeKind::Interface(_)) {
+                composite.1.insert(t.node.name.node.to_string());
             }
         }
     }
@@ -169,7 +175,16 @@ pub fn schema_from_sdl(
                 }
                 builder = builder.register(s);
             }
-            TypeKind::Union(_) => {}
+            TypeKind::Union(u) => {
+                let mut union = Union::new(&name);
+                if let Some(d) = &description {
+                    union = union.description(d);
+                }
+                for m in &u.members {
+                    union = union.possible_type(m.node.as_str());
+                }
+                builder = builder.register(union);
+            }
         }
     }
     Ok(builder)
@@ -246,6 +261,10 @@ fn to_field_value(
             }
             other => to_field_value(other, inner, comp).map(|v| FieldValue::list([v])),
         },
+        BaseType::Named(n) if comp.1.contains(n.as_str()) => {
+            let concrete = value.get(ontology::shape::TYPE_KEY)?.as_str()?.to_owned();
+            Some(FieldValue::owned_any(value).with_type(concrete))
+        }
         BaseType::Named(n) if comp.0.contains(n.as_str()) => Some(FieldValue::owned_any(value)),
         BaseType::Named(_) => Value::from_json(value).ok().map(FieldValue::value),
     }

@@ -1,0 +1,414 @@
+//! Unions of node types (`union Production = Movie | Series`): relationship fields targeting one,
+//! their connections and filters, and a union's root list. Members are read as the library reads
+//! them, one branch per member in declaration order (`CALL { … UNION … }`), so that results
+//! without an order come in the same order; a `where` naming members keeps only those members.
+//! Every value carries its member type under [`TYPE_KEY`], which the response rendering reads.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::compile::{after_offset, needs_total, CompileError, Compiler, Owner};
+use crate::compile::{as_list, exists, labels_of, map_literal, quantified, quote};
+use crate::ir::FieldSel;
+use crate::model::{NodeType, Relationship, UnionType};
+use crate::shape::{ConnectionShape, Shape, TYPE_KEY};
+
+fn invalid(arg: &str, reason: impl Into<String>) -> CompileError {
+    CompileError::InvalidArgument {
+        arg: arg.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// One member of a union relationship, as selected by a `where`.
+struct Member<'a, 'w> {
+    node: &'a NodeType,
+    /// The relationship to this member.
+    rel: Relationship,
+    /// The member's part of the `where` (`None`: unfiltered).
+    filter: Option<&'w Value>,
+}
+
+impl<'a> Compiler<'a> {
+    /// The members of union `union` a `where` selects, with each one's filter: every member
+    /// when the `where` is absent or empty, else the members it names.
+    fn selected<'w>(
+        &self,
+        union: &str,
+        r: Option<&Relationship>,
+        w: Option<&'w Value>,
+    ) -> Result<Vec<Member<'a, 'w>>, CompileError> {
+        let u = self.union_type(union)?;
+        let obj =
+            match w {
+                None => None,
+                Some(w) => Some(w.as_object().ok_or_else(|| {
+                    invalid("where", "must be an object with one field per member")
+                })?),
+            };
+        if let Some(obj) = obj {
+            if let Some(k) = obj.keys().find(|k| !u.members.contains(k)) {
+                return Err(CompileError::UnknownField {
+                    owner: format!("{union}Where"),
+                    field: k.clone(),
+                });
+            }
+        }
+        let mut members = Vec::new();
+        for m in &u.members {
+            let filter = match obj {
+                Some(obj) if !obj.is_empty() => match obj.get(m) {
+                    None | Some(Value::Null) => continue,
+                    Some(f) => Some(f),
+                },
+                _ => None,
+            };
+            let rel = match r {
+                Some(r) => Relationship {
+                    target: m.clone(),
+                    ..r.clone()
+                },
+                None => Relationship {
+                    name: String::new(),
+                    description: None,
+                    rel_type: String::new(),
+                    direction: crate::model::Direction::Out,
+                    target: m.clone(),
+                    list: true,
+                    properties: None,
+                    nested: Default::default(),
+                },
+            };
+            members.push(Member {
+                node: self.node(m)?,
+                rel,
+                filter,
+            });
+        }
+        Ok(members)
+    }
+
+    fn union_type(&self, name: &str) -> Result<&'a UnionType, CompileError> {
+        self.o
+            .unions
+            .get(name)
+            .ok_or_else(|| CompileError::UnknownField {
+                owner: "ontology".into(),
+                field: name.into(),
+            })
+    }
+
+    /// `CASE WHEN t:Movie THEN {#type: 'Movie', …} … END`: each member's projection of the
+    /// selection (the fields its type conditions give it), and the shapes they need.
+    fn project_members(
+        &mut self,
+        members: &[&'a NodeType],
+        t: &str,
+        sel: &[FieldSel],
+    ) -> Result<(String, Shape), CompileError> {
+        let mut cases = String::from("CASE");
+        let mut shapes: Vec<(String, Shape)> = Vec::new();
+        for m in members {
+            let (parts, member_shapes) = self.project_parts(m, t, sel)?;
+            let mut parts = parts;
+            parts.insert(0, (TYPE_KEY.to_owned(), format!("'{}'", m.name)));
+            let _ = write!(
+                cases,
+                " WHEN {t}:{} THEN {}",
+                quote(m.main_label()),
+                map_literal(&parts)
+            );
+            for (k, s) in member_shapes {
+                if !shapes.iter().any(|(k2, _)| *k2 == k) {
+                    shapes.push((k, s));
+                }
+            }
+        }
+        cases.push_str(" END");
+        let shape = if shapes.is_empty() {
+            Shape::Plain
+        } else {
+            Shape::Object(shapes)
+        };
+        Ok((cases, shape))
+    }
+
+    /// `CALL (v) { MATCH … RETURN t UNION MATCH … RETURN t }`: the branches of the selected
+    /// members (`e`: the relationship variable to return too, for connections), each with its
+    /// filter; `None` when no member is selected.
+    fn branches(
+        &mut self,
+        v: Option<&str>,
+        members: &[Member<'a, '_>],
+        e: Option<&str>,
+        t: &str,
+        connection: bool,
+    ) -> Result<Option<String>, CompileError> {
+        let mut branches = Vec::new();
+        for m in members {
+            let pattern = match v {
+                Some(v) => self.pattern(v, &m.rel, e.unwrap_or(""), t, true)?,
+                None => {
+                    self.depends_on(m.node);
+                    format!("({t}{})", labels_of(m.node))
+                }
+            };
+            let pred = match (connection, m.filter, e) {
+                (true, Some(w), Some(e)) => {
+                    let props = self.edge_props(&m.rel);
+                    let owner = m.rel.properties.clone().unwrap_or_default();
+                    let pred = self.connection_where(m.node, &owner, props, e, t, w)?;
+                    self.and_visible(m.node, pred)
+                        .or_else(|| self.visible(m.node))
+                }
+                _ => self.where_arg(Owner::Node(m.node), t, m.filter)?,
+            };
+            let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
+            let ret = match e {
+                Some(e) => format!("{e}, {t}"),
+                None => t.to_owned(),
+            };
+            branches.push(format!("MATCH {pattern}{where_} RETURN {ret}"));
+        }
+        if branches.is_empty() {
+            return Ok(None);
+        }
+        // `UNION` also drops repeats (parallel relationships), as a DISTINCT would; the rows of
+        // a connection are relationships, distinct already.
+        let union = if connection { " UNION ALL " } else { " UNION " };
+        let scope = v.map(|v| format!("({v}) ")).unwrap_or_default();
+        Ok(Some(format!("CALL {scope}{{ {} }}", branches.join(union))))
+    }
+
+    /// A relationship field to a union: `[Production!]!` (with `where`, `limit`, `offset`) or a
+    /// single `Production`.
+    pub(crate) fn union_field(
+        &mut self,
+        r: &Relationship,
+        v: &str,
+        f: &FieldSel,
+    ) -> Result<(String, Shape), CompileError> {
+        let members = self.selected(&r.target, Some(r), f.arg("where"))?;
+        let t = self.var("this");
+        let nodes: Vec<&'a NodeType> = members.iter().map(|m| m.node).collect();
+        let Some(call) = self.branches(Some(v), &members, None, &t, false)? else {
+            return Ok((if r.list { "[]" } else { "null" }.to_owned(), Shape::Plain));
+        };
+        let (proj, shape) = self.project_members(&nodes, &t, &f.selection)?;
+        if !r.list {
+            return Ok((
+                format!("head(COLLECT {{ {call} WITH {t} LIMIT 1 RETURN {proj} }})"),
+                shape,
+            ));
+        }
+        let offset = self.non_negative(f, "offset")?.unwrap_or(0);
+        let limit = self.plain_limit(f, "limit", false)?;
+        let page = self.skip_limit(offset, limit);
+        Ok((
+            format!("COLLECT {{ {call} WITH {t}{page} RETURN {proj} }}"),
+            shape,
+        ))
+    }
+
+    /// A union relationship's connection: `edges` (cursor, node, properties), `totalCount`,
+    /// `pageInfo`, with a `where` per member.
+    pub(crate) fn union_connection(
+        &mut self,
+        r: &Relationship,
+        v: &str,
+        f: &FieldSel,
+    ) -> Result<(String, Shape), CompileError> {
+        let members = self.selected(&r.target, Some(r), f.arg("where"))?;
+        let nodes: Vec<&'a NodeType> = members.iter().map(|m| m.node).collect();
+        let props = self.edge_props(r);
+        let edge_owner = r.properties.clone().unwrap_or_default();
+        let offset = after_offset(f)?;
+        let first = self.plain_limit(f, "first", false)?;
+        let reports_next = self.non_negative(f, "first")?.is_some();
+        let e = self.var("edge");
+        let t = self.var("this");
+        // Sorted by the relationship's properties only (the members share no fields).
+        let mut order = Vec::new();
+        if let Some(sorts) = f.arg("sort") {
+            for s in as_list(sorts) {
+                let obj = s
+                    .as_object()
+                    .ok_or_else(|| invalid("sort", "each sort entry must be an object"))?;
+                for (k, val) in obj {
+                    if k != "edge" {
+                        return Err(invalid(
+                            "sort",
+                            format!("unknown key `{k}` (a union's connection sorts by edge)"),
+                        ));
+                    }
+                    order.extend(self.sort_keys(Owner::Edge(&edge_owner, props), &e, val)?);
+                }
+            }
+        }
+        let order = if order.is_empty() {
+            String::new()
+        } else {
+            format!(" ORDER BY {}", order.join(", "))
+        };
+        let mut row_parts: Vec<(String, String)> = Vec::new();
+        let mut node_shapes = Vec::new();
+        for edges in f.selection.iter().filter(|s| s.name == "edges") {
+            for sub in &edges.selection {
+                if row_parts.iter().any(|(k, _)| *k == sub.key) {
+                    continue;
+                }
+                match sub.name.as_str() {
+                    "node" => {
+                        let (proj, shape) = self.project_members(&nodes, &t, &sub.selection)?;
+                        row_parts.push((sub.key.clone(), proj));
+                        node_shapes.push((sub.key.clone(), shape));
+                    }
+                    "properties" => {
+                        let proj = self.project_edge(props, &edge_owner, &e, &sub.selection)?;
+                        row_parts.push((sub.key.clone(), proj));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let expr = match self.branches(Some(v), &members, Some(&e), &t, true)? {
+            None => "{rows: [], total: 0, nodes: 0}".to_owned(),
+            Some(call) => {
+                let fetch = first.map(|f| f + 1);
+                let rows = if f
+                    .selection
+                    .iter()
+                    .any(|s| s.name == "edges" || s.name == "pageInfo")
+                {
+                    format!(
+                        "COLLECT {{ {call} WITH {e}, {t}{order}{} RETURN {} }}",
+                        self.skip_limit(offset, fetch),
+                        map_literal(&row_parts)
+                    )
+                } else {
+                    "[]".to_owned()
+                };
+                let total = if needs_total(f) {
+                    format!("COUNT {{ {call} }}")
+                } else {
+                    "null".to_owned()
+                };
+                format!("{{rows: {rows}, total: {total}, nodes: null}}")
+            }
+        };
+        let shape = Shape::Connection(Box::new(ConnectionShape {
+            field: f.clone(),
+            offset,
+            first,
+            reports_next,
+            node_shapes,
+        }));
+        Ok((expr, shape))
+    }
+
+    /// A union's root list (`productions(where:, limit:, offset:)`).
+    pub(crate) fn union_root(
+        &mut self,
+        u: &'a UnionType,
+        f: &FieldSel,
+        column: &str,
+    ) -> Result<(String, Shape), CompileError> {
+        let members = self.selected(&u.name, None, f.arg("where"))?;
+        let nodes: Vec<&'a NodeType> = members.iter().map(|m| m.node).collect();
+        let t = self.var("this");
+        let Some(call) = self.branches(None, &members, None, &t, false)? else {
+            return Ok((format!("RETURN [] AS {column}"), Shape::Plain));
+        };
+        let offset = self.non_negative(f, "offset")?.unwrap_or(0);
+        let limit = self.plain_limit(f, "limit", true)?;
+        // A defaulted limit fetches one more row, so the shaper can say the list was cut.
+        let fetch = match self.non_negative(f, "limit")? {
+            None => {
+                self.defaulted = self.opts.default_limit;
+                self.opts.default_limit.map(|d| d + 1)
+            }
+            Some(_) => limit,
+        };
+        let (proj, shape) = self.project_members(&nodes, &t, &f.selection)?;
+        let page = self.skip_limit(offset, fetch);
+        Ok((
+            format!("{call}\nWITH {t}{page}\nRETURN collect({proj}) AS {column}"),
+            shape,
+        ))
+    }
+
+    /// `rel: { some | all | none | single: UnionWhere }` (list) or `rel: UnionWhere` (single)
+    /// over a union relationship (with `connection`, `relConnection: { some: { Movie: { node,
+    /// edge } } }`). As in the library, each member the `where` names is filtered as a
+    /// relationship to that member with the same quantifier, and the members' filters combine
+    /// with OR for `some` and for a single relationship (even `rel: null`), XOR for `single`,
+    /// AND for `all` and `none`.
+    pub(crate) fn union_filter(
+        &mut self,
+        r: &Relationship,
+        v: &str,
+        val: &Value,
+        connection: bool,
+    ) -> Result<Vec<String>, CompileError> {
+        let field = if connection {
+            format!("{}Connection", r.name)
+        } else {
+            r.name.clone()
+        };
+        let quantifiers: Vec<(&str, &Value)> = if !r.list {
+            vec![(if val.is_null() { "none" } else { "some" }, val)]
+        } else {
+            val.as_object()
+                .ok_or_else(|| invalid(&field, "must be an object like { some: … }"))?
+                .iter()
+                .filter(|(_, inner)| !inner.is_null())
+                .map(|(q, inner)| (q.as_str(), inner))
+                .collect()
+        };
+        let mut parts = Vec::new();
+        for (q, inner) in quantifiers {
+            // An empty filter filters nothing.
+            if inner.as_object().is_some_and(|o| o.is_empty()) {
+                continue;
+            }
+            let w = (!inner.is_null()).then_some(inner);
+            let members = self.selected(&r.target, Some(r), w)?;
+            let mut filters = Vec::new();
+            for m in &members {
+                let e = self.var("edge");
+                let t = self.var("this");
+                let pattern = self.pattern(v, &m.rel, &e, &t, true)?;
+                let pred = match (m.filter, connection) {
+                    (None, _) => self.visible(m.node),
+                    (Some(w), true) => {
+                        let props = self.edge_props(&m.rel);
+                        let owner = m.rel.properties.clone().unwrap_or_default();
+                        let pred = self.connection_where(m.node, &owner, props, &e, &t, w)?;
+                        self.and_visible(m.node, pred)
+                            .or_else(|| self.visible(m.node))
+                    }
+                    (Some(w), false) => self.where_(Owner::Node(m.node), &t, w)?,
+                };
+                let pred = pred.unwrap_or_else(|| "true".to_owned());
+                if q == "none" && !r.list {
+                    filters.push(format!("NOT {}", exists(&pattern, Some(&pred))));
+                } else {
+                    filters.extend(quantified(q, &pattern, Some(&pred), &field)?);
+                }
+            }
+            let op = match q {
+                _ if !r.list => " OR ",
+                "some" => " OR ",
+                "single" => " XOR ",
+                _ => " AND ",
+            };
+            parts.extend(match filters.len() {
+                0 => None,
+                1 => filters.pop(),
+                _ => Some(format!("({})", filters.join(op))),
+            });
+        }
+        Ok(parts)
+    }
+}
