@@ -28,12 +28,7 @@ pub fn api_sdl(o: &Ontology) -> String {
         b.out.push_str("}\n\n");
     }
     for i in o.interfaces.values() {
-        b.description(&i.description, "");
-        let _ = writeln!(b.out, "interface {} {{", i.name);
-        for p in &i.properties {
-            b.property_field(p);
-        }
-        b.out.push_str("}\n\n");
+        b.interface_types(i);
     }
     for u in o.unions.values() {
         b.description(&u.description, "");
@@ -53,7 +48,8 @@ pub fn api_sdl(o: &Ontology) -> String {
         }
         b.out.push_str("}\n\n");
         b.where_input(&rp.name, &rp.properties, &[], "");
-        b.sort_input(&rp.name, &rp.properties);
+        // Relationship properties sort by list fields too, as in the library.
+        b.sort_input(&rp.name, &rp.properties, true);
         b.create_input(&format!("{}CreateInput", rp.name), &rp.properties, None);
         b.update_input(&format!("{}UpdateInput", rp.name), &rp.properties, None);
     }
@@ -177,6 +173,15 @@ impl Sdl {
 
     fn query_and_mutation(&mut self, o: &Ontology) {
         self.out.push_str("type Query {\n");
+        for i in o.interfaces.values() {
+            let (p, t) = (&i.plural, &i.name);
+            let pt = upper_first(p);
+            let _ = writeln!(
+                self.out,
+                "  {p}(where: {t}Where, limit: Int, offset: Int, sort: [{t}Sort!]): [{t}!]!"
+            );
+            let _ = writeln!(self.out, "  {p}Connection(first: Int, after: String, where: {t}Where, sort: [{t}Sort!]): {pt}Connection!");
+        }
         for u in o.unions.values() {
             let _ = writeln!(
                 self.out,
@@ -488,7 +493,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         let props: Vec<Property> = n.properties().cloned().collect();
         let rels: Vec<&Relationship> = n.relationships().collect();
         self.where_input(t, &props, &rels, &n.name);
-        self.sort_input(t, &props);
+        self.sort_input(t, &props, false);
         self.create_input(&format!("{t}CreateInput"), &props, Some(n));
         self.update_input(&format!("{t}UpdateInput"), &props, Some(n));
     }
@@ -551,6 +556,54 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
             s.push_str("type UpsertInfo {\n  nodesCreated: Int!\n  nodesUpdated: Int!\n  relationshipsCreated: Int!\n}\n\n");
         }
         self.out.push_str(&s);
+    }
+
+    /// An interface, its root connection's types, and the inputs that filter, sort, create
+    /// (one field per implementation) and update (its fields) its implementations.
+    fn interface_types(&mut self, i: &crate::model::InterfaceType) {
+        let t = &i.name;
+        let pt = upper_first(&i.plural);
+        self.description(&i.description, "");
+        let _ = writeln!(self.out, "interface {t} {{");
+        for p in &i.properties {
+            self.property_field(p);
+        }
+        self.out.push_str("}\n\n");
+        let _ = writeln!(
+            self.out,
+            "enum {t}Implementation {{\n{}}}\n",
+            i.implementors
+                .iter()
+                .map(|m| format!("  {m}\n"))
+                .collect::<String>()
+        );
+        let _ = writeln!(
+            self.out,
+            "type {t}Edge {{\n  cursor: String!\n  node: {t}!\n}}\n"
+        );
+        let _ = writeln!(self.out, "type {t}Aggregate {{\n  count: Count!\n}}\n");
+        let _ = writeln!(self.out, "type {pt}Connection {{\n  edges: [{t}Edge!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n  aggregate: {t}Aggregate!\n}}\n");
+        let mut w = format!("input {t}Where {{\n");
+        for p in i.properties.iter().filter(|p| p.exposure.filter) {
+            let f = filter_input(p);
+            let _ = writeln!(w, "  {}: {f}", p.name);
+            self.scalar_inputs.insert(f);
+        }
+        let _ = writeln!(
+            w,
+            "  OR: [{t}Where!]\n  AND: [{t}Where!]\n  NOT: {t}Where\n  typename: [{t}Implementation!]\n}}\n"
+        );
+        self.out.push_str(&w);
+        self.sort_input(t, &i.properties, false);
+        let _ = writeln!(
+            self.out,
+            "input {t}CreateInput {{\n{}}}\n",
+            i.implementors
+                .iter()
+                .map(|m| format!("  {m}: {m}CreateInput\n"))
+                .collect::<String>()
+        );
+        self.update_input(&format!("{t}UpdateInput"), &i.properties, None);
     }
 
     /// The input type of a relationship field in `<Type><What>Input` (`what`: Create, Update,
@@ -714,8 +767,8 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         self.out.push_str(&w);
     }
 
-    fn sort_input(&mut self, t: &str, props: &[Property]) {
-        let sortable: Vec<&Property> = props.iter().filter(|p| !p.list).collect();
+    fn sort_input(&mut self, t: &str, props: &[Property], lists: bool) {
+        let sortable: Vec<&Property> = props.iter().filter(|p| lists || !p.list).collect();
         if sortable.is_empty() {
             // GraphQL inputs need a field; keep the type for uniform argument shapes.
             let _ = writeln!(self.out, "input {t}Sort {{\n  _: SortDirection\n}}\n");

@@ -456,6 +456,16 @@ impl<'a> Compiler<'a> {
         if let Some(u) = self.o.unions.values().find(|u| u.plural == f.name) {
             return self.union_root(u, f, column);
         }
+        if let Some(i) = self.o.interfaces.values().find(|i| i.plural == f.name) {
+            return self.interface_root(i, f, column, false);
+        }
+        if let Some(i) = f
+            .name
+            .strip_suffix("Connection")
+            .and_then(|p| self.o.interfaces.values().find(|i| i.plural == p))
+        {
+            return self.interface_root(i, f, column, true);
+        }
         Err(CompileError::UnknownRootField(f.name.clone()))
     }
 
@@ -1106,6 +1116,13 @@ impl<'a> Compiler<'a> {
                         }
                     }
                 }
+                // An interface's `where`, read for one implementation: whether it is one of
+                // the types listed.
+                "typename" if !val.is_null() => {
+                    let listed = as_list(val).iter().any(|t| t.as_str() == Some(&n.name));
+                    parts.push(listed.to_string());
+                }
+                "typename" => {}
                 field => {
                     if let Some(p) = n.property(field) {
                         if !val.is_null() {
@@ -1344,7 +1361,7 @@ impl<'a> Compiler<'a> {
         Ok(parts)
     }
 
-    fn order_by(
+    pub(crate) fn order_by(
         &mut self,
         owner: Owner<'a>,
         v: &str,

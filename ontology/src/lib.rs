@@ -7,6 +7,7 @@ pub mod parse;
 
 pub use model::Ontology;
 pub use parse::{parse_ontology, Diagnostic, OntologyError};
+mod abstract_types;
 pub mod api;
 pub mod compile;
 pub mod cost;
@@ -20,4 +21,3 @@ pub mod rewrite;
 pub mod seed;
 pub mod served;
 pub mod shape;
-mod unions;

@@ -91,6 +91,8 @@ pub struct InterfaceType {
     pub properties: Vec<Property>,
     /// Names of the node types that implement it.
     pub implementors: Vec<String>,
+    /// The lower-camel-case plural of its root list and connection (`productions`).
+    pub plural: String,
 }
 
 /// A union of node types: a relationship may target it, and the API offers a root list of it.

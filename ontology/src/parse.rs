@@ -364,6 +364,7 @@ impl Validator {
                     (
                         t.node.name.pos,
                         InterfaceType {
+                            plural: crate::naming::plural_of(&name),
                             name,
                             description: desc(&t.node.description),
                             properties,

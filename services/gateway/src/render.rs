@@ -113,10 +113,6 @@ impl TypeIndex {
                     .map(Value::Array),
                 _ => None,
             },
-            BaseType::Named(name) if self.composite.contains(name.as_str()) => match value {
-                Value::Object(mut map) => self.object(name, selection, &mut map),
-                _ => None,
-            },
             // A union or interface value names its object type.
             BaseType::Named(name) if self.possible.contains_key(name.as_str()) => match value {
                 Value::Object(mut map) => {
@@ -129,6 +125,10 @@ impl TypeIndex {
                     }
                     self.object(&concrete, selection, &mut map)
                 }
+                _ => None,
+            },
+            BaseType::Named(name) if self.composite.contains(name.as_str()) => match value {
+                Value::Object(mut map) => self.object(name, selection, &mut map),
                 _ => None,
             },
             BaseType::Named(_) => Some(value),

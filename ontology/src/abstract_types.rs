@@ -1,8 +1,13 @@
-//! Unions of node types (`union Production = Movie | Series`): relationship fields targeting one,
-//! their connections and filters, and a union's root list. Members are read as the library reads
-//! them, one branch per member in declaration order (`CALL { … UNION … }`), so that results
-//! without an order come in the same order; a `where` naming members keeps only those members.
-//! Every value carries its member type under [`TYPE_KEY`], which the response rendering reads.
+//! Abstract types: unions of node types (`union Production = Movie | Series`) and interfaces
+//! (`interface Production`, implemented by node types). Relationship fields targeting a union,
+//! their connections and filters, and the root lists and connections of unions and interfaces.
+//! Members (a union's, an interface's implementations) are read as the library reads them, one
+//! branch per member in declaration order (`CALL { … UNION … }`), so that results without an
+//! order come in the same order; a union `where` naming members keeps only those, an interface
+//! `where` applies to every implementation (`typename` keeps the ones listed). A sorted
+//! interface list is one label disjunction instead, sorted and cut once (the library sorts the
+//! union of every branch: its issue #5061). Every value carries its member type under
+//! [`TYPE_KEY`], which the response rendering reads.
 
 use std::fmt::Write as _;
 
@@ -11,13 +16,27 @@ use serde_json::Value;
 use crate::compile::{after_offset, needs_total, CompileError, Compiler, Owner};
 use crate::compile::{as_list, exists, labels_of, map_literal, quantified, quote};
 use crate::ir::FieldSel;
-use crate::model::{NodeType, Relationship, UnionType};
+use crate::model::{InterfaceType, NodeType, Relationship, UnionType};
 use crate::shape::{ConnectionShape, Shape, TYPE_KEY};
 
 fn invalid(arg: &str, reason: impl Into<String>) -> CompileError {
     CompileError::InvalidArgument {
         arg: arg.to_string(),
         reason: reason.into(),
+    }
+}
+
+/// The relationship of a member read at the root (not through a relationship).
+fn unrelated() -> Relationship {
+    Relationship {
+        name: String::new(),
+        description: None,
+        rel_type: String::new(),
+        direction: crate::model::Direction::Out,
+        target: String::new(),
+        list: true,
+        properties: None,
+        nested: Default::default(),
     }
 }
 
@@ -31,6 +50,27 @@ struct Member<'a, 'w> {
 }
 
 impl<'a> Compiler<'a> {
+    /// The implementations of interface `i`, each with the whole `where` as its filter.
+    fn implementations<'w>(
+        &self,
+        i: &InterfaceType,
+        w: Option<&'w Value>,
+    ) -> Result<Vec<Member<'a, 'w>>, CompileError> {
+        i.implementors
+            .iter()
+            .map(|m| {
+                Ok(Member {
+                    node: self.node(m)?,
+                    rel: Relationship {
+                        target: m.clone(),
+                        ..unrelated()
+                    },
+                    filter: w,
+                })
+            })
+            .collect()
+    }
+
     /// The members of union `union` a `where` selects, with each one's filter: every member
     /// when the `where` is absent or empty, else the members it names.
     fn selected<'w>(
@@ -70,14 +110,8 @@ impl<'a> Compiler<'a> {
                     ..r.clone()
                 },
                 None => Relationship {
-                    name: String::new(),
-                    description: None,
-                    rel_type: String::new(),
-                    direction: crate::model::Direction::Out,
                     target: m.clone(),
-                    list: true,
-                    properties: None,
-                    nested: Default::default(),
+                    ..unrelated()
                 },
             };
             members.push(Member {
@@ -164,6 +198,10 @@ impl<'a> Compiler<'a> {
                 }
                 _ => self.where_arg(Owner::Node(m.node), t, m.filter)?,
             };
+            // An interface `where` whose `typename` leaves this implementation out.
+            if pred.as_deref() == Some("false") {
+                continue;
+            }
             let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
             let ret = match e {
                 Some(e) => format!("{e}, {t}"),
@@ -336,6 +374,138 @@ impl<'a> Compiler<'a> {
             format!("{call}\nWITH {t}{page}\nRETURN collect({proj}) AS {column}"),
             shape,
         ))
+    }
+
+    /// An interface's root list (`productions(where:, limit:, offset:, sort:)`) or, with
+    /// `connection`, its root connection (`productionsConnection(where:, first:, after:,
+    /// sort:)`). Unsorted: one branch per implementation, as the library reads it. Sorted: one
+    /// label disjunction over the implementations, each with its filter, sorted and cut once.
+    pub(crate) fn interface_root(
+        &mut self,
+        i: &'a InterfaceType,
+        f: &FieldSel,
+        column: &str,
+        connection: bool,
+    ) -> Result<(String, Shape), CompileError> {
+        let members = self.implementations(i, f.arg("where"))?;
+        let t = self.var("this");
+        let (page_arg, offset) = if connection {
+            ("first", after_offset(f)?)
+        } else {
+            ("limit", self.non_negative(f, "offset")?.unwrap_or(0))
+        };
+        let given = self.non_negative(f, page_arg)?;
+        let limit = self.plain_limit(f, page_arg, true)?;
+        if given.is_none() {
+            self.defaulted = self.opts.default_limit;
+        }
+        // One more row: for `hasNextPage`, or to tell that the default limit cut a list.
+        let fetch = match (connection, given) {
+            (true, _) | (false, None) => limit.map(|l| l + 1),
+            (false, Some(_)) => limit,
+        };
+        // The implementations' filters and sort keys (the same text when they store the
+        // fields alike, which the disjunction needs).
+        let mut preds = Vec::new();
+        let mut orders = Vec::new();
+        let mut selected = Vec::new();
+        for m in &members {
+            let pred = self.where_arg(Owner::Node(m.node), &t, m.filter)?;
+            if pred.as_deref() == Some("false") {
+                continue;
+            }
+            orders.push(self.order_by(Owner::Node(m.node), &t, f.arg("sort"))?);
+            preds.push((m.node, pred));
+            selected.push(m.node);
+        }
+        let order = orders.first().cloned().unwrap_or_default();
+        if orders.iter().any(|o| *o != order) {
+            return Err(invalid(
+                "sort",
+                format!("the implementations of `{}` store a sorted field under different property names (@alias): sort each type's own list instead", i.name),
+            ));
+        }
+        let sorted = !order.is_empty();
+        let source = if selected.is_empty() {
+            None
+        } else if sorted {
+            // The pattern scans the main labels; each implementation is then checked for all
+            // its labels (one by one: a label expression may not mix `|` with `:A:B`).
+            let labels: Vec<String> = selected.iter().map(|m| quote(m.main_label())).collect();
+            let pred = preds
+                .iter()
+                .map(|(m, p)| {
+                    let is = m
+                        .labels
+                        .iter()
+                        .map(|l| format!("{t}:{}", quote(l)))
+                        .chain(p.clone())
+                        .collect::<Vec<_>>()
+                        .join(" AND ");
+                    format!("({is})")
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            for m in &selected {
+                self.depends_on(m);
+            }
+            Some(format!("MATCH ({t}:{}) WHERE {pred}", labels.join("|")))
+        } else {
+            self.branches(None, &members, None, &t, false)?
+        };
+        let empty = if connection {
+            "{rows: [], total: 0}"
+        } else {
+            "[]"
+        };
+        let Some(source) = source else {
+            return Ok((format!("RETURN {empty} AS {column}"), Shape::Plain));
+        };
+        let page = self.skip_limit(offset, fetch);
+        let order = if sorted { order } else { String::new() };
+        if !connection {
+            let (proj, shape) = self.project_members(&selected, &t, &f.selection)?;
+            return Ok((
+                format!("{source}\nWITH {t}{order}{page}\nRETURN collect({proj}) AS {column}"),
+                shape,
+            ));
+        }
+        // Rows carry each `node` selection under its key, as a node type's root connection.
+        let mut edge_parts: Vec<(String, String)> = Vec::new();
+        let mut node_shapes = Vec::new();
+        for edges in f.selection.iter().filter(|s| s.name == "edges") {
+            for sub in edges.selection.iter().filter(|s| s.name == "node") {
+                if !edge_parts.iter().any(|(k, _)| *k == sub.key) {
+                    let (proj, shape) = self.project_members(&selected, &t, &sub.selection)?;
+                    edge_parts.push((sub.key.clone(), proj));
+                    node_shapes.push((sub.key.clone(), shape));
+                }
+            }
+        }
+        let rows = self.var("rows");
+        let total = self.var("total");
+        let mut q = format!(
+            "CALL {{\n{source}\nWITH {t}{order}{page}\nRETURN collect({}) AS {rows}\n}}",
+            map_literal(&edge_parts)
+        );
+        let total_expr = if needs_total(f) {
+            let _ = write!(q, "\nCALL {{\n{source}\nRETURN count({t}) AS {total}\n}}");
+            total
+        } else {
+            "null".to_owned()
+        };
+        let _ = write!(
+            q,
+            "\nRETURN {{rows: {rows}, total: {total_expr}}} AS {column}"
+        );
+        let shape = Shape::Connection(Box::new(ConnectionShape {
+            field: f.clone(),
+            offset,
+            first: limit,
+            reports_next: given.is_some() || self.defaulted.is_some(),
+            node_shapes,
+        }));
+        Ok((q, shape))
     }
 
     /// `rel: { some | all | none | single: UnionWhere }` (list) or `rel: UnionWhere` (single)
