@@ -26,6 +26,24 @@ fn invalid(arg: &str, reason: impl Into<String>) -> CompileError {
     }
 }
 
+impl Member<'_, '_> {
+    /// Whether an interface `where` leaves this implementation out at its top level
+    /// (`typename: [...]` not listing it; in a connection `where`, under `node`).
+    fn excluded(&self, connection: bool) -> bool {
+        let w = match (self.filter, connection) {
+            (Some(w), false) => Some(w),
+            (Some(w), true) => w.get("node"),
+            (None, _) => None,
+        };
+        match w.and_then(|w| w.get("typename")).filter(|t| !t.is_null()) {
+            Some(listed) => !as_list(listed)
+                .iter()
+                .any(|t| t.as_str() == Some(&self.node.name)),
+            None => false,
+        }
+    }
+}
+
 /// The relationship of a member read at the root (not through a relationship).
 fn unrelated() -> Relationship {
     Relationship {
@@ -50,25 +68,64 @@ struct Member<'a, 'w> {
 }
 
 impl<'a> Compiler<'a> {
-    /// The implementations of interface `i`, each with the whole `where` as its filter.
+    /// The implementations of interface `i`, each with the whole `where` as its filter (its
+    /// `typename` is read per implementation) and its relationship from `r`'s source.
     fn implementations<'w>(
         &self,
         i: &InterfaceType,
+        r: Option<&Relationship>,
         w: Option<&'w Value>,
     ) -> Result<Vec<Member<'a, 'w>>, CompileError> {
         i.implementors
             .iter()
             .map(|m| {
+                let base = r.cloned().unwrap_or_else(unrelated);
                 Ok(Member {
                     node: self.node(m)?,
                     rel: Relationship {
                         target: m.clone(),
-                        ..unrelated()
+                        ..base
                     },
                     filter: w,
                 })
             })
             .collect()
+    }
+
+    /// The members a relationship to an abstract type reads, as its `where` selects them: a
+    /// union's ([`Compiler::selected`]) or an interface's implementations.
+    fn members<'w>(
+        &self,
+        r: &Relationship,
+        w: Option<&'w Value>,
+    ) -> Result<Vec<Member<'a, 'w>>, CompileError> {
+        match self.o.interfaces.get(&r.target) {
+            Some(i) => self.implementations(i, Some(r), w),
+            None => self.selected(&r.target, Some(r), w),
+        }
+    }
+
+    /// The `ORDER BY` of a `sort` over the members' nodes (the same text for each: they must
+    /// store the sorted fields alike); empty without a sort.
+    fn member_order(
+        &mut self,
+        owner: &str,
+        members: &[&'a NodeType],
+        t: &str,
+        sort: Option<&Value>,
+    ) -> Result<String, CompileError> {
+        let mut orders = Vec::new();
+        for m in members {
+            orders.push(self.order_by(Owner::Node(m), t, sort)?);
+        }
+        let order = orders.first().cloned().unwrap_or_default();
+        if orders.iter().any(|o| *o != order) {
+            return Err(invalid(
+                "sort",
+                format!("the implementations of `{owner}` store a sorted field under different property names (@alias): sort each type's own list instead"),
+            ));
+        }
+        Ok(order)
     }
 
     /// The members of union `union` a `where` selects, with each one's filter: every member
@@ -188,6 +245,9 @@ impl<'a> Compiler<'a> {
                     format!("({t}{})", labels_of(m.node))
                 }
             };
+            if m.excluded(connection) {
+                continue;
+            }
             let pred = match (connection, m.filter, e) {
                 (true, Some(w), Some(e)) => {
                     let props = self.edge_props(&m.rel);
@@ -198,10 +258,6 @@ impl<'a> Compiler<'a> {
                 }
                 _ => self.where_arg(Owner::Node(m.node), t, m.filter)?,
             };
-            // An interface `where` whose `typename` leaves this implementation out.
-            if pred.as_deref() == Some("false") {
-                continue;
-            }
             let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
             let ret = match e {
                 Some(e) => format!("{e}, {t}"),
@@ -219,17 +275,18 @@ impl<'a> Compiler<'a> {
         Ok(Some(format!("CALL {scope}{{ {} }}", branches.join(union))))
     }
 
-    /// A relationship field to a union: `[Production!]!` (with `where`, `limit`, `offset`) or a
-    /// single `Production`.
-    pub(crate) fn union_field(
+    /// A relationship field to a union or an interface: `[Production!]!` (with `where`,
+    /// `limit`, `offset`, and for an interface `sort`) or a single `Production`.
+    pub(crate) fn abstract_field(
         &mut self,
         r: &Relationship,
         v: &str,
         f: &FieldSel,
     ) -> Result<(String, Shape), CompileError> {
-        let members = self.selected(&r.target, Some(r), f.arg("where"))?;
+        let members = self.members(r, f.arg("where"))?;
         let t = self.var("this");
         let nodes: Vec<&'a NodeType> = members.iter().map(|m| m.node).collect();
+        let order = self.member_order(&r.target, &nodes, &t, f.arg("sort"))?;
         let Some(call) = self.branches(Some(v), &members, None, &t, false)? else {
             return Ok((if r.list { "[]" } else { "null" }.to_owned(), Shape::Plain));
         };
@@ -244,20 +301,21 @@ impl<'a> Compiler<'a> {
         let limit = self.plain_limit(f, "limit", false)?;
         let page = self.skip_limit(offset, limit);
         Ok((
-            format!("COLLECT {{ {call} WITH {t}{page} RETURN {proj} }}"),
+            format!("COLLECT {{ {call} WITH {t}{order}{page} RETURN {proj} }}"),
             shape,
         ))
     }
 
-    /// A union relationship's connection: `edges` (cursor, node, properties), `totalCount`,
-    /// `pageInfo`, with a `where` per member.
-    pub(crate) fn union_connection(
+    /// The connection of a relationship to a union (`where` per member, sorted by `edge`) or
+    /// to an interface (`where: { node, edge }`, sorted by `node` and `edge`): `edges` (cursor,
+    /// node, properties), `totalCount`, `pageInfo`.
+    pub(crate) fn abstract_connection(
         &mut self,
         r: &Relationship,
         v: &str,
         f: &FieldSel,
     ) -> Result<(String, Shape), CompileError> {
-        let members = self.selected(&r.target, Some(r), f.arg("where"))?;
+        let members = self.members(r, f.arg("where"))?;
         let nodes: Vec<&'a NodeType> = members.iter().map(|m| m.node).collect();
         let props = self.edge_props(r);
         let edge_owner = r.properties.clone().unwrap_or_default();
@@ -266,7 +324,8 @@ impl<'a> Compiler<'a> {
         let reports_next = self.non_negative(f, "first")?.is_some();
         let e = self.var("edge");
         let t = self.var("this");
-        // Sorted by the relationship's properties only (the members share no fields).
+        // A union's members share no fields: it sorts by the relationship's properties only.
+        let interface = self.o.interfaces.contains_key(&r.target);
         let mut order = Vec::new();
         if let Some(sorts) = f.arg("sort") {
             for s in as_list(sorts) {
@@ -274,13 +333,27 @@ impl<'a> Compiler<'a> {
                     .as_object()
                     .ok_or_else(|| invalid("sort", "each sort entry must be an object"))?;
                 for (k, val) in obj {
-                    if k != "edge" {
-                        return Err(invalid(
-                            "sort",
-                            format!("unknown key `{k}` (a union's connection sorts by edge)"),
-                        ));
+                    match k.as_str() {
+                        "edge" => order.extend(self.sort_keys(
+                            Owner::Edge(&edge_owner, props),
+                            &e,
+                            val,
+                        )?),
+                        "node" if interface => {
+                            let keys = self.member_order(&r.target, &nodes, &t, Some(val))?;
+                            order.extend(
+                                keys.strip_prefix(" ORDER BY ")
+                                    .map(str::to_owned)
+                                    .filter(|k| !k.is_empty()),
+                            );
+                        }
+                        other => {
+                            return Err(invalid(
+                                "sort",
+                                format!("unknown key `{other}` in a sort of `{}`", r.name),
+                            ))
+                        }
                     }
-                    order.extend(self.sort_keys(Owner::Edge(&edge_owner, props), &e, val)?);
                 }
             }
         }
@@ -387,7 +460,7 @@ impl<'a> Compiler<'a> {
         column: &str,
         connection: bool,
     ) -> Result<(String, Shape), CompileError> {
-        let members = self.implementations(i, f.arg("where"))?;
+        let members = self.implementations(i, None, f.arg("where"))?;
         let t = self.var("this");
         let (page_arg, offset) = if connection {
             ("first", after_offset(f)?)
@@ -409,11 +482,8 @@ impl<'a> Compiler<'a> {
         let mut preds = Vec::new();
         let mut orders = Vec::new();
         let mut selected = Vec::new();
-        for m in &members {
+        for m in members.iter().filter(|m| !m.excluded(false)) {
             let pred = self.where_arg(Owner::Node(m.node), &t, m.filter)?;
-            if pred.as_deref() == Some("false") {
-                continue;
-            }
             orders.push(self.order_by(Owner::Node(m.node), &t, f.arg("sort"))?);
             preds.push((m.node, pred));
             selected.push(m.node);
@@ -514,7 +584,7 @@ impl<'a> Compiler<'a> {
     /// relationship to that member with the same quantifier, and the members' filters combine
     /// with OR for `some` and for a single relationship (even `rel: null`), XOR for `single`,
     /// AND for `all` and `none`.
-    pub(crate) fn union_filter(
+    pub(crate) fn abstract_filter(
         &mut self,
         r: &Relationship,
         v: &str,
@@ -543,7 +613,7 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             let w = (!inner.is_null()).then_some(inner);
-            let members = self.selected(&r.target, Some(r), w)?;
+            let members = self.members(r, w)?;
             let mut filters = Vec::new();
             for m in &members {
                 let e = self.var("edge");

@@ -577,8 +577,8 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             if let Some(r) = n.relationship(&f.name) {
-                let (expr, shape) = if self.o.unions.contains_key(&r.target) {
-                    self.union_field(r, v, f)?
+                let (expr, shape) = if self.o.is_abstract(&r.target) {
+                    self.abstract_field(r, v, f)?
                 } else if r.list {
                     self.rel_list(n, r, v, f)?
                 } else {
@@ -595,8 +595,8 @@ impl<'a> Compiler<'a> {
                 .strip_suffix("Connection")
                 .and_then(|rn| n.relationship(rn))
             {
-                let (expr, shape) = if self.o.unions.contains_key(&r.target) {
-                    self.union_connection(r, v, f)?
+                let (expr, shape) = if self.o.is_abstract(&r.target) {
+                    self.abstract_connection(r, v, f)?
                 } else {
                     self.rel_connection(n, r, v, f)?
                 };
@@ -1118,9 +1118,10 @@ impl<'a> Compiler<'a> {
                 }
                 // An interface's `where`, read for one implementation: whether it is one of
                 // the types listed.
+                // (A parameter, not a literal: the planner folds a literal `false` badly.)
                 "typename" if !val.is_null() => {
                     let listed = as_list(val).iter().any(|t| t.as_str() == Some(&n.name));
-                    parts.push(listed.to_string());
+                    parts.push(self.param(Value::Bool(listed)));
                 }
                 "typename" => {}
                 field => {
@@ -1139,8 +1140,8 @@ impl<'a> Compiler<'a> {
                             parts.extend(self.property_filter(p, &read, val)?);
                         }
                     } else if let Some(r) = n.relationship(field) {
-                        if self.o.unions.contains_key(&r.target) {
-                            parts.extend(self.union_filter(r, v, val, false)?);
+                        if self.o.is_abstract(&r.target) {
+                            parts.extend(self.abstract_filter(r, v, val, false)?);
                         } else {
                             parts.extend(self.relationship_filter(r, v, val)?);
                         }
@@ -1148,8 +1149,8 @@ impl<'a> Compiler<'a> {
                         .strip_suffix("Connection")
                         .and_then(|rn| n.relationship(rn))
                     {
-                        if self.o.unions.contains_key(&r.target) {
-                            parts.extend(self.union_filter(r, v, val, true)?);
+                        if self.o.is_abstract(&r.target) {
+                            parts.extend(self.abstract_filter(r, v, val, true)?);
                         } else {
                             parts.extend(self.connection_filter(r, v, val)?);
                         }

@@ -513,6 +513,11 @@ impl Ontology {
         )
     }
 
+    /// Whether `name` is a union or an interface (a relationship to one reads its members).
+    pub fn is_abstract(&self, name: &str) -> bool {
+        self.unions.contains_key(name) || self.interfaces.contains_key(name)
+    }
+
     /// Whether an object of node type `n` meets the type condition `on` (`... on X`): `X` is
     /// the type, an interface it implements or a union it belongs to.
     pub fn meets(&self, n: &NodeType, on: &str) -> bool {

@@ -260,13 +260,18 @@ impl<'a> Compiler<'a> {
                 let node_input = c
                     .get("node")
                     .ok_or_else(|| invalid(&r.name, "create needs `node`"))?;
-                let target = self.node(&r.target)?;
-                self.create_node(target, node_input, Some((v, r, c.get("edge"))), q, counters)?;
+                for (r, node_input) in self.created(r, node_input)? {
+                    let target = self.node(&r.target)?;
+                    let parent = Some((v, &r, c.get("edge")));
+                    self.create_node(target, node_input, parent, q, counters)?;
+                }
             }
         }
         if let Some(connects) = fi.get("connect") {
             for c in as_list(connects) {
-                self.connect(v, r, c, q, counters)?;
+                for r in self.concrete(r) {
+                    self.connect(v, &r, c, q, counters)?;
+                }
             }
         }
         Ok(())
@@ -349,6 +354,60 @@ impl<'a> Compiler<'a> {
         Ok(out)
     }
 
+    /// The relationships an operation through `r` acts on: to every implementation of an
+    /// interface `r` targets (a connect, update, delete or disconnect applies to the related
+    /// nodes of each), else `r` itself.
+    fn concrete(&self, r: &Relationship) -> Vec<Relationship> {
+        match self.o.interfaces.get(&r.target) {
+            Some(i) => i
+                .implementors
+                .iter()
+                .map(|m| Relationship {
+                    target: m.clone(),
+                    ..r.clone()
+                })
+                .collect(),
+            None => vec![r.clone()],
+        }
+    }
+
+    /// The relationships and node inputs of a nested create through `r`: to an interface, the
+    /// input names the implementations to create (`{ Movie: { … } }`; one node for each, as in
+    /// the library).
+    fn created<'v>(
+        &self,
+        r: &Relationship,
+        node_input: &'v Value,
+    ) -> Result<Vec<(Relationship, &'v Value)>, CompileError> {
+        let Some(i) = self.o.interfaces.get(&r.target) else {
+            return Ok(vec![(r.clone(), node_input)]);
+        };
+        let obj = node_input.as_object().ok_or_else(|| {
+            invalid(
+                &r.name,
+                format!(
+                    "a create through interface `{}` names its implementations",
+                    i.name
+                ),
+            )
+        })?;
+        let mut out = Vec::new();
+        for (m, input) in obj.iter().filter(|(_, v)| !v.is_null()) {
+            if !i.implementors.contains(m) {
+                return Err(invalid(
+                    &r.name,
+                    format!("`{m}` does not implement `{}`", i.name),
+                ));
+            }
+            let r = Relationship {
+                target: m.clone(),
+                ..r.clone()
+            };
+            out.push((r, input));
+        }
+        Ok(out)
+    }
+
     /// Calls `each` with every (relationship, item) of a nested `connect`, `disconnect` or
     /// `delete` input of `n` (`{ actors: [{ where: … }], … }`, a union relationship's items per
     /// member); `input` names its type in errors.
@@ -371,7 +430,9 @@ impl<'a> Compiler<'a> {
                 })?;
             for (r, items) in self.per_member(r, items)? {
                 for item in as_list(items) {
-                    each(self, &r, item)?;
+                    for r in self.concrete(&r) {
+                        each(self, &r, item)?;
+                    }
                 }
             }
         }
@@ -606,44 +667,57 @@ impl<'a> Compiler<'a> {
                 )
             })?;
             let given = |name: &str| op.get(name).filter(|x| !x.is_null());
+            let concrete = self.concrete(r);
             if let Some(nested) = given("update") {
-                self.update_related(u, r, nested, q, counters)?;
+                for r in &concrete {
+                    self.update_related(u, r, nested, q, counters)?;
+                }
             }
             if let Some(cs) = given("create") {
-                let target = self.node(&r.target)?;
                 for c in as_list(cs) {
                     let node_input = c
                         .get("node")
                         .ok_or_else(|| invalid(k, "create needs `node`"))?;
-                    let mut inner = Counters::default();
-                    let mut body = String::new();
-                    self.create_node(
-                        target,
-                        node_input,
-                        Some((u, r, c.get("edge"))),
-                        &mut body,
-                        &mut inner,
-                    )?;
-                    let ret = self.export_counters(inner, counters);
-                    let _ = writeln!(q, "WITH *\nCALL ({u}) {{\n{body}{ret}\n}}");
+                    for (r, node_input) in self.created(r, node_input)? {
+                        let target = self.node(&r.target)?;
+                        let mut inner = Counters::default();
+                        let mut body = String::new();
+                        self.create_node(
+                            target,
+                            node_input,
+                            Some((u, &r, c.get("edge"))),
+                            &mut body,
+                            &mut inner,
+                        )?;
+                        let ret = self.export_counters(inner, counters);
+                        let _ = writeln!(q, "WITH *\nCALL ({u}) {{\n{body}{ret}\n}}");
+                    }
                 }
             }
             if let Some(cs) = given("connect") {
                 for c in as_list(cs) {
                     if !r.list {
-                        self.disconnect(u, r, &Value::Null, q, counters)?;
+                        for r in &concrete {
+                            self.disconnect(u, r, &Value::Null, q, counters)?;
+                        }
                     }
-                    self.connect(u, r, c, q, counters)?;
+                    for r in &concrete {
+                        self.connect(u, r, c, q, counters)?;
+                    }
                 }
             }
             if let Some(ds) = given("delete") {
                 for d in as_list(ds) {
-                    self.delete_related(u, r, d, q, counters)?;
+                    for r in &concrete {
+                        self.delete_related(u, r, d, q, counters)?;
+                    }
                 }
             }
             if let Some(ds) = given("disconnect") {
                 for d in as_list(ds) {
-                    self.disconnect(u, r, d, q, counters)?;
+                    for r in &concrete {
+                        self.disconnect(u, r, d, q, counters)?;
+                    }
                 }
             }
         }
@@ -833,7 +907,9 @@ impl<'a> Compiler<'a> {
                         })?;
                     for (r, cs) in self.per_member(r, cs)? {
                         for c in as_list(cs) {
-                            self.connect(&v, &r, c, &mut q, &mut connected)?;
+                            for r in self.concrete(&r) {
+                                self.connect(&v, &r, c, &mut q, &mut connected)?;
+                            }
                         }
                     }
                 }

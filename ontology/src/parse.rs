@@ -514,12 +514,11 @@ impl Validator {
                 }
                 let target = named_type(&f.node.ty.node);
                 match kinds.get(target) {
-                    Some(Kind::Node | Kind::Union) => {
+                    Some(Kind::Node | Kind::Union | Kind::Interface) => {
                         if let Some(r) = self.relationship(f, &name, &kinds) {
                             fields.push(Field::Relationship(r));
                         }
                     }
-                    Some(Kind::Interface) => self.error(f.node.ty.pos, format!("relationship `{name}.{fname}` targets interface `{target}`: relationships to interfaces are not supported yet, target a @node type")),
                     Some(Kind::RelProps) => self.error(f.node.ty.pos, format!("field `{name}.{fname}` has type `{target}`, which is a @relationshipProperties type: name it in @relationship(properties: \"{target}\") instead")),
                     _ => {
                         if let Some(p) = self.property(f, &enums, &format!("type `{name}`"), true) {
@@ -1023,7 +1022,7 @@ impl Validator {
         let target = named_type(ty).to_string();
         debug_assert!(matches!(
             kinds.get(&target),
-            Some(&Kind::Node | &Kind::Union)
+            Some(&Kind::Node | &Kind::Union | &Kind::Interface)
         ));
         Some(Relationship {
             name: fname,

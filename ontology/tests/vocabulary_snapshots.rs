@@ -126,3 +126,23 @@ shape!(
     "unions",
     r#"mutation { updateActors(where: { name: { eq: "Al" } }, update: { actedIn: { Movie: [{ create: [{ node: { title: "Tron" }, edge: { as: "F" } }] }], Series: [{ disconnect: [{ where: { node: { title: { eq: "Lost" } } } }] }] } }) { info { nodesCreated relationshipsDeleted } } }"#
 );
+shape!(
+    interface_root_sorted_is_one_label_disjunction,
+    "interfaces",
+    r#"{ productions(where: { year: { gt: 1990 }, typename: [Movie, Documentary] }, sort: [{ year: DESC }], limit: 3) { __typename title ... on Movie { runtime } } }"#
+);
+shape!(
+    interface_root_unsorted_reads_each_implementation,
+    "interfaces",
+    r#"{ productionsConnection(where: { title: { startsWith: "D" } }) { totalCount edges { node { title } } } }"#
+);
+shape!(
+    relationship_to_an_interface,
+    "interfaces",
+    r#"{ actors(where: { actedIn: { all: { year: { gt: 1990 } } } }) { actedIn(sort: [{ title: ASC }], limit: 2) { __typename title } actedInConnection(where: { node: { typename: [Series] } }) { totalCount } } }"#
+);
+shape!(
+    mutations_through_an_interface,
+    "interfaces",
+    r#"mutation { updateActors(where: { name: { eq: "Cy" } }, update: { actedIn: [{ create: [{ node: { Movie: { title: "Tron" } } }], connect: [{ where: { node: { typename: [Series] } } }], update: { where: { node: { title: { eq: "Alien" } } }, node: { year: { set: 1980 } } } }] }) { info { nodesCreated relationshipsCreated } } }"#
+);
