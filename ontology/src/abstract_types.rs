@@ -311,6 +311,7 @@ impl<'a> Compiler<'a> {
     /// node, properties), `totalCount`, `pageInfo`.
     pub(crate) fn abstract_connection(
         &mut self,
+        n: &NodeType,
         r: &Relationship,
         v: &str,
         f: &FieldSel,
@@ -376,7 +377,9 @@ impl<'a> Compiler<'a> {
                         node_shapes.push((sub.key.clone(), shape));
                     }
                     "properties" => {
-                        let proj = self.project_edge(props, &edge_owner, &e, &sub.selection)?;
+                        let typed = self.o.declaring_interface(n, r).is_some();
+                        let proj =
+                            self.project_edge(props, &edge_owner, &e, &sub.selection, typed)?;
                         row_parts.push((sub.key.clone(), proj));
                     }
                     _ => {}

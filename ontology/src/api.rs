@@ -15,6 +15,18 @@ use crate::model::{upper_first, NodeType, Ontology, Property, Relationship, Scal
 pub fn api_sdl(o: &Ontology) -> String {
     let mut b = Sdl {
         unions: o.unions.keys().cloned().collect(),
+        shared: o
+            .interfaces
+            .values()
+            .flat_map(|i| {
+                i.relationships.iter().flat_map(move |dr| {
+                    let prefix = format!("{}{}", i.name, upper_first(&dr.name));
+                    i.implementors
+                        .iter()
+                        .map(move |m| ((m.clone(), dr.name.clone()), prefix.clone()))
+                })
+            })
+            .collect(),
         ..Sdl::default()
     };
     b.query_and_mutation(o);
@@ -28,7 +40,7 @@ pub fn api_sdl(o: &Ontology) -> String {
         b.out.push_str("}\n\n");
     }
     for i in o.interfaces.values() {
-        b.interface_types(i);
+        b.interface_types(o, i);
     }
     for u in o.unions.values() {
         b.description(&u.description, "");
@@ -51,7 +63,11 @@ pub fn api_sdl(o: &Ontology) -> String {
         // Relationship properties sort by list fields too, as in the library.
         b.sort_input(&rp.name, &rp.properties, true);
         b.create_input(&format!("{}CreateInput", rp.name), &rp.properties, None);
-        b.update_input(&format!("{}UpdateInput", rp.name), &rp.properties, None);
+        b.update_input(
+            &format!("{}UpdateInput", rp.name),
+            &rp.properties,
+            Vec::new(),
+        );
     }
     for n in o.nodes.values() {
         b.node_types(o, n);
@@ -158,6 +174,22 @@ struct Sdl {
     emitted: BTreeSet<String>,
     /// The ontology's unions (a relationship to one has per-member inputs).
     unions: BTreeSet<String>,
+    /// `(node type, relationship)` implementing a relationship an interface declares, with the
+    /// interface's prefix (`ProductionActors`): its connection, connection `where` and `sort`,
+    /// and delete and disconnect inputs are the interface's, as in the library.
+    shared: std::collections::BTreeMap<(String, String), String>,
+}
+
+impl Sdl {
+    /// The prefix of the connection types and of the delete/disconnect inputs of relationship
+    /// `r` of `n`: the declaring interface's when it implements a declared relationship, else
+    /// its own.
+    fn shared_prefix(&self, n: &NodeType, r: &Relationship) -> String {
+        self.shared
+            .get(&(n.name.clone(), r.name.clone()))
+            .cloned()
+            .unwrap_or_else(|| rel_input_prefix(n, r))
+    }
 }
 
 impl Sdl {
@@ -332,7 +364,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                 crate::model::Field::Relationship(r) => {
                     self.description(&r.description, "  ");
                     let target = &r.target;
-                    let conn = rel_connection_type(n, r);
+                    let conn = format!("{}Connection", self.shared_prefix(n, r));
                     if self.unions.contains(target) {
                         // No sort over a union's members, as in the library.
                         if r.list {
@@ -406,19 +438,25 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                 .unwrap_or_default();
             let fi = rel_input_prefix(n, r);
             let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
+            let shared = self.shared.contains_key(&(n.name.clone(), r.name.clone()));
             match o.union_members(r) {
+                // The connection types are the declaring interface's.
+                None if shared => {
+                    let s = self.shared_prefix(n, r);
+                    self.relationship_inputs(o, r, &fi, edge_types(o, r).as_ref(), Some(&s));
+                }
                 None => {
                     let agg = format!("{t}{target}{rel}AggregateSelection");
                     let _ = writeln!(self.out, "type {conn} {{\n  edges: [{t}{rel}Relationship!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n  aggregate: {agg}!\n}}\n");
                     let _ = writeln!(self.out, "type {agg} {{\n  count: CountConnection!\n}}\n");
-                    self.connection_where(&fi, target, r);
+                    self.connection_where(&fi, target, edge_types(o, r).as_ref());
                     let mut s = format!("input {conn}Sort {{\n  node: {target}Sort\n");
                     if let Some(p) = &r.properties {
                         let _ = writeln!(s, "  edge: {p}Sort");
                     }
                     s.push_str("}\n\n");
                     self.out.push_str(&s);
-                    self.relationship_inputs(o, r, &fi);
+                    self.relationship_inputs(o, r, &fi, edge_types(o, r).as_ref(), None);
                 }
                 Some(members) => {
                     // A union: the connection has no sort nor aggregate, and its `where` and
@@ -434,8 +472,9 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                         let mt = &m.target;
                         let fim = format!("{fi}{mt}");
                         let _ = writeln!(w, "  {mt}: {fim}ConnectionWhere");
-                        self.connection_where(&fim, mt, m);
-                        self.relationship_inputs(o, m, &fim);
+                        let edge = edge_types(o, m);
+                        self.connection_where(&fim, mt, edge.as_ref());
+                        self.relationship_inputs(o, m, &fim, edge.as_ref(), None);
                         let ops = &m.nested;
                         let member_inputs = [
                             ops.on_create().then(|| format!("{fim}FieldInput")),
@@ -462,11 +501,17 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                     }
                 }
             }
+            if !shared {
+                let _ = writeln!(
+                    self.out,
+                    "type {t}{rel}Relationship {{\n  cursor: String!\n  node: {target}!{props}\n}}\n"
+                );
+            }
+            let w = format!("{}ConnectionWhere", self.shared_prefix(n, r));
             let _ = writeln!(
                 self.out,
-                "type {t}{rel}Relationship {{\n  cursor: String!\n  node: {target}!{props}\n}}\n"
+                "input {conn}Filters {{\n  all: {w}\n  none: {w}\n  single: {w}\n  some: {w}\n}}\n"
             );
-            let _ = writeln!(self.out, "input {conn}Filters {{\n  all: {conn}Where\n  none: {conn}Where\n  single: {conn}Where\n  some: {conn}Where\n}}\n");
             self.relationship_filters(target);
         }
 
@@ -495,7 +540,12 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         self.where_input(t, &props, &rels, &n.name);
         self.sort_input(t, &props, false);
         self.create_input(&format!("{t}CreateInput"), &props, Some(n));
-        self.update_input(&format!("{t}UpdateInput"), &props, Some(n));
+        let rels = n
+            .relationships()
+            .filter(|r| r.nested.on_update())
+            .map(|r| (r.name.clone(), self.rel_input(n, r, "Update")))
+            .collect();
+        self.update_input(&format!("{t}UpdateInput"), &props, rels);
     }
 
     /// `upsert<Plural>` (Ontograph's own: the library has no upsert): merge on one key, set
@@ -545,7 +595,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         self.out.push_str(&s);
         s = String::new();
         let props: Vec<Property> = n.properties().cloned().collect();
-        self.update_input(&format!("{t}UpsertUpdateInput"), &props, None);
+        self.update_input(&format!("{t}UpsertUpdateInput"), &props, Vec::new());
         let _ = write!(
             s,
             "input {t}UpsertInput {{\n  where: {t}UniqueWhere!\n  onCreate: {t}UpsertCreateInput\n  onUpdate: {t}UpsertUpdateInput{connect}\n}}\n\n\
@@ -560,13 +610,34 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
 
     /// An interface, its root connection's types, and the inputs that filter, sort, create
     /// (one field per implementation) and update (its fields) its implementations.
-    fn interface_types(&mut self, i: &crate::model::InterfaceType) {
+    fn interface_types(&mut self, o: &Ontology, i: &crate::model::InterfaceType) {
         let t = &i.name;
         let pt = upper_first(&i.plural);
         self.description(&i.description, "");
         let _ = writeln!(self.out, "interface {t} {{");
         for p in &i.properties {
             self.property_field(p);
+        }
+        for dr in &i.relationships {
+            self.description(&dr.description, "  ");
+            let target = &dr.target;
+            let conn = format!("{t}{}Connection", upper_first(&dr.name));
+            // No sort over a union's members, as in the library.
+            let sort = if self.unions.contains(target) {
+                String::new()
+            } else {
+                format!(", sort: [{target}Sort!]")
+            };
+            if dr.list {
+                let _ = writeln!(
+                    self.out,
+                    "  {}(where: {target}Where, limit: Int, offset: Int{sort}): [{target}!]!",
+                    dr.name
+                );
+            } else {
+                let _ = writeln!(self.out, "  {}: {target}", dr.name);
+            }
+            let _ = writeln!(self.out, "  {}Connection(where: {conn}Where, first: Int, after: String, sort: [{conn}Sort!]): {conn}!", dr.name);
         }
         self.out.push_str("}\n\n");
         let _ = writeln!(
@@ -591,8 +662,19 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         }
         let _ = writeln!(
             w,
-            "  OR: [{t}Where!]\n  AND: [{t}Where!]\n  NOT: {t}Where\n  typename: [{t}Implementation!]\n}}\n"
+            "  OR: [{t}Where!]\n  AND: [{t}Where!]\n  NOT: {t}Where\n  typename: [{t}Implementation!]"
         );
+        for dr in &i.relationships {
+            let conn = format!("{t}{}Connection", upper_first(&dr.name));
+            if dr.list {
+                let _ = writeln!(w, "  {}: {}RelationshipFilters", dr.name, dr.target);
+                let _ = writeln!(w, "  {}Connection: {conn}Filters", dr.name);
+            } else {
+                let _ = writeln!(w, "  {}: {}Where", dr.name, dr.target);
+                let _ = writeln!(w, "  {}Connection: {conn}Where", dr.name);
+            }
+        }
+        w.push_str("}\n\n");
         self.out.push_str(&w);
         self.sort_input(t, &i.properties, false);
         let _ = writeln!(
@@ -603,7 +685,111 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
                 .map(|m| format!("  {m}: {m}CreateInput\n"))
                 .collect::<String>()
         );
-        self.update_input(&format!("{t}UpdateInput"), &i.properties, None);
+        let mut rels = Vec::new();
+        let (mut connects, mut disconnects, mut deletes) = (Vec::new(), Vec::new(), Vec::new());
+        for dr in &i.relationships {
+            let fi = format!("{t}{}", upper_first(&dr.name));
+            let (l, r_) = if dr.list { ("[", "!]") } else { ("", "") };
+            rels.push((dr.name.clone(), format!("{l}{fi}UpdateFieldInput{r_}")));
+            deletes.push(format!("  {}: {l}{fi}DeleteFieldInput{r_}\n", dr.name));
+            if dr.list {
+                connects.push(format!("  {}: [{fi}ConnectFieldInput!]\n", dr.name));
+                disconnects.push(format!("  {}: [{fi}DisconnectFieldInput!]\n", dr.name));
+            }
+            self.declared_relationship(o, i, dr, &fi);
+        }
+        self.update_input(&format!("{t}UpdateInput"), &i.properties, rels);
+        for (input, fields) in [
+            ("ConnectInput", connects),
+            ("DisconnectInput", disconnects),
+            ("DeleteInput", deletes),
+        ] {
+            if !fields.is_empty() {
+                let _ = writeln!(self.out, "input {t}{input} {{\n{}}}\n", fields.concat());
+            }
+        }
+    }
+
+    /// The types of a relationship an interface declares (`fi`: `<Interface><Rel>`): its
+    /// connection and inputs, with the implementations' relationship properties wrapped by
+    /// type name (`edge: { ActedIn: { … } }`) and returned as a union, as in the library.
+    fn declared_relationship(
+        &mut self,
+        o: &Ontology,
+        i: &crate::model::InterfaceType,
+        dr: &crate::model::DeclaredRelationship,
+        fi: &str,
+    ) {
+        let target = &dr.target;
+        let conn = format!("{fi}Connection");
+        let implemented = o.declared_by(i, &dr.name);
+        let mut props: Vec<&String> = implemented
+            .iter()
+            .filter_map(|r| r.properties.as_ref())
+            .collect();
+        props.dedup();
+        let _ = writeln!(self.out, "type {conn} {{\n  edges: [{fi}Relationship!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n}}\n");
+        let properties = if props.is_empty() {
+            String::new()
+        } else {
+            let members: Vec<&str> = props.iter().map(|p| p.as_str()).collect();
+            let _ = writeln!(
+                self.out,
+                "union {fi}RelationshipProperties = {}\n",
+                members.join(" | ")
+            );
+            format!("\n  properties: {fi}RelationshipProperties!")
+        };
+        let _ = writeln!(
+            self.out,
+            "type {fi}Relationship {{\n  cursor: String!\n  node: {target}!{properties}\n}}\n"
+        );
+        let edge = if props.is_empty() {
+            None
+        } else {
+            let required = props.iter().any(|p| {
+                o.relationship_properties(p)
+                    .is_some_and(|rp| rp.properties.iter().any(|p| p.required))
+            });
+            for (what, bang) in [
+                ("Where", ""),
+                ("Sort", ""),
+                ("CreateInput", if required { "!" } else { "" }),
+                ("UpdateInput", ""),
+            ] {
+                let fields: String = props
+                    .iter()
+                    .map(|p| format!("  {p}: {p}{what}{bang}\n"))
+                    .collect();
+                let _ = writeln!(self.out, "input {fi}Edge{what} {{\n{fields}}}\n");
+            }
+            Some(EdgeTypes {
+                base: format!("{fi}Edge"),
+                required,
+            })
+        };
+        self.connection_where(fi, target, edge.as_ref());
+        let mut s = format!("input {conn}Sort {{\n  node: {target}Sort\n");
+        if edge.is_some() {
+            let _ = writeln!(s, "  edge: {fi}EdgeSort");
+        }
+        s.push_str("}\n\n");
+        self.out.push_str(&s);
+        let _ = writeln!(self.out, "input {conn}Filters {{\n  all: {conn}Where\n  none: {conn}Where\n  single: {conn}Where\n  some: {conn}Where\n}}\n");
+        self.relationship_filters(target);
+        // The inputs, as a relationship to the target with the first implementation's nested
+        // operations.
+        let r = Relationship {
+            name: dr.name.clone(),
+            description: None,
+            rel_type: String::new(),
+            direction: crate::model::Direction::Out,
+            target: target.clone(),
+            list: dr.list,
+            properties: None,
+            nested: implemented.first().map(|r| r.nested).unwrap_or_default(),
+        };
+        self.relationship_inputs(o, &r, fi, edge.as_ref(), None);
     }
 
     /// The input type of a relationship field in `<Type><What>Input` (`what`: Create, Update,
@@ -618,16 +804,20 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
         match what {
             "Create" => format!("{fi}FieldInput"),
+            "Delete" | "Disconnect" => {
+                format!("{l}{}{what}FieldInput{r_}", self.shared_prefix(n, r))
+            }
             _ => format!("{l}{fi}{what}FieldInput{r_}"),
         }
     }
 
-    /// `input <fi>ConnectionWhere { AND OR NOT node edge }` for a relationship to a node type.
-    fn connection_where(&mut self, fi: &str, target: &str, r: &Relationship) {
+    /// `input <fi>ConnectionWhere { AND OR NOT node edge }` for a relationship to `target`
+    /// (`edge`: the relationship properties' input types, see [`edge_types`]).
+    fn connection_where(&mut self, fi: &str, target: &str, edge: Option<&EdgeTypes>) {
         let conn = format!("{fi}Connection");
         let mut w = format!("input {conn}Where {{\n  AND: [{conn}Where!]\n  OR: [{conn}Where!]\n  NOT: {conn}Where\n  node: {target}Where\n");
-        if let Some(p) = &r.properties {
-            let _ = writeln!(w, "  edge: {p}Where");
+        if let Some(e) = edge {
+            let _ = writeln!(w, "  edge: {}Where", e.base);
         }
         w.push_str("}\n\n");
         self.out.push_str(&w);
@@ -636,38 +826,54 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
     /// The mutation inputs of a relationship to a node type (`<fi>ConnectFieldInput`,
     /// `<fi>CreateFieldInput`, … `<fi>UpdateFieldInput`); `fi` is the relationship's input
     /// prefix (`ActorMovies`, or `ActorActedInMovie` for a union member).
-    fn relationship_inputs(&mut self, o: &Ontology, r: &Relationship, fi: &str) {
+    /// With `shared` (the prefix of the interface declaring the relationship), the connection
+    /// `where` and the delete and disconnect inputs are the interface's (not emitted here).
+    fn relationship_inputs(
+        &mut self,
+        o: &Ontology,
+        r: &Relationship,
+        fi: &str,
+        edge_types: Option<&EdgeTypes>,
+        shared: Option<&str>,
+    ) {
         let target = &r.target;
-        let conn = format!("{fi}Connection");
-        let edge_req = r
-            .properties
-            .as_ref()
-            .and_then(|p| o.relationship_properties(p))
-            .is_some_and(|rp| rp.properties.iter().any(|p| p.required));
-        let edge = r
-            .properties
-            .as_ref()
-            .map(|p| {
-                format!(
-                    "\n  edge: {p}CreateInput{}",
-                    if edge_req { "!" } else { "" }
-                )
+        let own = shared.unwrap_or(fi);
+        let conn = format!("{own}Connection");
+        let edge = edge_types
+            .map(|e| {
+                let bang = if e.required { "!" } else { "" };
+                format!("\n  edge: {}CreateInput{bang}", e.base)
             })
             .unwrap_or_default();
         let (l, r_) = if r.list { ("[", "!]") } else { ("", "") };
-        // What a nested connect, disconnect or delete may continue with on the target.
-        let onward = o.node(target);
-        let then_connect = if onward.is_some_and(|t| t.nested_connects().next().is_some()) {
-            format!("\n  connect: {l}{target}ConnectInput{r_}")
+        // What a nested connect, disconnect or delete may continue with on the target: a node
+        // type's own relationships, or the relationships an interface declares.
+        let (connects, disconnects, deletes, onward_list) =
+            match (o.node(target), o.interfaces.get(target)) {
+                (Some(t), _) => (
+                    t.nested_connects().next().is_some(),
+                    t.nested_disconnects().next().is_some(),
+                    t.nested_deletes().next().is_some(),
+                    r.list,
+                ),
+                (None, Some(i)) => {
+                    let declares = !i.relationships.is_empty();
+                    (declares, declares, declares, false)
+                }
+                _ => (false, false, false, false),
+            };
+        let (ol, or_) = if onward_list { ("[", "!]") } else { ("", "") };
+        let then_connect = if connects {
+            format!("\n  connect: {ol}{target}ConnectInput{or_}")
         } else {
             String::new()
         };
-        let then_disconnect = if onward.is_some_and(|t| t.nested_disconnects().next().is_some()) {
+        let then_disconnect = if disconnects {
             format!("\n  disconnect: {target}DisconnectInput")
         } else {
             String::new()
         };
-        let then_delete = if onward.is_some_and(|t| t.nested_deletes().next().is_some()) {
+        let then_delete = if deletes {
             format!("\n  delete: {target}DeleteInput")
         } else {
             String::new()
@@ -680,18 +886,18 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
             self.out,
             "input {fi}CreateFieldInput {{\n  node: {target}CreateInput!{edge}\n}}\n"
         );
-        let _ = writeln!(
-            self.out,
-            "input {fi}DisconnectFieldInput {{\n  where: {conn}Where{then_disconnect}\n}}\n"
-        );
-        let _ = writeln!(
-            self.out,
-            "input {fi}DeleteFieldInput {{\n  where: {conn}Where{then_delete}\n}}\n"
-        );
-        let edge_update = r
-            .properties
-            .as_ref()
-            .map(|p| format!("\n  edge: {p}UpdateInput"))
+        if shared.is_none() {
+            let _ = writeln!(
+                self.out,
+                "input {fi}DisconnectFieldInput {{\n  where: {conn}Where{then_disconnect}\n}}\n"
+            );
+            let _ = writeln!(
+                self.out,
+                "input {fi}DeleteFieldInput {{\n  where: {conn}Where{then_delete}\n}}\n"
+            );
+        }
+        let edge_update = edge_types
+            .map(|e| format!("\n  edge: {}UpdateInput", e.base))
             .unwrap_or_default();
         let _ = writeln!(
             self.out,
@@ -699,8 +905,13 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         );
         let ops = &r.nested;
         let field = |on: bool, name: &str, input: &str| {
+            let prefix = if name == "delete" || name == "disconnect" {
+                own
+            } else {
+                fi
+            };
             if on {
-                format!("  {name}: {l}{fi}{input}{r_}\n")
+                format!("  {name}: {l}{prefix}{input}{r_}\n")
             } else {
                 String::new()
             }
@@ -811,7 +1022,9 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         self.out.push_str(&s);
     }
 
-    fn update_input(&mut self, name: &str, props: &[Property], node: Option<&NodeType>) {
+    /// `input <name>` of the update operations of `props` and the relationship fields `rels`
+    /// (`(field, input type)`).
+    fn update_input(&mut self, name: &str, props: &[Property], rels: Vec<(String, String)>) {
         let mut s = format!("input {name} {{\n");
         let mut any = false;
         for p in props
@@ -823,11 +1036,9 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
             self.scalar_inputs.insert(m);
             any = true;
         }
-        if let Some(n) = node {
-            for r in n.relationships().filter(|r| r.nested.on_update()) {
-                let _ = writeln!(s, "  {}: {}", r.name, self.rel_input(n, r, "Update"));
-                any = true;
-            }
+        for (field, ty) in rels {
+            let _ = writeln!(s, "  {field}: {ty}");
+            any = true;
         }
         if !any {
             s.push_str("  _emptyInput: Boolean\n");
@@ -862,6 +1073,25 @@ fn input_type(p: &Property) -> String {
     } else {
         base.to_string()
     }
+}
+
+/// The input types of a relationship's properties: `<base>Where`, `<base>Sort`,
+/// `<base>CreateInput` (`required`: it has required fields), `<base>UpdateInput`.
+pub(crate) struct EdgeTypes {
+    pub base: String,
+    pub required: bool,
+}
+
+/// The relationship properties type of `r` as its edge input types, if it has one.
+fn edge_types(o: &Ontology, r: &Relationship) -> Option<EdgeTypes> {
+    let p = r.properties.as_ref()?;
+    let required = o
+        .relationship_properties(p)
+        .is_some_and(|rp| rp.properties.iter().any(|p| p.required));
+    Some(EdgeTypes {
+        base: p.clone(),
+        required,
+    })
 }
 
 /// The filter input for a property: `StringScalarFilters`, `IntListFilters`, `ColorEnumScalarFilters`.

@@ -596,7 +596,7 @@ impl<'a> Compiler<'a> {
                 .and_then(|rn| n.relationship(rn))
             {
                 let (expr, shape) = if self.o.is_abstract(&r.target) {
-                    self.abstract_connection(r, v, f)?
+                    self.abstract_connection(n, r, v, f)?
                 } else {
                     self.rel_connection(n, r, v, f)?
                 };
@@ -612,14 +612,20 @@ impl<'a> Compiler<'a> {
         Ok((parts, shapes))
     }
 
+    /// A relationship's `properties` (`typed`: with its type, for a relationship implementing
+    /// one an interface declares, whose `properties` is a union of the implementations' types).
     pub(crate) fn project_edge(
         &mut self,
         props: &[Property],
         owner: &str,
         e: &str,
         sel: &[FieldSel],
+        typed: bool,
     ) -> Result<String, CompileError> {
         let mut parts = Vec::new();
+        if typed {
+            parts.push((crate::shape::TYPE_KEY.to_owned(), format!("'{owner}'")));
+        }
         for f in sel {
             if f.name == "__typename" {
                 parts.push((f.key.clone(), format!("'{owner}'")));
@@ -800,6 +806,7 @@ impl<'a> Compiler<'a> {
                     match k.as_str() {
                         "node" => order.push(self.sort_keys(Owner::Node(target), &t, val)?),
                         "edge" => {
+                            let val = unwrap_edge(&edge_owner, props, val);
                             order.push(self.sort_keys(Owner::Edge(&edge_owner, props), &e, val)?)
                         }
                         other => {
@@ -857,7 +864,9 @@ impl<'a> Compiler<'a> {
                         node_shapes.push((sub.key.clone(), shape));
                     }
                     "properties" => {
-                        let proj = self.project_edge(props, &edge_owner, &e, &sub.selection)?;
+                        let typed = self.o.declaring_interface(n, r).is_some();
+                        let proj =
+                            self.project_edge(props, &edge_owner, &e, &sub.selection, typed)?;
                         row_parts.push((sub.key.clone(), proj));
                     }
                     _ => {}
@@ -952,7 +961,7 @@ impl<'a> Compiler<'a> {
                 "edge" => {
                     // The owner name only labels errors; props are what matter.
                     let owner = Owner::Edge(if edge_owner.is_empty() { "edge" } else { edge_owner }, props);
-                    self.where_edge(owner, e, val)?
+                    self.where_edge(owner, e, unwrap_edge(edge_owner, props, val))?
                 }
                 "AND" | "OR" => {
                     let mut subs = Vec::new();
@@ -1605,6 +1614,17 @@ pub(crate) fn and_all(parts: Vec<String>) -> Option<String> {
         0 => None,
         1 => parts.into_iter().next(),
         _ => Some(parts.join(" AND ")),
+    }
+}
+
+/// An `edge` input as given through an interface that declares the relationship, wrapped by
+/// relationship properties type (`{ ActedIn: { role: … } }`), unwrapped; any other as it is.
+pub(crate) fn unwrap_edge<'v>(owner: &str, props: &[Property], v: &'v Value) -> &'v Value {
+    match v.as_object() {
+        Some(obj) if obj.len() == 1 && !props.iter().any(|p| p.name == owner) => {
+            obj.get(owner).unwrap_or(v)
+        }
+        _ => v,
     }
 }
 

@@ -89,6 +89,9 @@ pub struct InterfaceType {
     pub name: String,
     pub description: Option<String>,
     pub properties: Vec<Property>,
+    /// Relationships it declares (`@declareRelationship`), each implementing type declaring
+    /// them with its own `@relationship`.
+    pub relationships: Vec<DeclaredRelationship>,
     /// Names of the node types that implement it.
     pub implementors: Vec<String>,
     /// The lower-camel-case plural of its root list and connection (`productions`).
@@ -105,6 +108,16 @@ pub struct UnionType {
     pub members: Vec<String>,
     /// The lower-camel-case plural of its root list (`productions`).
     pub plural: String,
+}
+
+/// A relationship field an interface declares (`actors: [Actor!]! @declareRelationship`).
+#[derive(Debug, Clone)]
+pub struct DeclaredRelationship {
+    pub name: String,
+    pub description: Option<String>,
+    /// The type at the other end (a node type, an interface or a union).
+    pub target: String,
+    pub list: bool,
 }
 
 /// A user enum.
@@ -511,6 +524,22 @@ impl Ontology {
                 })
                 .collect(),
         )
+    }
+
+    /// The interface of `n` declaring its relationship `r` (`@declareRelationship`), if any.
+    pub fn declaring_interface(&self, n: &NodeType, r: &Relationship) -> Option<&InterfaceType> {
+        n.implements
+            .iter()
+            .filter_map(|i| self.interfaces.get(i))
+            .find(|i| i.relationships.iter().any(|dr| dr.name == r.name))
+    }
+
+    /// The implementations' relationships of a relationship `name` interface `i` declares.
+    pub fn declared_by(&self, i: &InterfaceType, name: &str) -> Vec<&Relationship> {
+        i.implementors
+            .iter()
+            .filter_map(|m| self.nodes.get(m)?.relationship(name))
+            .collect()
     }
 
     /// Whether `name` is a union or an interface (a relationship to one reads its members).

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::compile::{as_list, map_literal, quote, CompileError, Compiler};
+use crate::compile::{as_list, map_literal, quote, unwrap_edge, CompileError, Compiler};
 use crate::deps;
 use crate::ir::FieldSel;
 use crate::model::{NodeType, Property, Relationship};
@@ -459,7 +459,8 @@ impl<'a> Compiler<'a> {
             .ok_or_else(|| invalid(&r.name, "unknown relationship properties"))?;
         let obj = match edge.filter(|x| !x.is_null()) {
             Some(x) => Some(
-                x.as_object()
+                unwrap_edge(rp_name, &rp.properties, x)
+                    .as_object()
                     .ok_or_else(|| invalid("edge", "must be an object"))?,
             ),
             None => None,
@@ -622,7 +623,7 @@ impl<'a> Compiler<'a> {
                     .map(|p| format!("{e}.{} = datetime()", quote(&p.db_name))),
             );
             if let Some(edge_obj) = edge_input.filter(|x| !x.is_null()) {
-                let edge_obj = edge_obj
+                let edge_obj = unwrap_edge(&owner, props, edge_obj)
                     .as_object()
                     .ok_or_else(|| invalid("edge", "must be an object"))?;
                 for (k, ops) in edge_obj.iter().filter(|(_, ops)| !ops.is_null()) {

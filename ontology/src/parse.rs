@@ -13,9 +13,9 @@ use async_graphql_value::ConstValue;
 use indexmap::IndexMap;
 
 use crate::model::{
-    fingerprint, Direction, EnumType, Exposure, Field, IndexKind, InterfaceType, NestedOperations,
-    NodeType, Ontology, Operations, Property, Relationship, RelationshipPropertiesType, Scalar,
-    Timestamp, UnionType,
+    fingerprint, DeclaredRelationship, Direction, EnumType, Exposure, Field, IndexKind,
+    InterfaceType, NestedOperations, NodeType, Ontology, Operations, Property, Relationship,
+    RelationshipPropertiesType, Scalar, Timestamp, UnionType,
 };
 use crate::naming::{plural_from_directive, plural_of};
 
@@ -337,6 +337,7 @@ impl Validator {
                 let name = t.node.name.node.to_string();
                 self.no_unknown_directives(&t.node.directives, &[], &format!("interface `{name}`"));
                 let mut properties = Vec::new();
+                let mut relationships = Vec::new();
                 let mut field_names = HashSet::new();
                 for f in &i.fields {
                     if !field_names.insert(f.node.name.node.to_string()) {
@@ -350,8 +351,28 @@ impl Validator {
                         continue;
                     }
                     let target = named_type(&f.node.ty.node);
-                    if matches!(kinds.get(target), Some(Kind::Node | Kind::Interface)) {
-                        self.error(f.pos, format!("relationship field `{name}.{}` on an interface is not supported yet: declare it on each implementing type", f.node.name.node));
+                    if matches!(
+                        kinds.get(target),
+                        Some(Kind::Node | Kind::Interface | Kind::Union)
+                    ) {
+                        let fname = f.node.name.node.to_string();
+                        self.no_unknown_directives(
+                            &f.node.directives,
+                            &["declareRelationship"],
+                            &format!("relationship field `{name}.{fname}`"),
+                        );
+                        match directive(&f.node.directives, "declareRelationship") {
+                            Some(d) if d.node.arguments.is_empty() => {
+                                relationships.push(DeclaredRelationship {
+                                    name: fname,
+                                    description: desc(&f.node.description),
+                                    target: target.to_owned(),
+                                    list: matches!(f.node.ty.node.base, BaseType::List(_)),
+                                });
+                            }
+                            Some(d) => self.error(d.pos, format!("`@declareRelationship` on `{name}.{fname}` takes no arguments here: set `nestedOperations` and `aggregate` on each implementation's @relationship")),
+                            None => self.error(f.pos, format!("relationship field `{name}.{fname}` on an interface needs @declareRelationship (each implementing type then declares it with its own @relationship)")),
+                        }
                         continue;
                     }
                     if let Some(p) = self.property(f, &enums, &format!("interface `{name}`"), false)
@@ -368,6 +389,7 @@ impl Validator {
                             name,
                             description: desc(&t.node.description),
                             properties,
+                            relationships,
                             implementors: Vec::new(),
                         },
                     ),
@@ -573,6 +595,13 @@ impl Validator {
                 let Some(node) = nodes.get(impl_name) else {
                     continue;
                 };
+                for dr in &iface.relationships {
+                    match node.relationship(&dr.name) {
+                        Some(r) if r.target == dr.target && r.list == dr.list => {}
+                        Some(_) => self.error(*ipos, format!("type `{impl_name}` declares relationship `{}` with a type that differs from interface `{iname}`", dr.name)),
+                        None => self.error(*ipos, format!("type `{impl_name}` implements `{iname}` but lacks its relationship `{}` (declare it with @relationship)", dr.name)),
+                    }
+                }
                 for ip in &iface.properties {
                     match node.property(&ip.name) {
                         Some(p) if p.scalar == ip.scalar && p.list == ip.list && (p.required || !ip.required) => {}

@@ -146,3 +146,8 @@ shape!(
     "interfaces",
     r#"mutation { updateActors(where: { name: { eq: "Cy" } }, update: { actedIn: [{ create: [{ node: { Movie: { title: "Tron" } } }], connect: [{ where: { node: { typename: [Series] } } }], update: { where: { node: { title: { eq: "Alien" } } }, node: { year: { set: 1980 } } } }] }) { info { nodesCreated relationshipsCreated } } }"#
 );
+shape!(
+    declared_relationship_through_the_interface,
+    "declared-relationships",
+    r#"{ productions(where: { actorsConnection: { some: { edge: { ActedIn: { role: { eq: "Jack" } } } } } }) { title actorsConnection(sort: [{ edge: { ActedIn: { role: ASC } } }]) { edges { properties { ... on ActedIn { role } } node { name } } } } }"#
+);

@@ -132,6 +132,16 @@ pub fn schema_from_sdl(
                     if let Some(d) = f.node.description {
                         field = field.description(d.node);
                     }
+                    for a in f.node.arguments {
+                        let mut v = InputValue::new(
+                            a.node.name.node.to_string(),
+                            type_ref(&a.node.ty.node),
+                        );
+                        if let Some(d) = a.node.default_value {
+                            v = v.default_value(d.node);
+                        }
+                        field = field.argument(v);
+                    }
                     iface = iface.field(field);
                 }
                 builder = builder.register(iface);
