@@ -55,6 +55,7 @@ fn unrelated() -> Relationship {
         list: true,
         properties: None,
         nested: Default::default(),
+        undirected: false,
     }
 }
 

@@ -788,6 +788,7 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
             list: dr.list,
             properties: None,
             nested: implemented.first().map(|r| r.nested).unwrap_or_default(),
+            undirected: false,
         };
         self.relationship_inputs(o, &r, fi, edge.as_ref(), None);
     }

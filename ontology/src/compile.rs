@@ -318,6 +318,10 @@ impl<'a> Compiler<'a> {
     /// The anchor and its degree when `v` is a root key lookup's node and the degree store
     /// knows it as a hub for this relationship.
     fn hub(&self, n: &NodeType, r: &Relationship, v: &str) -> Option<(Anchor, u64)> {
+        // The degree store counts one direction: a read both ways is not rewritten.
+        if r.undirected {
+            return None;
+        }
         // Rewrites count and seek without looking at the far end: never over hidden nodes.
         if self
             .o
@@ -643,7 +647,8 @@ impl<'a> Compiler<'a> {
         Ok(map_literal(&parts))
     }
 
-    /// `(from)-[e:TYPE]->(to:Label)` for a relationship field.
+    /// `(from)-[e:TYPE]->(to:Label)` for reading a relationship field (both ways with
+    /// `queryDirection: UNDIRECTED`).
     pub(crate) fn pattern(
         &self,
         from: &str,
@@ -652,6 +657,19 @@ impl<'a> Compiler<'a> {
         to: &str,
         to_labels: bool,
     ) -> Result<String, CompileError> {
+        self.oriented_pattern(from, r, e, to, to_labels, r.undirected)
+    }
+
+    /// `(from)-[e:TYPE]->(to:Label)` as declared by `direction` (`both`: either way).
+    pub(crate) fn oriented_pattern(
+        &self,
+        from: &str,
+        r: &Relationship,
+        e: &str,
+        to: &str,
+        to_labels: bool,
+        both: bool,
+    ) -> Result<String, CompileError> {
         let target = self.node(&r.target)?;
         let labels = if to_labels {
             labels_of(target)
@@ -659,9 +677,10 @@ impl<'a> Compiler<'a> {
             String::new()
         };
         let t = self.rel_type(r);
-        Ok(match r.direction {
-            Direction::Out => format!("({from})-[{e}:{t}]->({to}{labels})"),
-            Direction::In => format!("({from})<-[{e}:{t}]-({to}{labels})"),
+        Ok(match (both, r.direction) {
+            (true, _) => format!("({from})-[{e}:{t}]-({to}{labels})"),
+            (false, Direction::Out) => format!("({from})-[{e}:{t}]->({to}{labels})"),
+            (false, Direction::In) => format!("({from})<-[{e}:{t}]-({to}{labels})"),
         })
     }
 

@@ -294,6 +294,9 @@ pub struct Relationship {
     pub properties: Option<String>,
     /// `@relationship(nestedOperations:)`: what create and update inputs may do through it.
     pub nested: NestedOperations,
+    /// `@relationship(queryDirection: UNDIRECTED)`: reads follow it both ways (writes keep
+    /// `direction`).
+    pub undirected: bool,
 }
 
 /// The nested operations a relationship field offers in create and update inputs (all of them

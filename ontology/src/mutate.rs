@@ -738,7 +738,7 @@ impl<'a> Compiler<'a> {
         let target = self.node(&r.target)?;
         let e = self.var("edge");
         let t = self.var("other");
-        let pattern = self.pattern(u, r, &e, &t, true)?;
+        let pattern = self.oriented_pattern(u, r, &e, &t, true, false)?;
         let pred = self.connection_predicate(r, &e, &t, nested.get("where"))?;
         let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
         let mut body = format!("MATCH {pattern}{where_}\n");
@@ -1022,7 +1022,7 @@ impl<'a> Compiler<'a> {
         let target = self.node(&r.target)?;
         let e = self.var("edge");
         let t = self.var("other");
-        let pattern = self.pattern(u, r, &e, &t, true)?;
+        let pattern = self.oriented_pattern(u, r, &e, &t, true, false)?;
         let pred = self.connection_predicate(r, &e, &t, d.get("where"))?;
         let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
         let mut body = format!("MATCH {pattern}{where_} DELETE {e}\n");
@@ -1052,7 +1052,7 @@ impl<'a> Compiler<'a> {
         let target = self.node(&r.target)?;
         let e = self.var("edge");
         let t = self.var("doomed");
-        let pattern = self.pattern(x, r, &e, &t, true)?;
+        let pattern = self.oriented_pattern(x, r, &e, &t, true, false)?;
         let pred = self.connection_predicate(r, &e, &t, item.get("where"))?;
         let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
         let mut body = format!("MATCH {pattern}{where_}\n");

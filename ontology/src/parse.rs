@@ -150,6 +150,8 @@ const ROOT_TYPES: &[&str] = &["Query", "Mutation", "Subscription"];
 #[derive(Default)]
 struct Validator {
     diagnostics: Vec<Diagnostic>,
+    /// `extend schema @query(…) @mutation(…)`: the operations of every type that sets none.
+    schema_directives: Vec<Positioned<ConstDirective>>,
 }
 
 /// What kind of type a name refers to, for field type checks.
@@ -293,10 +295,26 @@ impl Validator {
                 }
                 TypeSystemDefinition::Schema(s) if s.node.extend => {
                     for d in &s.node.directives {
-                        self.error(
-                            d.pos,
-                            format!("`extend schema @{}`: schema-wide directives are not supported yet; put the directive on each type", d.node.name.node),
-                        );
+                        let name = d.node.name.node.as_str();
+                        if ["query", "mutation"].contains(&name) {
+                            if self
+                                .schema_directives
+                                .iter()
+                                .any(|s| s.node.name.node == name)
+                            {
+                                self.error(
+                                    d.pos,
+                                    format!("`extend schema @{name}` is given twice"),
+                                );
+                            } else {
+                                self.schema_directives.push(d.clone());
+                            }
+                        } else {
+                            self.error(
+                                d.pos,
+                                format!("`extend schema @{name}`: this schema-wide directive is not supported yet; put it on each type"),
+                            );
+                        }
                     }
                 }
                 TypeSystemDefinition::Schema(s) => {
@@ -684,6 +702,19 @@ impl Validator {
     /// `@limit(default:, max:)` on a node type.
     fn operations(&mut self, t: &TypeDefinition, name: &str) -> Operations {
         let mut ops = Operations::default();
+        // A type's own @query/@mutation, else the schema's; never both (as the library says).
+        let schema = std::mem::take(&mut self.schema_directives);
+        let configured = |this: &mut Self, directive_name: &str| {
+            let own = directive(&t.directives, directive_name);
+            let wide = schema.iter().find(|d| d.node.name.node == directive_name);
+            if let (Some(d), Some(_)) = (own, wide) {
+                this.error(d.pos, format!("@{directive_name} on `{name}` and on the schema (`extend schema @{directive_name}`): use one location, either the schema or the types"));
+            }
+            own.or(wide).cloned()
+        };
+        let query = configured(self, "query");
+        let mutation = configured(self, "mutation");
+        self.schema_directives = schema;
         let check_args = |this: &mut Self, d: &Positioned<ConstDirective>, known: &[&str]| {
             for (a, _) in &d.node.arguments {
                 if !known.contains(&a.node.as_str()) {
@@ -699,7 +730,7 @@ impl Validator {
                 }
             }
         };
-        if let Some(d) = directive(&t.directives, "query") {
+        if let Some(d) = &query {
             check_args(self, d, &["read", "aggregate"]);
             match d.node.get_argument("read").map(|v| (&v.node, v.pos)) {
                 None => {}
@@ -718,7 +749,7 @@ impl Validator {
                 ),
             }
         }
-        if let Some(d) = directive(&t.directives, "mutation") {
+        if let Some(d) = &mutation {
             check_args(self, d, &["operations"]);
             if let Some(arg) = d.node.get_argument("operations") {
                 ops.create = false;
@@ -985,18 +1016,22 @@ impl Validator {
                 None
             }
         };
-        match d.node.get_argument("queryDirection").map(|v| (&v.node, v.pos)) {
-            None => {}
-            Some((ConstValue::Enum(e), _)) if e.as_str() == "DIRECTED" => {}
-            Some((ConstValue::Enum(e), pos)) if e.as_str() == "UNDIRECTED" => self.error(
-                pos,
-                format!("@relationship(queryDirection: UNDIRECTED) on `{owner}.{fname}` is not supported yet: reads would follow the relationship both ways; declare a field per direction instead"),
-            ),
-            Some((_, pos)) => self.error(
-                pos,
-                "@relationship(queryDirection:) must be DIRECTED or UNDIRECTED (unquoted)",
-            ),
-        }
+        let undirected = match d
+            .node
+            .get_argument("queryDirection")
+            .map(|v| (&v.node, v.pos))
+        {
+            None => false,
+            Some((ConstValue::Enum(e), _)) if e.as_str() == "DIRECTED" => false,
+            Some((ConstValue::Enum(e), _)) if e.as_str() == "UNDIRECTED" => true,
+            Some((_, pos)) => {
+                self.error(
+                    pos,
+                    "@relationship(queryDirection:) must be DIRECTED or UNDIRECTED (unquoted)",
+                );
+                false
+            }
+        };
         let properties = string_arg(&d.node, "properties").map(|(p, _)| p);
         let nested = match d.node.get_argument("nestedOperations") {
             None => NestedOperations::default(),
@@ -1062,6 +1097,7 @@ impl Validator {
             list,
             properties,
             nested,
+            undirected,
         })
     }
 

@@ -94,13 +94,20 @@ fn an_extension_needs_what_it_extends() {
         "{errs:?}"
     );
     let errs = parse_ontology(
-        "type A @node {\n  id: ID!\n}\nextend schema @mutation(operations: [CREATE])\n",
+        "type A @node {\n  id: ID!\n}\nextend schema @authentication\n",
     )
     .expect_err("schema directives")
     .diagnostics;
     assert!(
         errs.iter()
-            .any(|d| d.line == 4 && d.message.contains("`extend schema @mutation`")),
+            .any(|d| d.line == 4 && d.message.contains("`extend schema @authentication`")),
         "{errs:?}"
     );
+    // `extend schema @query/@mutation` configures every type.
+    let o = parse_ontology(
+        "type A @node {\n  id: ID!\n}\nextend schema @mutation(operations: [CREATE])\n",
+    )
+    .expect("schema-wide @mutation");
+    let ops = o.nodes["A"].operations;
+    assert!(ops.create && !ops.update && !ops.delete);
 }

@@ -148,3 +148,23 @@ fn the_librarys_refusals() {
     assert_error(&direction("UNDIRECTED"), 3, "is not supported yet");
     parse_ontology(&direction("DIRECTED")).expect("DIRECTED is the default");
 }
+
+#[test]
+fn union_and_declared_relationship_rules() {
+    let src = "union U = A | P\ntype A @node {\n  id: ID!\n}\ntype P @relationshipProperties {\n  x: Int\n}";
+    assert_error(src, 1, "member `P`, which is not a @node type");
+    let src = "interface I {\n  friends: [A!]!\n}\ntype A implements I @node {\n  id: ID!\n  friends: [A!]! @relationship(type: \"F\", direction: OUT)\n}";
+    assert_error(src, 2, "needs @declareRelationship");
+    let src = "interface I {\n  friends: [A!]! @declareRelationship\n}\ntype A implements I @node {\n  id: ID!\n}";
+    assert_error(src, 1, "lacks its relationship `friends`");
+    let src = "interface I {\n  friends: [A!]! @declareRelationship\n}\ntype A implements I @node {\n  id: ID!\n  friends: [B!]! @relationship(type: \"F\", direction: OUT)\n}\ntype B @node {\n  id: ID!\n}";
+    assert_error(src, 1, "with a type that differs");
+}
+
+#[test]
+fn schema_wide_configuration_in_one_location() {
+    let src = "type A @node @mutation(operations: [DELETE]) {\n  id: ID!\n}\nextend schema @mutation(operations: [CREATE])";
+    assert_error(src, 1, "use one location");
+    let src = "type A @node {\n  id: ID!\n}\nextend schema @authentication";
+    assert_error(src, 4, "schema-wide directive is not supported yet");
+}
