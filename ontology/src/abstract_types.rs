@@ -193,7 +193,7 @@ impl<'a> Compiler<'a> {
 
     /// `CASE WHEN t:Movie THEN {#type: 'Movie', …} … END`: each member's projection of the
     /// selection (the fields its type conditions give it), and the shapes they need.
-    fn project_members(
+    pub(crate) fn project_members(
         &mut self,
         members: &[&'a NodeType],
         t: &str,

@@ -9,7 +9,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use crate::model::{upper_first, NodeType, Ontology, Property, Relationship, Scalar};
+use crate::model::{
+    upper_first, NodeType, Ontology, Property, Relationship, Scalar, NODE_INTERFACE,
+};
 
 /// Builds the API SDL for an ontology.
 pub fn api_sdl(o: &Ontology) -> String {
@@ -38,6 +40,9 @@ pub fn api_sdl(o: &Ontology) -> String {
             let _ = writeln!(b.out, "  {v}");
         }
         b.out.push_str("}\n\n");
+    }
+    if o.nodes.values().any(|n| n.relay_id().is_some()) {
+        let _ = writeln!(b.out, "interface {NODE_INTERFACE} {{\n  id: ID!\n}}\n");
     }
     for i in o.interfaces.values() {
         b.interface_types(o, i);
@@ -205,6 +210,9 @@ impl Sdl {
 
     fn query_and_mutation(&mut self, o: &Ontology) {
         self.out.push_str("type Query {\n");
+        if o.nodes.values().any(|n| n.relay_id().is_some()) {
+            let _ = writeln!(self.out, "  node(id: ID!): {NODE_INTERFACE}");
+        }
         for i in o.interfaces.values() {
             let (p, t) = (&i.plural, &i.name);
             let pt = upper_first(p);
@@ -352,10 +360,14 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         let pt = n.plural_type_name();
         // The object type.
         self.description(&n.description, "");
-        let implements = if n.implements.is_empty() {
+        let mut interfaces = n.implements.clone();
+        if n.relay_id().is_some() {
+            interfaces.push(NODE_INTERFACE.to_owned());
+        }
+        let implements = if interfaces.is_empty() {
             String::new()
         } else {
-            format!(" implements {}", n.implements.join(" & "))
+            format!(" implements {}", interfaces.join(" & "))
         };
         let _ = writeln!(self.out, "type {t}{implements} {{");
         for f in &n.fields {
@@ -393,6 +405,9 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                     let _ = writeln!(self.out, "  {}Connection(where: {conn}Where, first: Int, after: String, sort: [{conn}Sort!]): {conn}!", r.name);
                 }
             }
+        }
+        if n.relay_id().is_some() {
+            self.out.push_str("  id: ID!\n");
         }
         self.out.push_str("}\n\n");
 
@@ -965,6 +980,10 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
             self.scalar_inputs.insert(f);
         }
         let _ = writeln!(w, "  OR: [{t}Where!]\n  AND: [{t}Where!]\n  NOT: {t}Where");
+        // `@relayId`: filter by the global id.
+        if props.iter().any(|p| p.relay_id) {
+            w.push_str("  id: ID\n");
+        }
         for r in rels {
             let conn = format!("{node}{}Connection", upper_first(&r.name));
             if r.list {

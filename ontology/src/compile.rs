@@ -460,6 +460,9 @@ impl<'a> Compiler<'a> {
         if let Some(u) = self.o.unions.values().find(|u| u.plural == f.name) {
             return self.union_root(u, f, column);
         }
+        if f.name == "node" {
+            return self.node_by_global_id(f, column);
+        }
         if let Some(i) = self.o.interfaces.values().find(|i| i.plural == f.name) {
             return self.interface_root(i, f, column, false);
         }
@@ -578,6 +581,15 @@ impl<'a> Compiler<'a> {
             if let Some(p) = n.property(&f.name) {
                 let read = self.project(v, p, f);
                 parts.push((f.key.clone(), read));
+                continue;
+            }
+            if let Some(p) = n.relay_id().filter(|_| f.name == "id") {
+                // The global id, made from the value by the shaper.
+                parts.push((f.key.clone(), self.read(v, p)));
+                shapes.push((
+                    f.key.clone(),
+                    Shape::GlobalId(format!("{}:{}:", n.name, p.name)),
+                ));
                 continue;
             }
             if let Some(r) = n.relationship(&f.name) {
@@ -1087,6 +1099,78 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// `v.<relayId field> = $value` for a global id of a node of `n` (refused, as by the
+    /// library, for one of another type or not a global id); `None` for a null id.
+    fn global_id_match(
+        &mut self,
+        n: &NodeType,
+        v: &str,
+        id: &Value,
+    ) -> Result<Option<String>, CompileError> {
+        let Some(p) = n.relay_id() else {
+            return Ok(None);
+        };
+        let id = match id {
+            Value::Null => return Ok(None),
+            Value::String(s) => s,
+            _ => return Err(invalid("id", "a global id is a string")),
+        };
+        Ok(Some(match crate::shape::from_global_id(id) {
+            Some((t, field, value)) if t == n.name && field == p.name => {
+                let value = match p.scalar {
+                    Scalar::Int | Scalar::BigInt => value
+                        .parse::<i64>()
+                        .map(Value::from)
+                        .unwrap_or(Value::String(value)),
+                    _ => Value::String(value),
+                };
+                let read = self.read(v, p);
+                format!("{read} = {}", self.param(value))
+            }
+            _ => {
+                return Err(invalid(
+                    "id",
+                    format!(
+                        "Cannot query Relay Id on \"{}\": not a global id of a {}",
+                        n.name, n.name
+                    ),
+                ))
+            }
+        }))
+    }
+
+    /// `node(id:)`: the node a global id names (of any type with `@relayId`), or null.
+    fn node_by_global_id(
+        &mut self,
+        f: &FieldSel,
+        column: &str,
+    ) -> Result<(String, Shape), CompileError> {
+        let id = f.arg("id").cloned().unwrap_or(Value::Null);
+        let named = id
+            .as_str()
+            .and_then(crate::shape::from_global_id)
+            .and_then(|(t, _, _)| self.o.nodes.get(&t))
+            .filter(|n| n.relay_id().is_some());
+        let Some(n) = named else {
+            return Ok((format!("RETURN null AS {column}"), Shape::Plain));
+        };
+        let t = self.var("this");
+        let Some(pred) = self.global_id_match(n, &t, &id)? else {
+            return Ok((format!("RETURN null AS {column}"), Shape::Plain));
+        };
+        let pred = and_all(std::iter::once(pred).chain(self.visible(n)).collect());
+        let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
+        self.depends_on(n);
+        let (proj, shape) = self.project_members(&[n], &t, &f.selection)?;
+        Ok((
+            format!(
+                "OPTIONAL MATCH ({t}{}){where_}\nWITH {t} LIMIT 1\nRETURN {proj} AS {column}",
+                labels_of(n)
+            ),
+            shape,
+        ))
+    }
+
     /// The read rule of a node type as a predicate: a parameter saying whether the caller holds
     /// one of its roles, so hidden nodes match nothing (`None`: the type is public).
     pub(crate) fn visible(&mut self, n: &NodeType) -> Option<String> {
@@ -1152,6 +1236,11 @@ impl<'a> Compiler<'a> {
                     parts.push(self.param(Value::Bool(listed)));
                 }
                 "typename" => {}
+                "id" if n.relay_id().is_some() && n.property("id").is_none() => {
+                    if let Some(p) = self.global_id_match(n, v, val)? {
+                        parts.push(p);
+                    }
+                }
                 field => {
                     if let Some(p) = n.property(field) {
                         if !val.is_null() {

@@ -3,6 +3,9 @@
 
 use indexmap::IndexMap;
 
+/// The interface of the types with a global id (`@relayId`), and of `node(id:)`.
+pub const NODE_INTERFACE: &str = "Node";
+
 /// A validated ontology. Every name in it is safe to use as a label, relationship type or
 /// property name in generated Cypher (they are still quoted with backticks there).
 #[derive(Debug, Clone)]
@@ -180,6 +183,8 @@ pub struct Property {
     pub timestamp: Timestamp,
     /// `@selectable`, `@settable`, `@filterable`: where the field appears in the API.
     pub exposure: Exposure,
+    /// `@relayId`: the node's global id (`id`, `node(id:)`) is made of this field's value.
+    pub relay_id: bool,
 }
 
 /// Where a property appears in the generated API (`@selectable(onRead:)`,
@@ -554,6 +559,7 @@ impl Ontology {
     /// the type, an interface it implements or a union it belongs to.
     pub fn meets(&self, n: &NodeType, on: &str) -> bool {
         n.name == on
+            || (on == NODE_INTERFACE && n.relay_id().is_some())
             || n.implements.iter().any(|i| i == on)
             || self
                 .unions
@@ -565,7 +571,9 @@ impl Ontology {
     /// union, an interface, or a node type that belongs to one (anywhere else a valid fragment's
     /// condition always holds).
     pub fn conditional(&self, name: &str) -> bool {
-        self.unions.contains_key(name)
+        name == NODE_INTERFACE
+            || self.nodes.get(name).is_some_and(|n| n.relay_id().is_some())
+            || self.unions.contains_key(name)
             || self.interfaces.contains_key(name)
             || self
                 .unions
@@ -622,6 +630,11 @@ impl NodeType {
     /// to merge on (`@id`, `@unique` or a database uniqueness constraint).
     pub fn upsertable(&self) -> bool {
         self.operations.create && self.operations.update && self.properties().any(Property::is_key)
+    }
+
+    /// The field `@relayId` marks: the type implements `Node`, with a global `id`.
+    pub fn relay_id(&self) -> Option<&Property> {
+        self.properties().find(|p| p.relay_id)
     }
 
     /// The relationships a nested connect can continue through (`<Type>ConnectInput`): the

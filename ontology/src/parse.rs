@@ -89,7 +89,7 @@ const PROPERTY_DIRECTIVES: &[&str] = &[
 ];
 /// Directives of a node type's scalar property besides [`PROPERTY_DIRECTIVES`] (Ontograph's own:
 /// what `migrate` creates).
-const NODE_PROPERTY_DIRECTIVES: &[&str] = &["unique", "index"];
+const NODE_PROPERTY_DIRECTIVES: &[&str] = &["unique", "index", "relayId"];
 /// Field names that would collide with generated filter operators.
 const RESERVED_FIELDS: &[&str] = &["AND", "OR", "NOT"];
 
@@ -129,7 +129,6 @@ fn syntax_message(e: &async_graphql_parser::Error) -> String {
 
 /// Directives of `@neo4j/graphql` v7 not supported yet, with what to do instead.
 const NOT_YET: &[(&str, &str)] = &[
-    ("relayId", "query the node by its key with `where`"),
     ("populatedBy", "compute the value before the mutation and pass it in the input"),
     ("customResolver", "resolve the field in a service in front of Ontograph"),
     ("cypher", "read the value with a separate query (`@cypher` fields are planned)"),
@@ -585,6 +584,31 @@ impl Validator {
             }
             if o.fields.is_empty() {
                 self.error(t.node.name.pos, format!("node type `{name}` has no fields"));
+            }
+            // `@relayId`: one field, which the generated `id` (the global id) stands for.
+            let relay: Vec<&Property> = fields
+                .iter()
+                .filter_map(|f| match f {
+                    Field::Property(p) if p.relay_id => Some(p),
+                    _ => None,
+                })
+                .collect();
+            if relay.len() > 1 {
+                self.error(t.node.name.pos, format!("type `{name}` has @relayId on more than one field: mark the one that identifies its nodes"));
+            }
+            if let Some(p) = relay.first() {
+                if p.list {
+                    self.error(
+                        t.node.name.pos,
+                        format!(
+                            "@relayId on `{name}.{}`: a list cannot identify a node",
+                            p.name
+                        ),
+                    );
+                }
+                if field_names.contains("id") {
+                    self.error(t.node.name.pos, format!("type `{name}` has @relayId and a field named `id`: the generated global id is `id`; rename the field"));
+                }
             }
             nodes.insert(
                 name.clone(),
@@ -1252,6 +1276,7 @@ impl Validator {
             coalesce,
             timestamp,
             exposure,
+            relay_id: has_directive(&f.node.directives, "relayId"),
         })
     }
 

@@ -21,6 +21,9 @@ pub enum Shape {
     Object(Vec<(String, Shape)>),
     /// A connection value `{rows, total, nodes}`.
     Connection(Box<ConnectionShape>),
+    /// A `@relayId` field's value, returned as the node's global id (`<prefix><value>`,
+    /// base64, as graphql-relay makes them; `prefix` is `Type:field:`).
+    GlobalId(String),
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +75,17 @@ pub fn offset_to_cursor(offset: u64) -> String {
     STANDARD.encode(format!("arrayconnection:{offset}"))
 }
 
+/// A global id's type name, field name and value (`None`: not a global id).
+pub fn from_global_id(id: &str) -> Option<(String, String, String)> {
+    let text = String::from_utf8(STANDARD.decode(id).ok()?).ok()?;
+    let mut parts = text.splitn(3, ':');
+    Some((
+        parts.next()?.to_owned(),
+        parts.next()?.to_owned(),
+        parts.next()?.to_owned(),
+    ))
+}
+
 /// The position a cursor stands for, if it is one of ours.
 pub fn cursor_to_offset(cursor: &str) -> Option<u64> {
     let bytes = STANDARD.decode(cursor).ok()?;
@@ -118,6 +132,14 @@ fn cut_by_default(shape: &Shape, v: &mut Value, limit: u64) -> bool {
 fn apply(shape: &Shape, v: Value) -> Value {
     match (shape, v) {
         (Shape::Plain, v) => v,
+        (Shape::GlobalId(_), Value::Null) => Value::Null,
+        (Shape::GlobalId(prefix), v) => {
+            let id = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            Value::String(STANDARD.encode(format!("{prefix}{id}")))
+        }
         (_, Value::Array(items)) => {
             Value::Array(items.into_iter().map(|i| apply(shape, i)).collect())
         }

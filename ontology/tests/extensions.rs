@@ -93,11 +93,9 @@ fn an_extension_needs_what_it_extends() {
             .any(|d| d.line == 4 && d.message.contains("custom root fields")),
         "{errs:?}"
     );
-    let errs = parse_ontology(
-        "type A @node {\n  id: ID!\n}\nextend schema @authentication\n",
-    )
-    .expect_err("schema directives")
-    .diagnostics;
+    let errs = parse_ontology("type A @node {\n  id: ID!\n}\nextend schema @authentication\n")
+        .expect_err("schema directives")
+        .diagnostics;
     assert!(
         errs.iter()
             .any(|d| d.line == 4 && d.message.contains("`extend schema @authentication`")),

@@ -151,3 +151,8 @@ shape!(
     "declared-relationships",
     r#"{ productions(where: { actorsConnection: { some: { edge: { ActedIn: { role: { eq: "Jack" } } } } } }) { title actorsConnection(sort: [{ edge: { ActedIn: { role: ASC } } }]) { edges { properties { ... on ActedIn { role } } node { name } } } } }"#
 );
+shape!(
+    relay_global_ids,
+    "relay-id",
+    r#"{ node(id: "UHJvZHVjdDpza3U6cDE=") { id ... on Product { name } } accounts(where: { id: "QWNjb3VudDpudW1iZXI6NDI=" }) { id holder } }"#
+);
