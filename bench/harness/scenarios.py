@@ -87,16 +87,32 @@ def concurrency_for(rate: float) -> int:
 
 
 def peer(ctx: Ctx) -> Section:
+    return side_by_side(ctx, ctx.queries, "peer", "1. Side by side with @neo4j/graphql", "Peer side by side")
+
+
+def vocabulary(ctx: Ctx) -> Section:
+    queries = json.loads((ctx.bodies / "vocabulary.json").read_text())
+    return side_by_side(
+        ctx, queries, "vocabulary", "1b. Side by side with @neo4j/graphql: the wider vocabulary",
+        "Vocabulary side by side (union, interface, temporal filter, nested update)",
+    )
+
+
+def items_of(data: dict) -> str:
+    return ", ".join(f"{k}: {len(v) if isinstance(v, list) else 1}" for k, v in data.items())
+
+
+def side_by_side(ctx: Ctx, queries: list[dict], name_: str, title: str, label: str) -> Section:
     if not ctx.peer_url:
-        raise RuntimeError("the peer scenario needs the @neo4j/graphql peer (bench/run starts it)")
+        raise RuntimeError(f"the {name_} scenario needs the @neo4j/graphql peer (bench/run starts it)")
     warm, sat_s, sat_c, fixed_s = (1, 2, 4, 2) if ctx.smoke else (5, 15, 32, 20)
     systems = [("Ontograph", ctx.ontograph_url), ("peer", ctx.peer_url)]
-    ids = [q["id"] for q in ctx.queries]
+    ids = [q["id"] for q in queries]
     md = []
 
     # Both systems must give the same answer to each query, or the comparison means nothing.
     agree_rows = []
-    for q in ctx.queries:
+    for q in queries:
         body = ctx.body(q["id"]).read_bytes()
         answers = {}
         for name, url in systems:
@@ -105,11 +121,12 @@ def peer(ctx: Ctx) -> Section:
                 raise RuntimeError(f"{name} answered `{q['id']}` with {status}: {json.dumps(reply)[:500]}")
             answers[name] = reply["data"]
         diff = probe.first_difference(answers["Ontograph"], answers["peer"])
-        agree_rows.append(f"| `{q['id']}` | {q['items']} | {'yes' if diff is None else '**NO**: ' + diff} |")
+        items = q.get("items") or items_of(answers["Ontograph"])
+        agree_rows.append(f"| `{q['id']}` | {items} | {'yes' if diff is None else '**NO**: ' + diff} |")
         if diff:
             log(f"WARNING: `{q['id']}`: Ontograph and the peer disagree: {diff}")
 
-    log(f"peer: warm-up ({warm} s per shape and system)")
+    log(f"{name_}: warm-up ({warm} s per shape and system)")
     for qid in ids:
         for name, url in systems:
             oha.run(ctx.oha, oha.Load(f"{name}/{qid}", url, ctx.body(qid), warm, 8), ctx.work, "peer-warm")
@@ -121,7 +138,7 @@ def peer(ctx: Ctx) -> Section:
     for i, qid in enumerate(ids):
         order = systems if i % 2 == 0 else systems[::-1]
         for name, url in order:
-            log(f"peer: saturation of `{qid}` on {name} (c={sat_c}, {sat_s} s)")
+            log(f"{name_}: saturation of `{qid}` on {name} (c={sat_c}, {sat_s} s)")
             out = oha.run(ctx.oha, oha.Load(f"{name}/{qid}", url, ctx.body(qid), sat_s, sat_c), ctx.work, "peer-sat")
             saturation[(name, qid)] = oha.stats([out])
     for i, qid in enumerate(ids):
@@ -130,7 +147,7 @@ def peer(ctx: Ctx) -> Section:
         rates[qid] = rate
         order = systems if i % 2 else systems[::-1]
         for name, url in order:
-            log(f"peer: `{qid}` on {name} at a fixed {rate:.0f} req/s ({fixed_s} s)")
+            log(f"{name_}: `{qid}` on {name} at a fixed {rate:.0f} req/s ({fixed_s} s)")
             load = oha.Load(f"{name}/{qid}", url, ctx.body(qid), fixed_s, concurrency_for(rate), rate)
             out = oha.run(ctx.oha, load, ctx.work, "peer-fixed")
             fixed_outcomes[(name, qid)] = out
@@ -180,12 +197,12 @@ def peer(ctx: Ctx) -> Section:
             s = saturation[(name, qid)]
             md.append(f"| `{qid}` | {name} | {s.rps:.0f} | {ms(s.p50)} | {ms(s.p95)} | {ms(s.p99)} | {s.failed} |")
     png = charts.latency_cdfs(
-        ctx.out_dir / "peer-latency.png",
+        ctx.out_dir / f"{name_}-latency.png",
         {qid: {name: [r[2] * 1000 for r in fixed_outcomes[(name, qid)].requests] for name, _ in systems} for qid in ids},
         {qid: rates[qid] for qid in ids},
     )
     png2 = charts.bars(
-        ctx.out_dir / "peer-throughput.png",
+        ctx.out_dir / f"{name_}-throughput.png",
         "Saturation throughput per query shape (req/s, higher is better)",
         ids,
         {name: [saturation[(name, qid)].rps for qid in ids] for name, _ in systems},
@@ -193,8 +210,8 @@ def peer(ctx: Ctx) -> Section:
     md.append(f"\n![latency distributions at a fixed rate]({png})\n\n![saturation throughput]({png2})\n")
     if behind:
         md.append(f"Ontograph is not ahead of the peer on: {', '.join(f'`{q}`' for q in behind)} (see the analysis).")
-    summary = ["Peer side by side (Ontograph / peer; throughput ratio >1 and p99 ratio <1 favour Ontograph): " + "; ".join(headline)]
-    return Section("peer", "1. Side by side with @neo4j/graphql", "\n".join(md), summary, [png, png2])
+    summary = [f"{label} (Ontograph / peer; throughput ratio >1 and p99 ratio <1 favour Ontograph): " + "; ".join(headline)]
+    return Section(name_, title, "\n".join(md), summary, [png, png2])
 
 
 # ---------------------------------------------------------------- 2. overhead over raw Bolt
@@ -720,6 +737,7 @@ def supernode(ctx: Ctx) -> Section:
 # name -> (function, one-line description, real?)
 SCENARIOS: dict[str, tuple[Callable[[Ctx], Section], str, bool]] = {
     "peer": (peer, "@neo4j/graphql v7 vs Ontograph, five read shapes: saturation and fixed-rate latency", True),
+    "vocabulary": (vocabulary, "@neo4j/graphql v7 vs Ontograph on a union field, an interface root list, a temporal filter and a nested update", True),
     "bolt": (bolt, "Ontograph vs the same Cypher over raw Bolt, per shape (the `latency` binary)", True),
     "traffic": (traffic, "steady 100, peak 1,000 (80/20 read/write), spike 100 -> 1,000 req/s", True),
     "soak": (soak, "10 minutes at a moderate rate, memory of the service over time", True),

@@ -113,6 +113,70 @@ const CONNECTION: &str = r#"query IssuesPage($state: String!) {
   }
 }"#;
 
+const UNION: &str = r#"query RepositoryContributions($name: String!) {
+  repositories(where: { name: { eq: $name } }) {
+    name
+    contributions(limit: 20) {
+      __typename
+      ... on Issue {
+        number
+        title
+        state
+      }
+      ... on PullRequest {
+        number
+        title
+        mergedAt
+      }
+      ... on Commit {
+        sha
+        message
+      }
+    }
+  }
+}"#;
+
+const INTERFACE: &str = r#"query WorkItemsByState($state: String!) {
+  workItems(where: { state: { eq: $state } }, sort: [{ createdAt: DESC }, { id: ASC }], limit: 20) {
+    __typename
+    number
+    title
+    createdAt
+    ... on Issue {
+      priority
+    }
+    ... on PullRequest {
+      mergedAt
+    }
+  }
+}"#;
+
+const TEMPORAL: &str = r#"query IssuesSince($since: DateTime!) {
+  issues(where: { createdAt: { gte: $since } }, sort: [{ createdAt: ASC }, { id: ASC }], limit: 20) {
+    number
+    title
+    createdAt
+  }
+}"#;
+
+const NESTED_UPDATE: &str = r#"mutation SetRole($handle: String!, $team: ID!, $role: String!) {
+  updatePeople(
+    where: { handle: { eq: $handle } }
+    update: { teams: [{ update: { where: { node: { id: { eq: $team } } }, edge: { role: { set: $role } } } }] }
+  ) {
+    people {
+      handle
+      teamsConnection(where: { node: { id: { eq: $team } } }) {
+        edges {
+          properties {
+            role
+          }
+        }
+      }
+    }
+  }
+}"#;
+
 /// Runs a discovery statement and returns its only row.
 async fn one_row(client: &Neo4jClient, cypher: &str) -> anyhow::Result<Map<String, Value>> {
     let result = client
@@ -212,6 +276,76 @@ pub async fn discover(client: &Neo4jClient) -> anyhow::Result<Vec<QuerySpec>> {
             graphql: CONNECTION,
             variables: json!({ "state": state }),
             picked: format!("the most frequent `Issue.state` ({state_count} issues)"),
+        },
+    ])
+}
+
+/// Picks values for the shapes of the vocabulary beyond the five reads (a union field, an
+/// interface root list, a temporal filter, a nested update), compared with the peer only.
+pub async fn discover_vocabulary(client: &Neo4jClient) -> anyhow::Result<Vec<QuerySpec>> {
+    let row = one_row(
+        client,
+        "MATCH (r:Repository)<-[:IN_REPOSITORY]-() WITH r, count(*) AS d ORDER BY d DESC, r.name \
+         WITH collect({n: r.name, d: d}) AS rs WHERE size(rs) > 0 \
+         RETURN rs[size(rs) / 10].n AS name, rs[size(rs) / 10].d AS degree",
+    )
+    .await?;
+    let repository = field(&row, "name")?.clone();
+    let degree = row.get("degree").cloned().unwrap_or(Value::Null);
+    let row = one_row(
+        client,
+        "MATCH (i:Issue) WHERE i.state IS NOT NULL \
+         RETURN i.state AS state, count(*) AS n ORDER BY n DESC, state LIMIT 1",
+    )
+    .await?;
+    let state = field(&row, "state")?.clone();
+    let row = one_row(
+        client,
+        "MATCH (i:Issue) WHERE i.createdAt IS NOT NULL \
+         WITH i.createdAt AS c ORDER BY c WITH collect(c) AS cs WHERE size(cs) > 0 \
+         RETURN toString(cs[size(cs) / 2]) AS since",
+    )
+    .await?;
+    let since = field(&row, "since")?.clone();
+    let row = one_row(
+        client,
+        "MATCH (p:Person)-[m:MEMBER_OF]->(t:Team) WHERE m.role IS NOT NULL \
+         RETURN p.handle AS handle, t.id AS team, m.role AS role ORDER BY p.handle, t.id LIMIT 1",
+    )
+    .await?;
+    let (handle, team, role) = (
+        field(&row, "handle")?.clone(),
+        field(&row, "team")?.clone(),
+        field(&row, "role")?.clone(),
+    );
+    Ok(vec![
+        QuerySpec {
+            id: "union",
+            shape: "a relationship to a union, with a fragment per member, limited",
+            graphql: UNION,
+            variables: json!({ "name": repository }),
+            picked: format!("the repository at the 90th percentile of contributions ({degree})"),
+        },
+        QuerySpec {
+            id: "interface",
+            shape: "an interface's root list: filtered, sorted across implementations, limited",
+            graphql: INTERFACE,
+            variables: json!({ "state": state }),
+            picked: "the most frequent `Issue.state`".to_owned(),
+        },
+        QuerySpec {
+            id: "temporal",
+            shape: "a DateTime range filter, sorted by it, limited",
+            graphql: TEMPORAL,
+            variables: json!({ "since": since }),
+            picked: "the median `Issue.createdAt`".to_owned(),
+        },
+        QuerySpec {
+            id: "nestedUpdate",
+            shape: "a nested update of a relationship property (the same value: idempotent)",
+            graphql: NESTED_UPDATE,
+            variables: json!({ "handle": handle, "team": team, "role": role }),
+            picked: "the first membership by handle and team id, set to its own role".to_owned(),
         },
     ])
 }

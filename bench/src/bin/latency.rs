@@ -184,6 +184,7 @@ async fn main() -> anyhow::Result<()> {
 
     if let Some(dir) = &args.bodies {
         write_bodies(dir, &reports)?;
+        write_vocabulary(dir, &bench::queries::discover_vocabulary(&neo4j).await?)?;
         let facts = serde_json::json!({
             "neo4j": database.version,
             "neo4j_uri": args.neo4j,
@@ -295,6 +296,33 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("latency: report written to {}", path.display());
     }
+    Ok(())
+}
+
+/// Writes the request bodies of the vocabulary shapes (compared with the peer only) and their
+/// manifest, `vocabulary.json`.
+fn write_vocabulary(
+    dir: &std::path::Path,
+    specs: &[bench::queries::QuerySpec],
+) -> anyhow::Result<()> {
+    let mut manifest = Vec::new();
+    for spec in specs {
+        let body = serde_json::json!({ "query": spec.graphql, "variables": spec.variables });
+        let path = dir.join(format!("{}.json", spec.id));
+        std::fs::write(&path, serde_json::to_vec(&body)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        manifest.push(serde_json::json!({
+            "id": spec.id,
+            "shape": spec.shape,
+            "graphql": spec.graphql,
+            "variables": spec.variables,
+            "picked": spec.picked,
+            "items": "",
+        }));
+    }
+    let path = dir.join("vocabulary.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
