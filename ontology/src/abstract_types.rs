@@ -364,29 +364,9 @@ impl<'a> Compiler<'a> {
         } else {
             format!(" ORDER BY {}", order.join(", "))
         };
-        let mut row_parts: Vec<(String, String)> = Vec::new();
-        let mut node_shapes = Vec::new();
-        for edges in f.selection.iter().filter(|s| s.name == "edges") {
-            for sub in &edges.selection {
-                if row_parts.iter().any(|(k, _)| *k == sub.key) {
-                    continue;
-                }
-                match sub.name.as_str() {
-                    "node" => {
-                        let (proj, shape) = self.project_members(&nodes, &t, &sub.selection)?;
-                        row_parts.push((sub.key.clone(), proj));
-                        node_shapes.push((sub.key.clone(), shape));
-                    }
-                    "properties" => {
-                        let typed = self.o.declaring_interface(n, r).is_some();
-                        let proj =
-                            self.project_edge(props, &edge_owner, &e, &sub.selection, typed)?;
-                        row_parts.push((sub.key.clone(), proj));
-                    }
-                    _ => {}
-                }
-            }
-        }
+        let (row_parts, node_shapes) = self.edge_rows(n, r, f, &e, |this, sel| {
+            this.project_members(&nodes, &t, sel)
+        })?;
         let expr = match self.branches(Some(v), &members, Some(&e), &t, true)? {
             None => "{rows: [], total: 0, nodes: 0}".to_owned(),
             Some(call) => {

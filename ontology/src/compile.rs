@@ -881,29 +881,8 @@ impl<'a> Compiler<'a> {
         } else {
             format!(" ORDER BY {}", order.join(", "))
         };
-        let mut row_parts: Vec<(String, String)> = Vec::new();
-        let mut node_shapes = Vec::new();
-        for edges in f.selection.iter().filter(|s| s.name == "edges") {
-            for sub in &edges.selection {
-                if row_parts.iter().any(|(k, _)| *k == sub.key) {
-                    continue;
-                }
-                match sub.name.as_str() {
-                    "node" => {
-                        let (proj, shape) = self.project_node(target, &t, &sub.selection)?;
-                        row_parts.push((sub.key.clone(), proj));
-                        node_shapes.push((sub.key.clone(), shape));
-                    }
-                    "properties" => {
-                        let typed = self.o.declaring_interface(n, r).is_some();
-                        let proj =
-                            self.project_edge(props, &edge_owner, &e, &sub.selection, typed)?;
-                        row_parts.push((sub.key.clone(), proj));
-                    }
-                    _ => {}
-                }
-            }
-        }
+        let (row_parts, node_shapes) =
+            self.edge_rows(n, r, f, &e, |this, sel| this.project_node(target, &t, sel))?;
         let where_clause = where_
             .as_ref()
             .map(|w| format!(" WHERE {w}"))
@@ -967,6 +946,44 @@ impl<'a> Compiler<'a> {
             node_shapes,
         }));
         Ok((expr, shape))
+    }
+
+    /// The entries of a relationship connection's row (each `edges` selection's `node`, by
+    /// `project`, and `properties` of the relationship `e`) and the shapes of the `node` values.
+    pub(crate) fn edge_rows(
+        &mut self,
+        n: &NodeType,
+        r: &Relationship,
+        f: &FieldSel,
+        e: &str,
+        mut project: impl FnMut(&mut Self, &[FieldSel]) -> Result<(String, Shape), CompileError>,
+    ) -> Result<ProjectedParts, CompileError> {
+        let props = self.edge_props(r);
+        let edge_owner = r.properties.clone().unwrap_or_default();
+        let mut row_parts: Vec<(String, String)> = Vec::new();
+        let mut node_shapes = Vec::new();
+        for edges in f.selection.iter().filter(|s| s.name == "edges") {
+            for sub in &edges.selection {
+                if row_parts.iter().any(|(k, _)| *k == sub.key) {
+                    continue;
+                }
+                match sub.name.as_str() {
+                    "node" => {
+                        let (proj, shape) = project(self, &sub.selection)?;
+                        row_parts.push((sub.key.clone(), proj));
+                        node_shapes.push((sub.key.clone(), shape));
+                    }
+                    "properties" => {
+                        let typed = self.o.declaring_interface(n, r).is_some();
+                        let proj =
+                            self.project_edge(props, &edge_owner, e, &sub.selection, typed)?;
+                        row_parts.push((sub.key.clone(), proj));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok((row_parts, node_shapes))
     }
 
     /// The predicate of a connection `where`: `{node: …, edge: …, AND, OR, NOT}`.

@@ -725,6 +725,24 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
+    /// `MATCH (from)-[e]->(t) WHERE <connection where>` over the relationships of `r` a write
+    /// acts on (in its declared direction): the relationship and node variables (`t` named
+    /// after `node`) and the clause.
+    fn match_related(
+        &mut self,
+        from: &str,
+        r: &Relationship,
+        w: Option<&Value>,
+        node: &str,
+    ) -> Result<(String, String, String), CompileError> {
+        let e = self.var("edge");
+        let t = self.var(node);
+        let pattern = self.oriented_pattern(from, r, &e, &t, true, false)?;
+        let pred = self.connection_predicate(r, &e, &t, w)?;
+        let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
+        Ok((e, t, format!("MATCH {pattern}{where_}")))
+    }
+
     /// A nested `update: { where, node, edge }`: every related node of `r` matching `where` is
     /// updated by `node`, its relationship by `edge`.
     fn update_related(
@@ -736,12 +754,8 @@ impl<'a> Compiler<'a> {
         counters: &mut Counters,
     ) -> Result<(), CompileError> {
         let target = self.node(&r.target)?;
-        let e = self.var("edge");
-        let t = self.var("other");
-        let pattern = self.oriented_pattern(u, r, &e, &t, true, false)?;
-        let pred = self.connection_predicate(r, &e, &t, nested.get("where"))?;
-        let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
-        let mut body = format!("MATCH {pattern}{where_}\n");
+        let (e, t, matched) = self.match_related(u, r, nested.get("where"), "other")?;
+        let mut body = format!("{matched}\n");
         let mut inner = Counters::default();
         let node = nested.get("node").cloned().unwrap_or(Value::Null);
         let edge = nested.get("edge").filter(|x| !x.is_null());
@@ -1020,12 +1034,8 @@ impl<'a> Compiler<'a> {
         counters: &mut Counters,
     ) -> Result<(), CompileError> {
         let target = self.node(&r.target)?;
-        let e = self.var("edge");
-        let t = self.var("other");
-        let pattern = self.oriented_pattern(u, r, &e, &t, true, false)?;
-        let pred = self.connection_predicate(r, &e, &t, d.get("where"))?;
-        let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
-        let mut body = format!("MATCH {pattern}{where_} DELETE {e}\n");
+        let (e, t, matched) = self.match_related(u, r, d.get("where"), "other")?;
+        let mut body = format!("{matched} DELETE {e}\n");
         let mut inner = Counters {
             rels_deleted: 1,
             ..Counters::default()
@@ -1050,12 +1060,8 @@ impl<'a> Compiler<'a> {
         item: &Value,
     ) -> Result<(String, String, bool), CompileError> {
         let target = self.node(&r.target)?;
-        let e = self.var("edge");
-        let t = self.var("doomed");
-        let pattern = self.oriented_pattern(x, r, &e, &t, true, false)?;
-        let pred = self.connection_predicate(r, &e, &t, item.get("where"))?;
-        let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
-        let mut body = format!("MATCH {pattern}{where_}\n");
+        let (_, t, matched) = self.match_related(x, r, item.get("where"), "doomed")?;
+        let mut body = format!("{matched}\n");
         let onward = self.doomed_by(target, &t, item.get("delete"), &mut body)?;
         Ok((body, doomed_list(&t, &onward), !onward.is_empty()))
     }

@@ -167,3 +167,47 @@ fn schema_wide_configuration_in_one_location() {
     let src = "type A @node {\n  id: ID!\n}\nextend schema @authentication";
     assert_error(src, 4, "schema-wide directive is not supported yet");
 }
+
+#[test]
+fn configuration_directive_values() {
+    assert_error(
+        "type A @node @limit(default: 0) {\n  id: ID!\n}",
+        1,
+        "@limit(default:) on `A` must be a positive Int",
+    );
+    assert_error(
+        "type A @node @limit(max: -3) {\n  id: ID!\n}",
+        1,
+        "@limit(max:) on `A` must be a positive Int",
+    );
+    assert_error(
+        "type A @node {\n  id: ID!\n  at: String @timestamp\n}",
+        3,
+        "only a single `DateTime`",
+    );
+    assert_error(
+        "type A @node {\n  id: ID!\n  at: DateTime @timestamp(operations: [DELETE])\n}",
+        3,
+        "takes CREATE and/or UPDATE",
+    );
+    assert_error(
+        "type A @node {\n  id: ID!\n  b: [A!]! @relationship(type: \"R\", direction: OUT, nestedOperations: [MERGE])\n}",
+        3,
+        "unknown operation `MERGE`",
+    );
+    assert_error(
+        "type A @node {\n  id: ID!\n  b: [A!]! @relationship(type: \"R\", direction: OUT, nestedOperations: \"CREATE\")\n}",
+        3,
+        "takes a list of CREATE",
+    );
+    assert_error(
+        "type A @node {\n  sku: ID! @relayId\n  code: ID! @relayId\n}",
+        1,
+        "@relayId on more than one field",
+    );
+    assert_error(
+        "type A @node {\n  sku: ID! @relayId\n  id: ID!\n}",
+        1,
+        "a field named `id`",
+    );
+}
