@@ -669,19 +669,6 @@ impl<'a> Compiler<'a> {
         to: &str,
         to_labels: bool,
     ) -> Result<String, CompileError> {
-        self.oriented_pattern(from, r, e, to, to_labels, r.undirected)
-    }
-
-    /// `(from)-[e:TYPE]->(to:Label)` as declared by `direction` (`both`: either way).
-    pub(crate) fn oriented_pattern(
-        &self,
-        from: &str,
-        r: &Relationship,
-        e: &str,
-        to: &str,
-        to_labels: bool,
-        both: bool,
-    ) -> Result<String, CompileError> {
         let target = self.node(&r.target)?;
         let labels = if to_labels {
             labels_of(target)
@@ -689,7 +676,7 @@ impl<'a> Compiler<'a> {
             String::new()
         };
         let t = self.rel_type(r);
-        Ok(match (both, r.direction) {
+        Ok(match (r.undirected, r.direction) {
             (true, _) => format!("({from})-[{e}:{t}]-({to}{labels})"),
             (false, Direction::Out) => format!("({from})-[{e}:{t}]->({to}{labels})"),
             (false, Direction::In) => format!("({from})<-[{e}:{t}]-({to}{labels})"),

@@ -299,7 +299,8 @@ pub struct Relationship {
     pub properties: Option<String>,
     /// `@relationship(nestedOperations:)`: what create and update inputs may do through it.
     pub nested: NestedOperations,
-    /// `@relationship(queryDirection: UNDIRECTED)`: reads follow it both ways (writes keep
+    /// `@relationship(queryDirection: UNDIRECTED)`: reads, and the matching of related nodes by
+    /// updates, disconnects and deletes, follow it both ways (creates and connects keep
     /// `direction`).
     pub undirected: bool,
 }

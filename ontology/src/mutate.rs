@@ -725,9 +725,10 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    /// `MATCH (from)-[e]->(t) WHERE <connection where>` over the relationships of `r` a write
-    /// acts on (in its declared direction): the relationship and node variables (`t` named
-    /// after `node`) and the clause.
+    /// `MATCH (from)-[e]->(t) WHERE <connection where>` over the relationships of `r` an update,
+    /// disconnect or delete acts on (both ways with `queryDirection: UNDIRECTED`, as the library
+    /// matches them): the relationship and node variables (`t` named after `node`) and the
+    /// clause.
     fn match_related(
         &mut self,
         from: &str,
@@ -737,7 +738,7 @@ impl<'a> Compiler<'a> {
     ) -> Result<(String, String, String), CompileError> {
         let e = self.var("edge");
         let t = self.var(node);
-        let pattern = self.oriented_pattern(from, r, &e, &t, true, false)?;
+        let pattern = self.pattern(from, r, &e, &t, true)?;
         let pred = self.connection_predicate(r, &e, &t, w)?;
         let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
         Ok((e, t, format!("MATCH {pattern}{where_}")))
