@@ -1,17 +1,18 @@
 //! Structured operations on the default ontology and on the differential suites' type
 //! definitions (temporal types, `@default`, `@coalesce`, `@timestamp`, `@limit`…): root lists and
 //! connections, filters with every operator on every textual and temporal property, sorts,
-//! limits, nested relationships, variables and inline literals. Whatever the values, none of
-//! them appears in the Cypher text. Every value the fuzzer chooses starts with `zqx`, which
-//! nothing else in a statement contains.
+//! limits, nested relationships, variables and inline literals, and distance filters on every
+//! spatial property. Whatever the values, none of them appears in the Cypher text. Every text
+//! value the fuzzer chooses starts with `zqx`, which nothing else in a statement contains; every
+//! coordinate and distance has a long fraction (`1142.857142…`) that nothing else contains.
 #![no_main]
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use std::fmt::Write;
 use std::sync::OnceLock;
 
-fn ontologies() -> &'static [ontology::Ontology; 2] {
-    static O: OnceLock<[ontology::Ontology; 2]> = OnceLock::new();
+fn ontologies() -> &'static [ontology::Ontology; 3] {
+    static O: OnceLock<[ontology::Ontology; 3]> = OnceLock::new();
     O.get_or_init(|| {
         let suites = [
             include_str!("../../tests/differential/suites/temporal/typedefs.graphql"),
@@ -23,9 +24,16 @@ fn ontologies() -> &'static [ontology::Ontology; 2] {
             include_str!("../../tests/differential/suites/nested-operations/typedefs.graphql"),
         ]
         .join("\n");
+        let abstract_types = [
+            include_str!("../../tests/differential/suites/unions/typedefs.graphql"),
+            include_str!("../../tests/differential/suites/relay-id/typedefs.graphql"),
+            include_str!("../../tests/differential/suites/query-direction/typedefs.graphql"),
+        ]
+        .join("\n");
         [
             ontology::parse_ontology(include_str!("../../schema/ontology.graphql")).expect("valid"),
             ontology::parse_ontology(&suites).expect("the suites' type definitions, together"),
+            ontology::parse_ontology(&abstract_types).expect("unions, relay ids, query direction"),
         ]
     })
 }
@@ -36,11 +44,20 @@ struct Filter {
     operator: u8,
     value: String,
     as_variable: bool,
+    number: u32,
+}
+
+/// A number with a long fraction, from a fuzzer's choice, and the text that must not appear in
+/// the Cypher (its first ten characters).
+fn marker_number(seed: u32, salt: u32, markers: &mut Vec<String>) -> f64 {
+    let x = 1000.0 + f64::from(seed.wrapping_add(salt) % 1_000_000) / 7.0 + 0.000_123_4;
+    markers.push(format!("{x}").chars().take(10).collect());
+    x
 }
 
 #[derive(Arbitrary, Debug)]
 struct Input {
-    vocabulary: bool,
+    vocabulary: u8,
     root: u8,
     connection: bool,
     filters: Vec<Filter>,
@@ -62,10 +79,16 @@ fn filters(
     fs: &[Filter],
     vars: &mut serde_json::Map<String, serde_json::Value>,
     decls: &mut Vec<String>,
+    markers: &mut Vec<String>,
 ) -> String {
     let props: Vec<_> = n
         .properties()
-        .filter(|p| (p.scalar.is_textual() || p.scalar.temporal_function().is_some()) && !p.list)
+        .filter(|p| {
+            (p.scalar.is_textual()
+                || p.scalar.temporal_function().is_some()
+                || p.scalar.coordinates().is_some())
+                && !p.list
+        })
         .collect();
     if props.is_empty() || fs.is_empty() {
         return String::new();
@@ -73,6 +96,26 @@ fn filters(
     let mut parts = Vec::new();
     for f in fs.iter().take(4) {
         let p = props[f.property as usize % props.len()];
+        if let Some([x, y, _]) = p.scalar.coordinates() {
+            let op = ["lt", "lte", "gt", "gte", "eq"][f.operator as usize % 5];
+            let (a, b, d) = (
+                marker_number(f.number, 1, markers),
+                marker_number(f.number, 2, markers),
+                marker_number(f.number, 3, markers),
+            );
+            let from = format!("{{ {x}: {a}, {y}: {b} }}");
+            let rendered = if f.as_variable {
+                let name = format!("v{}", vars.len());
+                let input = p.scalar.input_name();
+                vars.insert(name.clone(), serde_json::json!({ x: a, y: b }));
+                decls.push(format!("${name}: {input}"));
+                format!("${name}")
+            } else {
+                from
+            };
+            parts.push(format!("{}: {{ distance: {{ from: {rendered}, {op}: {d} }} }}", p.name));
+            continue;
+        }
         let op = OPS[f.operator as usize % OPS.len()];
         let value = format!("zqx{}", f.value);
         let rendered = if f.as_variable {
@@ -98,13 +141,14 @@ fn filters(
 }
 
 fuzz_target!(|input: Input| {
-    let o = &ontologies()[usize::from(input.vocabulary)];
+    let o = &ontologies()[usize::from(input.vocabulary % 3)];
     let nodes: Vec<_> = o.nodes.values().collect();
     let n = nodes[input.root as usize % nodes.len()];
     let mut vars = serde_json::Map::new();
     let mut decls = Vec::new();
     let mut args = Vec::new();
-    let w = filters(n, &input.filters, &mut vars, &mut decls);
+    let mut markers = Vec::new();
+    let w = filters(n, &input.filters, &mut vars, &mut decls, &mut markers);
     if !w.is_empty() {
         args.push(w);
     }
@@ -131,7 +175,7 @@ fuzz_target!(|input: Input| {
         let r = rels[*i as usize % rels.len()];
         let Some(target) = o.node(&r.target) else { continue };
         let mut rargs = Vec::new();
-        let w = filters(target, fs, &mut vars, &mut decls);
+        let w = filters(target, fs, &mut vars, &mut decls, &mut markers);
         if !w.is_empty() {
             rargs.push(w);
         }
@@ -170,4 +214,11 @@ fuzz_target!(|input: Input| {
         "a value reached the Cypher text:\n{text}\n{}",
         compiled.cypher
     );
+    for m in &markers {
+        assert!(
+            !compiled.cypher.contains(m.as_str()),
+            "the number {m}… reached the Cypher text:\n{text}\n{}",
+            compiled.cypher
+        );
+    }
 });

@@ -56,6 +56,7 @@ fn unrelated() -> Relationship {
         properties: None,
         nested: Default::default(),
         undirected: false,
+        aggregate: true,
     }
 }
 

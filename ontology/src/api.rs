@@ -462,7 +462,12 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                 }
                 None => {
                     let agg = format!("{t}{target}{rel}AggregateSelection");
-                    let _ = writeln!(self.out, "type {conn} {{\n  edges: [{t}{rel}Relationship!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n  aggregate: {agg}!\n}}\n");
+                    let aggregate = if r.aggregate {
+                        format!("  aggregate: {agg}!\n")
+                    } else {
+                        String::new()
+                    };
+                    let _ = writeln!(self.out, "type {conn} {{\n  edges: [{t}{rel}Relationship!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n{aggregate}}}\n");
                     let _ = writeln!(self.out, "type {agg} {{\n  count: CountConnection!\n}}\n");
                     self.connection_where(&fi, target, edge_types(o, r).as_ref());
                     let mut s = format!("input {conn}Sort {{\n  node: {target}Sort\n");
@@ -804,6 +809,7 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
             properties: None,
             nested: implemented.first().map(|r| r.nested).unwrap_or_default(),
             undirected: false,
+            aggregate: false,
         };
         self.relationship_inputs(o, &r, fi, edge.as_ref(), None);
     }

@@ -303,6 +303,9 @@ pub struct Relationship {
     /// updates, disconnects and deletes, follow it both ways (creates and connects keep
     /// `direction`).
     pub undirected: bool,
+    /// `@relationship(aggregate:)`: whether its connection offers `aggregate` (true unless set
+    /// false).
+    pub aggregate: bool,
 }
 
 /// The nested operations a relationship field offers in create and update inputs (all of them

@@ -1057,6 +1057,17 @@ impl Validator {
             }
         };
         let properties = string_arg(&d.node, "properties").map(|(p, _)| p);
+        let aggregate = match d.node.get_argument("aggregate").map(|v| (&v.node, v.pos)) {
+            None => true,
+            Some((ConstValue::Boolean(b), _)) => *b,
+            Some((_, pos)) => {
+                self.error(
+                    pos,
+                    format!("@relationship(aggregate:) on `{owner}.{fname}` must be true or false"),
+                );
+                true
+            }
+        };
         let nested = match d.node.get_argument("nestedOperations") {
             None => NestedOperations::default(),
             Some(v) => {
@@ -1122,6 +1133,7 @@ impl Validator {
             properties,
             nested,
             undirected,
+            aggregate,
         })
     }
 
