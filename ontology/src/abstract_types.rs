@@ -163,19 +163,13 @@ impl<'a> Compiler<'a> {
                 },
                 _ => None,
             };
-            let rel = match r {
-                Some(r) => Relationship {
-                    target: m.clone(),
-                    ..r.clone()
-                },
-                None => Relationship {
-                    target: m.clone(),
-                    ..unrelated()
-                },
-            };
+            let base = r.cloned().unwrap_or_else(unrelated);
             members.push(Member {
                 node: self.node(m)?,
-                rel,
+                rel: Relationship {
+                    target: m.clone(),
+                    ..base
+                },
                 filter,
             });
         }
@@ -203,8 +197,7 @@ impl<'a> Compiler<'a> {
         let mut cases = String::from("CASE");
         let mut shapes: Vec<(String, Shape)> = Vec::new();
         for m in members {
-            let (parts, member_shapes) = self.project_parts(m, t, sel)?;
-            let mut parts = parts;
+            let (mut parts, member_shapes) = self.project_parts(m, t, sel)?;
             parts.insert(0, (TYPE_KEY.to_owned(), format!("'{}'", m.name)));
             let _ = write!(
                 cases,
