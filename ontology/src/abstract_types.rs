@@ -13,7 +13,9 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::compile::{after_offset, needs_total, CompileError, Compiler, Owner};
+use crate::compile::{
+    after_offset, finish_root_connection, needs_total, CompileError, Compiler, Owner,
+};
 use crate::compile::{as_list, exists, labels_of, map_literal, quantified, quote};
 use crate::ir::FieldSel;
 use crate::model::{InterfaceType, NodeType, Relationship, UnionType};
@@ -519,41 +521,25 @@ impl<'a> Compiler<'a> {
             ));
         }
         // Rows carry each `node` selection under its key, as a node type's root connection.
-        let mut edge_parts: Vec<(String, String)> = Vec::new();
-        let mut node_shapes = Vec::new();
-        for edges in f.selection.iter().filter(|s| s.name == "edges") {
-            for sub in edges.selection.iter().filter(|s| s.name == "node") {
-                if !edge_parts.iter().any(|(k, _)| *k == sub.key) {
-                    let (proj, shape) = self.project_members(&selected, &t, &sub.selection)?;
-                    edge_parts.push((sub.key.clone(), proj));
-                    node_shapes.push((sub.key.clone(), shape));
-                }
-            }
-        }
+        let (edge_parts, node_shapes) =
+            self.root_edge_rows(f, |this, sel| this.project_members(&selected, &t, sel))?;
         let rows = self.var("rows");
         let total = self.var("total");
-        let mut q = format!(
+        let q = format!(
             "CALL {{\n{source}\nWITH {t}{order}{page}\nRETURN collect({}) AS {rows}\n}}",
             map_literal(&edge_parts)
         );
-        let total_expr = if needs_total(f) {
-            let _ = write!(q, "\nCALL {{\n{source}\nRETURN count({t}) AS {total}\n}}");
-            total
-        } else {
-            "null".to_owned()
-        };
-        let _ = write!(
-            q,
-            "\nRETURN {{rows: {rows}, total: {total_expr}}} AS {column}"
-        );
-        let shape = Shape::Connection(Box::new(ConnectionShape {
+        let count = needs_total(f).then(|| format!("{source}\nRETURN count({t})"));
+        let shape = ConnectionShape {
             field: f.clone(),
             offset,
             first: limit,
             reports_next: given.is_some() || self.defaulted.is_some(),
             node_shapes,
-        }));
-        Ok((q, shape))
+        };
+        Ok(finish_root_connection(
+            q, &rows, &total, count, column, shape,
+        ))
     }
 
     /// `rel: { some | all | none | single: UnionWhere }` (list) or `rel: UnionWhere` (single)

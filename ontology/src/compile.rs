@@ -489,21 +489,8 @@ impl<'a> Compiler<'a> {
         let v = self.var("this");
         let where_ = self.where_arg(Owner::Node(n), &v, f.arg("where"))?;
         let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
-        let mut edge_parts = Vec::new();
-        let mut node_shapes = Vec::new();
-        for edges in f.selection.iter().filter(|s| s.name == "edges") {
-            for sub in &edges.selection {
-                if sub.name == "node"
-                    && !edge_parts
-                        .iter()
-                        .any(|(k, _): &(String, String)| *k == sub.key)
-                {
-                    let (proj, shape) = self.project_node(n, &v, &sub.selection)?;
-                    edge_parts.push((sub.key.clone(), proj));
-                    node_shapes.push((sub.key.clone(), shape));
-                }
-            }
-        }
+        let (edge_parts, node_shapes) =
+            self.root_edge_rows(f, |this, sel| this.project_node(n, &v, sel))?;
         let row = map_literal(&edge_parts);
         let fetch = first.map(|f| f + 1);
         let rows = self.var("rows");
@@ -516,34 +503,49 @@ impl<'a> Compiler<'a> {
             "\nWITH {v}{order}{}\nRETURN collect({row}) AS {rows}\n}}",
             self.skip_limit(offset, fetch)
         );
-        let needs_total = needs_total(f);
         let total = self.var("total");
-        if needs_total {
+        let count = if needs_total(f) {
             let v2 = self.var("this");
             let w2 = self.where_arg(Owner::Node(n), &v2, f.arg("where"))?;
-            let _ = write!(q, "\nCALL {{\nMATCH ({v2}{})", labels_of(n));
-            if let Some(w) = w2 {
-                let _ = write!(q, "\nWHERE {w}");
-            }
-            let _ = write!(q, "\nRETURN count({v2}) AS {total}\n}}");
-        }
-        let total_expr = if needs_total {
-            total
+            let where_ = w2.map(|w| format!("\nWHERE {w}")).unwrap_or_default();
+            Some(format!(
+                "MATCH ({v2}{}){where_}\nRETURN count({v2})",
+                labels_of(n)
+            ))
         } else {
-            "null".to_string()
+            None
         };
-        let _ = write!(
-            q,
-            "\nRETURN {{rows: {rows}, total: {total_expr}}} AS {column}"
-        );
-        let shape = Shape::Connection(Box::new(ConnectionShape {
+        let shape = ConnectionShape {
             field: f.clone(),
             offset,
             first,
             reports_next,
             node_shapes,
-        }));
-        Ok((q, shape))
+        };
+        Ok(finish_root_connection(
+            q, &rows, &total, count, column, shape,
+        ))
+    }
+
+    /// The entries of a root connection's row (each `edges` selection's `node`, by `project`)
+    /// and the shapes of their values.
+    pub(crate) fn root_edge_rows(
+        &mut self,
+        f: &FieldSel,
+        mut project: impl FnMut(&mut Self, &[FieldSel]) -> Result<(String, Shape), CompileError>,
+    ) -> Result<ProjectedParts, CompileError> {
+        let mut edge_parts: Vec<(String, String)> = Vec::new();
+        let mut node_shapes = Vec::new();
+        for edges in f.selection.iter().filter(|s| s.name == "edges") {
+            for sub in edges.selection.iter().filter(|s| s.name == "node") {
+                if !edge_parts.iter().any(|(k, _)| *k == sub.key) {
+                    let (proj, shape) = project(self, &sub.selection)?;
+                    edge_parts.push((sub.key.clone(), proj));
+                    node_shapes.push((sub.key.clone(), shape));
+                }
+            }
+        }
+        Ok((edge_parts, node_shapes))
     }
 
     /// `{key: v.prop, rel: COLLECT { … }, …}` for a node's selection set.
@@ -1738,6 +1740,28 @@ pub(crate) fn unwrap_edge<'v>(owner: &str, props: &[Property], v: &'v Value) -> 
         }
         _ => v,
     }
+}
+
+/// Ends a root connection's statement `q`, whose page is in `rows`: the total (variable `total`)
+/// from `count`, a subquery body ending in `RETURN count(…)` when `totalCount` is selected, and
+/// `RETURN {rows, total} AS <column>`.
+pub(crate) fn finish_root_connection(
+    mut q: String,
+    rows: &str,
+    total: &str,
+    count: Option<String>,
+    column: &str,
+    shape: ConnectionShape,
+) -> (String, Shape) {
+    let total = match count {
+        Some(count) => {
+            let _ = write!(q, "\nCALL {{\n{count} AS {total}\n}}");
+            total
+        }
+        None => "null",
+    };
+    let _ = write!(q, "\nRETURN {{rows: {rows}, total: {total}}} AS {column}");
+    (q, Shape::Connection(Box::new(shape)))
 }
 
 /// GraphQL input coercion: a single value stands for a one-element list.

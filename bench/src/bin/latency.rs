@@ -308,22 +308,37 @@ fn write_vocabulary(
     let mut manifest = Vec::new();
     for spec in specs {
         let body = serde_json::json!({ "query": spec.graphql, "variables": spec.variables });
-        let path = dir.join(format!("{}.json", spec.id));
-        std::fs::write(&path, serde_json::to_vec(&body)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        manifest.push(serde_json::json!({
-            "id": spec.id,
-            "shape": spec.shape,
-            "graphql": spec.graphql,
-            "variables": spec.variables,
-            "picked": spec.picked,
-            "items": "",
-        }));
+        write_file(
+            &dir.join(format!("{}.json", spec.id)),
+            &serde_json::to_vec(&body)?,
+        )?;
+        let mut entry = manifest_entry(spec);
+        entry.insert("items".into(), "".into());
+        manifest.push(entry);
     }
-    let path = dir.join("vocabulary.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    write_file(
+        &dir.join("vocabulary.json"),
+        &serde_json::to_vec_pretty(&manifest)?,
+    )
+}
+
+/// A query's entry in a manifest: its id, shape, text, variables and how they were picked.
+fn manifest_entry(spec: &bench::queries::QuerySpec) -> serde_json::Map<String, serde_json::Value> {
+    let entry = serde_json::json!({
+        "id": spec.id,
+        "shape": spec.shape,
+        "graphql": spec.graphql,
+        "variables": spec.variables,
+        "picked": spec.picked,
+    });
+    match entry {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
+fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Writes each query's HTTP request body and a manifest, for load generators that send a fixed
@@ -333,22 +348,18 @@ fn write_bodies(dir: &std::path::Path, reports: &[QueryReport]) -> anyhow::Resul
     let mut manifest = Vec::new();
     for r in reports {
         let spec = &r.prepared.spec;
-        let path = dir.join(format!("{}.json", spec.id));
-        std::fs::write(&path, &r.prepared.http_body)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        manifest.push(serde_json::json!({
-            "id": spec.id,
-            "shape": spec.shape,
-            "graphql": spec.graphql,
-            "variables": spec.variables,
-            "picked": spec.picked,
-            "items": r.check.items,
-            "identical_to_raw": r.check.identical,
-            "cypher": r.prepared.statement.cypher,
-        }));
+        write_file(
+            &dir.join(format!("{}.json", spec.id)),
+            &r.prepared.http_body,
+        )?;
+        let mut entry = manifest_entry(spec);
+        entry.insert("items".into(), r.check.items.clone().into());
+        entry.insert("identical_to_raw".into(), r.check.identical.into());
+        entry.insert("cypher".into(), r.prepared.statement.cypher.clone().into());
+        manifest.push(entry);
     }
-    let path = dir.join("queries.json");
-    std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    write_file(
+        &dir.join("queries.json"),
+        &serde_json::to_vec_pretty(&manifest)?,
+    )
 }

@@ -10,7 +10,9 @@ use async_graphql::dynamic::{
     Enum, Field, FieldFuture, FieldValue, InputObject, InputValue, Interface, InterfaceField,
     Object, ResolverContext, Scalar, Schema, SchemaBuilder, TypeRef, Union,
 };
-use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
+use async_graphql::parser::types::{
+    BaseType, InputValueDefinition, Type, TypeKind, TypeSystemDefinition,
+};
 use async_graphql::{Error, Value};
 
 use crate::operation::OperationSlot;
@@ -106,14 +108,7 @@ pub fn schema_from_sdl(
                         field = field.description(d.node);
                     }
                     for a in f.arguments {
-                        let mut v = InputValue::new(
-                            a.node.name.node.to_string(),
-                            type_ref(&a.node.ty.node),
-                        );
-                        if let Some(d) = a.node.default_value {
-                            v = v.default_value(d.node);
-                        }
-                        field = field.argument(v);
+                        field = field.argument(argument(a.node));
                     }
                     obj = obj.field(field);
                 }
@@ -133,14 +128,7 @@ pub fn schema_from_sdl(
                         field = field.description(d.node);
                     }
                     for a in f.node.arguments {
-                        let mut v = InputValue::new(
-                            a.node.name.node.to_string(),
-                            type_ref(&a.node.ty.node),
-                        );
-                        if let Some(d) = a.node.default_value {
-                            v = v.default_value(d.node);
-                        }
-                        field = field.argument(v);
+                        field = field.argument(argument(a.node));
                     }
                     iface = iface.field(field);
                 }
@@ -210,6 +198,15 @@ fn looks_like_datetime(s: &str) -> bool {
         && b[4] == b'-'
         && b[7] == b'-'
         && (b.len() == 10 || b[10] == b'T' || b[10] == b't')
+}
+
+/// A field argument as declared in the SDL (with its default value).
+fn argument(a: InputValueDefinition) -> InputValue {
+    let mut v = InputValue::new(a.name.node.to_string(), type_ref(&a.ty.node));
+    if let Some(d) = a.default_value {
+        v = v.default_value(d.node);
+    }
+    v
 }
 
 fn type_ref(ty: &Type) -> TypeRef {
