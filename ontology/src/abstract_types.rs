@@ -14,11 +14,11 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use crate::compile::{
-    after_offset, finish_root_connection, needs_total, CompileError, Compiler, Owner,
+    after_offset, finish_root_connection, needs_total, CompileError, Compiler, Owner, Related,
 };
 use crate::compile::{as_list, exists, labels_of, map_literal, quantified, quote};
 use crate::ir::FieldSel;
-use crate::model::{InterfaceType, NodeType, Relationship, UnionType};
+use crate::model::{InterfaceType, NodeType, Property, Relationship, UnionType};
 use crate::shape::{ConnectionShape, Shape, TYPE_KEY};
 
 fn invalid(arg: &str, reason: impl Into<String>) -> CompileError {
@@ -385,7 +385,16 @@ impl<'a> Compiler<'a> {
                 } else {
                     "null".to_owned()
                 };
-                format!("{{rows: {rows}, total: {total}, nodes: null}}")
+                let related = Related {
+                    source: call,
+                    e: &e,
+                    t: &t,
+                    nodes: self.o.target_properties(&r.target),
+                    edge_owner: &edge_owner,
+                    edges: props,
+                    field: &r.name,
+                };
+                self.connection_value(f, &rows, &total, &related)?
             }
         };
         let shape = Shape::Connection(Box::new(ConnectionShape {
@@ -530,6 +539,12 @@ impl<'a> Compiler<'a> {
             map_literal(&edge_parts)
         );
         let count = needs_total(f).then(|| format!("{source}\nRETURN count({t})"));
+        let props: Vec<&Property> = i.properties.iter().collect();
+        let agg = self.aggregate_parts(f, |this, s| {
+            (s.name == "node")
+                .then(|| this.aggregate_fields(&props, &t, s))
+                .transpose()
+        })?;
         let shape = ConnectionShape {
             field: f.clone(),
             offset,
@@ -538,7 +553,7 @@ impl<'a> Compiler<'a> {
             node_shapes,
         };
         Ok(finish_root_connection(
-            q, &rows, &total, count, column, shape,
+            q, &rows, &total, count, agg, column, shape,
         ))
     }
 
@@ -574,6 +589,25 @@ impl<'a> Compiler<'a> {
         for (q, inner) in quantifiers {
             // An empty filter filters nothing.
             if inner.as_object().is_some_and(|o| o.is_empty()) {
+                continue;
+            }
+            if q == "aggregate" && connection {
+                let members = self.members(r, None)?;
+                let (e, t) = (self.var("edge"), self.var("this"));
+                let Some(source) = self.branches(Some(v), &members, Some(&e), &t, true)? else {
+                    continue;
+                };
+                let owner = r.properties.clone().unwrap_or_default();
+                let related = Related {
+                    source,
+                    e: &e,
+                    t: &t,
+                    nodes: self.o.target_properties(&r.target),
+                    edge_owner: &owner,
+                    edges: self.edge_props(r),
+                    field: &r.name,
+                };
+                parts.extend(self.aggregation_filter(&related, inner)?);
                 continue;
             }
             let w = (!inner.is_null()).then_some(inner);

@@ -416,7 +416,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
             self.out,
             "type {t}Edge {{\n  cursor: String!\n  node: {t}!\n}}\n"
         );
-        let _ = writeln!(self.out, "type {t}Aggregate {{\n  count: Count!\n}}\n");
+        self.root_aggregate(t, n.properties());
         let aggregate = if n.operations.aggregate {
             format!("  aggregate: {t}Aggregate!\n")
         } else {
@@ -461,14 +461,26 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                     self.relationship_inputs(o, r, &fi, edge_types(o, r).as_ref(), Some(&s));
                 }
                 None => {
-                    let agg = format!("{t}{target}{rel}AggregateSelection");
-                    let aggregate = if r.aggregate {
-                        format!("  aggregate: {agg}!\n")
+                    // As in the library, a single relationship's connection has no aggregate.
+                    let prefix = format!("{t}{target}{rel}");
+                    let aggregate = if r.aggregate && r.list {
+                        format!("  aggregate: {prefix}AggregateSelection!\n")
                     } else {
                         String::new()
                     };
                     let _ = writeln!(self.out, "type {conn} {{\n  edges: [{t}{rel}Relationship!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n{aggregate}}}\n");
-                    let _ = writeln!(self.out, "type {agg} {{\n  count: CountConnection!\n}}\n");
+                    let mut s =
+                        format!("type {prefix}AggregateSelection {{\n  count: CountConnection!\n");
+                    let node = format!("{prefix}NodeAggregateSelection");
+                    if self.aggregate_fields(&node, o.target_properties(target)) {
+                        let _ = writeln!(s, "  node: {node}");
+                    }
+                    let edge = format!("{prefix}EdgeAggregateSelection");
+                    if self.aggregate_fields(&edge, o.edge_properties(r)) {
+                        let _ = writeln!(s, "  edge: {edge}");
+                    }
+                    s.push_str("}\n\n");
+                    self.out.push_str(&s);
                     self.connection_where(&fi, target, edge_types(o, r).as_ref());
                     let mut s = format!("input {conn}Sort {{\n  node: {target}Sort\n");
                     if let Some(p) = &r.properties {
@@ -528,9 +540,25 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                 );
             }
             let w = format!("{}ConnectionWhere", self.shared_prefix(n, r));
+            // Aggregation filters: not over a union's members, as in the library.
+            let aggregate = if r.list && !self.unions.contains(target) {
+                let node = format!("{}NodeAggregationWhereInput", rel_input_prefix(n, r));
+                let node = self
+                    .aggregation_where(&node, o.target_properties(target))
+                    .then_some(node);
+                let edge = r.properties.as_ref().and_then(|p| {
+                    let name = format!("{p}AggregationWhereInput");
+                    self.aggregation_where(&name, o.edge_properties(r))
+                        .then_some(name)
+                });
+                self.connection_aggregate_input(&conn, node.as_deref(), edge.as_deref());
+                format!("  aggregate: {conn}AggregateInput\n")
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 self.out,
-                "input {conn}Filters {{\n  all: {w}\n  none: {w}\n  single: {w}\n  some: {w}\n}}\n"
+                "input {conn}Filters {{\n  all: {w}\n  none: {w}\n  single: {w}\n  some: {w}\n{aggregate}}}\n"
             );
             self.relationship_filters(target);
         }
@@ -672,7 +700,7 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
             self.out,
             "type {t}Edge {{\n  cursor: String!\n  node: {t}!\n}}\n"
         );
-        let _ = writeln!(self.out, "type {t}Aggregate {{\n  count: Count!\n}}\n");
+        self.root_aggregate(t, &i.properties);
         let _ = writeln!(self.out, "type {pt}Connection {{\n  edges: [{t}Edge!]!\n  totalCount: Int!\n  pageInfo: PageInfo!\n  aggregate: {t}Aggregate!\n}}\n");
         let mut w = format!("input {t}Where {{\n");
         for p in i.properties.iter().filter(|p| p.exposure.filter) {
@@ -795,7 +823,29 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         }
         s.push_str("}\n\n");
         self.out.push_str(&s);
-        let _ = writeln!(self.out, "input {conn}Filters {{\n  all: {conn}Where\n  none: {conn}Where\n  single: {conn}Where\n  some: {conn}Where\n}}\n");
+        let node = format!("{fi}NodeAggregationWhereInput");
+        let node = self
+            .aggregation_where(&node, o.target_properties(target))
+            .then_some(node);
+        // The implementations' relationship properties, by type name.
+        let mut edges = String::new();
+        for p in &props {
+            let name = format!("{p}AggregationWhereInput");
+            let fields = o
+                .relationship_properties(p)
+                .map(|rp| rp.properties.as_slice())
+                .unwrap_or_default();
+            if self.aggregation_where(&name, fields) {
+                let _ = writeln!(edges, "  {p}: {name}");
+            }
+        }
+        let edge_aggregate = (!edges.is_empty()).then(|| {
+            let name = format!("{fi}EdgeAggregationWhereInput");
+            let _ = writeln!(self.out, "input {name} {{\n{edges}}}\n");
+            name
+        });
+        self.connection_aggregate_input(&conn, node.as_deref(), edge_aggregate.as_deref());
+        let _ = writeln!(self.out, "input {conn}Filters {{\n  all: {conn}Where\n  none: {conn}Where\n  single: {conn}Where\n  some: {conn}Where\n  aggregate: {conn}AggregateInput\n}}\n");
         self.relationship_filters(target);
         // The inputs, as a relationship to the target with the first implementation's nested
         // operations.
@@ -1071,6 +1121,201 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         }
         s.push_str("}\n\n");
         self.out.push_str(&s);
+    }
+
+    /// `type <t>Aggregate { count: Count! node: <t>AggregateNode! }`: a root connection's
+    /// aggregate (`node` when some property is aggregated).
+    fn root_aggregate<'p>(&mut self, t: &str, props: impl IntoIterator<Item = &'p Property>) {
+        let node = format!("{t}AggregateNode");
+        let node = if self.aggregate_fields(&node, props) {
+            format!("  node: {node}!\n")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            self.out,
+            "type {t}Aggregate {{\n  count: Count!\n{node}}}\n"
+        );
+    }
+
+    /// `<Scalar>AggregateSelection` (once), the type of a property's aggregate.
+    fn aggregate_selection(&mut self, s: &Scalar) -> String {
+        let t = s.graphql_name();
+        let name = format!("{t}AggregateSelection");
+        if self.emitted.insert(name.clone()) {
+            let body = match s {
+                Scalar::String => "  shortest: String
+  longest: String
+"
+                .to_owned(),
+                Scalar::Int => "  max: Int
+  min: Int
+  average: Float
+  sum: Int
+"
+                .to_owned(),
+                Scalar::Float | Scalar::BigInt => {
+                    format!(
+                        "  max: {t}
+  min: {t}
+  average: {t}
+  sum: {t}
+"
+                    )
+                }
+                _ => format!(
+                    "  min: {t}
+  max: {t}
+"
+                ),
+            };
+            let _ = writeln!(
+                self.out,
+                "type {name} {{
+{body}}}
+"
+            );
+        }
+        name
+    }
+
+    /// `type <name> { <field>: <Scalar>AggregateSelection! … }` over the aggregated properties;
+    /// `false` (and nothing emitted) when there are none.
+    fn aggregate_fields<'p>(
+        &mut self,
+        name: &str,
+        props: impl IntoIterator<Item = &'p Property>,
+    ) -> bool {
+        let mut fields = String::new();
+        for p in props.into_iter().filter(|p| p.in_aggregate()) {
+            let ty = self.aggregate_selection(&p.scalar);
+            let _ = writeln!(fields, "  {}: {ty}!", p.name);
+        }
+        if !fields.is_empty() {
+            let _ = writeln!(
+                self.out,
+                "type {name} {{
+{fields}}}
+"
+            );
+        }
+        !fields.is_empty()
+    }
+
+    /// `<Scalar>ScalarAggregationFilters` (once): the filters on a property's aggregate.
+    fn aggregation_filters(&mut self, s: &Scalar) -> String {
+        let t = s.graphql_name();
+        let name = format!("{t}ScalarAggregationFilters");
+        if self.emitted.insert(name.clone()) {
+            let own = format!("{t}ScalarFilters");
+            let float = "FloatScalarFilters".to_owned();
+            let fields: Vec<(&str, String)> = match s {
+                Scalar::String => vec![
+                    ("averageLength", float),
+                    ("shortestLength", "IntScalarFilters".to_owned()),
+                    ("longestLength", "IntScalarFilters".to_owned()),
+                ],
+                Scalar::Int => vec![
+                    ("average", float),
+                    ("max", own.clone()),
+                    ("min", own.clone()),
+                    ("sum", own),
+                ],
+                Scalar::Float | Scalar::BigInt => vec![
+                    ("average", own.clone()),
+                    ("max", own.clone()),
+                    ("min", own.clone()),
+                    ("sum", own),
+                ],
+                Scalar::Duration => {
+                    vec![("max", own.clone()), ("min", own.clone()), ("average", own)]
+                }
+                _ => vec![("max", own.clone()), ("min", own)],
+            };
+            let mut body = String::new();
+            for (field, ty) in fields {
+                let _ = writeln!(body, "  {field}: {ty}");
+                self.scalar_inputs.insert(ty);
+            }
+            let _ = writeln!(
+                self.out,
+                "input {name} {{
+{body}}}
+"
+            );
+        }
+        name
+    }
+
+    /// `input <name> { AND OR NOT <field>: <Scalar>ScalarAggregationFilters … }` over the
+    /// properties filtered by aggregate (once); `false` when there are none.
+    fn aggregation_where<'p>(
+        &mut self,
+        name: &str,
+        props: impl IntoIterator<Item = &'p Property>,
+    ) -> bool {
+        if self.emitted.contains(name) {
+            return true;
+        }
+        let mut fields = String::new();
+        for p in props.into_iter().filter(|p| p.in_aggregation_filter()) {
+            let ty = self.aggregation_filters(&p.scalar);
+            let _ = writeln!(fields, "  {}: {ty}", p.name);
+        }
+        if fields.is_empty() {
+            return false;
+        }
+        self.emitted.insert(name.to_owned());
+        let _ = writeln!(
+            self.out,
+            "input {name} {{
+  AND: [{name}!]
+  OR: [{name}!]
+  NOT: {name}
+{fields}}}
+"
+        );
+        true
+    }
+
+    /// `input <conn>AggregateInput { count AND OR NOT node edge }`: the `aggregate` filter of
+    /// a relationship's connection (`node`, `edge`: their aggregation `where` types, if any).
+    fn connection_aggregate_input(&mut self, conn: &str, node: Option<&str>, edge: Option<&str>) {
+        let name = format!("{conn}AggregateInput");
+        let mut s = format!(
+            "input {name} {{
+  count: ConnectionAggregationCountFilterInput
+  AND: [{name}!]
+  OR: [{name}!]
+  NOT: {name}
+"
+        );
+        if let Some(node) = node {
+            let _ = writeln!(s, "  node: {node}");
+        }
+        if let Some(edge) = edge {
+            let _ = writeln!(s, "  edge: {edge}");
+        }
+        s.push_str(
+            "}
+
+",
+        );
+        self.out.push_str(&s);
+        if self
+            .emitted
+            .insert("ConnectionAggregationCountFilterInput".to_owned())
+        {
+            self.out.push_str(
+                "input ConnectionAggregationCountFilterInput {
+  nodes: IntScalarFilters
+  edges: IntScalarFilters
+}
+
+",
+            );
+            self.scalar_inputs.insert("IntScalarFilters".to_owned());
+        }
     }
 
     fn scalar_inputs(&mut self) {

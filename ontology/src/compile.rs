@@ -176,6 +176,35 @@ pub(crate) fn labels_of(n: &NodeType) -> String {
     n.labels.iter().map(|l| format!(":{}", quote(l))).collect()
 }
 
+/// What a relationship aggregation reads: `source`, Cypher binding a row per relationship
+/// (`e`) and related node (`t`) — `MATCH (this)-[e:ACTED_IN]->(t:Actor) WHERE …`, or the
+/// member branches of an interface target — and the properties the two carry.
+pub(crate) struct Related<'a, 's> {
+    pub source: String,
+    pub e: &'s str,
+    pub t: &'s str,
+    /// The related nodes' properties (a node type's, or an interface's).
+    pub nodes: Vec<&'a Property>,
+    /// The relationship properties' type name (empty: none) and its properties.
+    pub edge_owner: &'s str,
+    pub edges: &'a [Property],
+    /// The relationship field, for errors.
+    pub field: &'s str,
+}
+
+impl Related<'_, '_> {
+    /// The list of `ret`, an expression over `t` or `e`, for each related node (`nodes`,
+    /// distinct) or each relationship: one pass over them.
+    pub(crate) fn values(&self, nodes: bool, ret: &str) -> String {
+        let distinct = if nodes {
+            format!(" WITH DISTINCT {}", self.t)
+        } else {
+            String::new()
+        };
+        format!("COLLECT {{ {}{distinct} RETURN {ret} }}", self.source)
+    }
+}
+
 /// What a `where` input filters: a node (properties and relationships) or a relationship's
 /// properties.
 #[derive(Clone, Copy)]
@@ -269,6 +298,8 @@ impl<'a> Compiler<'a> {
         let read = self.read(var, p);
         let each = match (&p.scalar, p.scalar.coordinates()) {
             (Scalar::Duration, _) => Some(("dur", duration_text("dur"))),
+            // The library returns a BigInt as its decimal text.
+            (Scalar::BigInt, _) => Some(("big", "toString(big)".to_owned())),
             (_, Some(coordinates)) => Some(("pt", point_object(&p.scalar, coordinates, f))),
             _ => None,
         };
@@ -287,11 +318,7 @@ impl<'a> Compiler<'a> {
 
     /// The properties carried by a relationship (empty when it has none).
     pub(crate) fn edge_props(&self, r: &Relationship) -> &'a [Property] {
-        r.properties
-            .as_ref()
-            .and_then(|p| self.o.relationship_properties(p))
-            .map(|rp| rp.properties.as_slice())
-            .unwrap_or(&[])
+        self.o.edge_properties(r)
     }
 
     pub(crate) fn node(&self, name: &str) -> Result<&'a NodeType, CompileError> {
@@ -504,10 +531,17 @@ impl<'a> Compiler<'a> {
             self.skip_limit(offset, fetch)
         );
         let total = self.var("total");
+        let mut agg = None;
         let count = if needs_total(f) {
             let v2 = self.var("this");
             let w2 = self.where_arg(Owner::Node(n), &v2, f.arg("where"))?;
             let where_ = w2.map(|w| format!("\nWHERE {w}")).unwrap_or_default();
+            let props: Vec<&Property> = n.properties().collect();
+            agg = self.aggregate_parts(f, |this, s| {
+                (s.name == "node")
+                    .then(|| this.aggregate_fields(&props, &v2, s))
+                    .transpose()
+            })?;
             Some(format!(
                 "MATCH ({v2}{}){where_}\nRETURN count({v2})",
                 labels_of(n)
@@ -523,7 +557,7 @@ impl<'a> Compiler<'a> {
             node_shapes,
         };
         Ok(finish_root_connection(
-            q, &rows, &total, count, column, shape,
+            q, &rows, &total, count, agg, column, shape,
         ))
     }
 
@@ -921,12 +955,16 @@ impl<'a> Compiler<'a> {
         } else {
             "null".to_string()
         };
-        let nodes = if needs_distinct_nodes(f) {
-            format!("COUNT {{ MATCH {pattern}{where_clause} RETURN DISTINCT {t} }}")
-        } else {
-            "null".to_string()
+        let related = Related {
+            source: format!("MATCH {pattern}{where_clause}"),
+            e: &e,
+            t: &t,
+            nodes: self.o.target_properties(&r.target),
+            edge_owner: &edge_owner,
+            edges: props,
+            field: &r.name,
         };
-        let expr = format!("{{rows: {rows}, total: {total}, nodes: {nodes}}}");
+        let expr = self.connection_value(f, &rows, &total, &related)?;
         let shape = Shape::Connection(Box::new(ConnectionShape {
             field: f.clone(),
             offset,
@@ -1298,9 +1336,22 @@ impl<'a> Compiler<'a> {
         expr: &str,
         ops: &Value,
     ) -> Result<Vec<String>, CompileError> {
+        self.value_filter(&p.name, &p.scalar, p.list, expr, ops)
+    }
+
+    /// `{eq: …, in: …, contains: …}` on an expression of type `s` (`list`: a list of them),
+    /// the filtered field named `name` in errors.
+    pub(crate) fn value_filter(
+        &mut self,
+        name: &str,
+        s: &Scalar,
+        list: bool,
+        expr: &str,
+        ops: &Value,
+    ) -> Result<Vec<String>, CompileError> {
         let obj = ops
             .as_object()
-            .ok_or_else(|| invalid(&p.name, "a filter must be an object like { eq: … }"))?;
+            .ok_or_else(|| invalid(name, "a filter must be an object like { eq: … }"))?;
         let mut parts = Vec::new();
         for (op, val) in obj {
             if val.is_null() {
@@ -1309,33 +1360,33 @@ impl<'a> Compiler<'a> {
                 }
                 continue;
             }
-            let part = match (op.as_str(), p.list) {
+            let part = match (op.as_str(), list) {
                 ("eq", true) => {
-                    let list = self.typed_list(&p.scalar, val.clone());
+                    let list = self.typed_list(s, val.clone());
                     format!("{expr} = {list}")
                 }
                 ("includes", true) => {
-                    let x = self.typed(&p.scalar, val.clone());
+                    let x = self.typed(s, val.clone());
                     format!("{x} IN {expr}")
                 }
                 ("eq", false) => {
-                    let x = self.typed(&p.scalar, val.clone());
+                    let x = self.typed(s, val.clone());
                     format!("{expr} = {x}")
                 }
                 ("in", false) => {
-                    let list = self.typed_list(&p.scalar, val.clone());
+                    let list = self.typed_list(s, val.clone());
                     format!("{expr} IN {list}")
                 }
-                ("distance", false) if p.scalar.coordinates().is_some() => {
+                ("distance", false) if s.coordinates().is_some() => {
                     // `{ from: <point>, lt: <metres>, … }`: Neo4j's distance, as the library.
-                    let d = val.as_object().ok_or_else(|| {
-                        invalid(&p.name, "distance must be an object with `from`")
-                    })?;
+                    let d = val
+                        .as_object()
+                        .ok_or_else(|| invalid(name, "distance must be an object with `from`"))?;
                     let from = d
                         .get("from")
                         .filter(|x| !x.is_null())
-                        .ok_or_else(|| invalid(&p.name, "distance needs `from`"))?;
-                    let from = self.typed(&p.scalar, from.clone());
+                        .ok_or_else(|| invalid(name, "distance needs `from`"))?;
+                    let from = self.typed(s, from.clone());
                     let mut cmp = Vec::new();
                     for (op, sym) in [
                         ("lt", "<"),
@@ -1364,8 +1415,8 @@ impl<'a> Compiler<'a> {
                         "gt" => ">",
                         _ => ">=",
                     };
-                    let x = self.typed(&p.scalar, val.clone());
-                    if p.scalar == Scalar::Duration {
+                    let x = self.typed(s, val.clone());
+                    if *s == Scalar::Duration {
                         // Durations have no order of their own: compared, as the library
                         // compares them, as the instants they lead to from now.
                         format!("datetime() + {expr} {sym} datetime() + {x}")
@@ -1374,10 +1425,7 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 (other, _) => {
-                    return Err(invalid(
-                        &p.name,
-                        format!("unknown filter operator `{other}`"),
-                    ))
+                    return Err(invalid(name, format!("unknown filter operator `{other}`")))
                 }
             };
             parts.push(part);
@@ -1476,6 +1524,21 @@ impl<'a> Compiler<'a> {
         let mut parts = Vec::new();
         for (q, inner) in obj {
             if inner.is_null() {
+                continue;
+            }
+            if q == "aggregate" {
+                let visible = self.visible(target);
+                let where_ = visible.map(|w| format!(" WHERE {w}")).unwrap_or_default();
+                let related = Related {
+                    source: format!("MATCH {pattern}{where_}"),
+                    e: &e,
+                    t: &t,
+                    nodes: self.o.target_properties(&r.target),
+                    edge_owner: &owner,
+                    edges: props,
+                    field: &r.name,
+                };
+                parts.extend(self.aggregation_filter(&related, inner)?);
                 continue;
             }
             let pred = self.connection_where(target, &owner, props, &e, &t, inner)?;
@@ -1712,7 +1775,7 @@ pub(crate) fn quantified(
     })
 }
 
-fn combine(op: &str, subs: Vec<String>) -> Option<String> {
+pub(crate) fn combine(op: &str, subs: Vec<String>) -> Option<String> {
     match subs.len() {
         0 => None,
         1 => subs.into_iter().next(),
@@ -1743,25 +1806,41 @@ pub(crate) fn unwrap_edge<'v>(owner: &str, props: &[Property], v: &'v Value) -> 
 }
 
 /// Ends a root connection's statement `q`, whose page is in `rows`: the total (variable `total`)
-/// from `count`, a subquery body ending in `RETURN count(…)` when `totalCount` is selected, and
-/// `RETURN {rows, total} AS <column>`.
+/// from `count`, a subquery body ending in `RETURN count(…)` when `totalCount` or `aggregate`
+/// is selected, with it (in the same pass) `agg`, the aggregates of the same rows, and
+/// `RETURN {rows, total, agg} AS <column>`.
 pub(crate) fn finish_root_connection(
     mut q: String,
     rows: &str,
     total: &str,
     count: Option<String>,
+    agg: Option<String>,
     column: &str,
     shape: ConnectionShape,
 ) -> (String, Shape) {
-    let total = match count {
-        Some(count) => {
-            let _ = write!(q, "\nCALL {{\n{count} AS {total}\n}}");
-            total
+    let aggregates = format!("{total}agg");
+    let (total, agg) = match (count, agg) {
+        (Some(count), agg) => {
+            let extra = match &agg {
+                Some(a) => format!(", {a} AS {aggregates}"),
+                None => String::new(),
+            };
+            let _ = write!(q, "\nCALL {{\n{count} AS {total}{extra}\n}}");
+            (total, agg.map(|_| aggregates))
         }
-        None => "null",
+        (None, _) => ("null", None),
     };
-    let _ = write!(q, "\nRETURN {{rows: {rows}, total: {total}}} AS {column}");
+    let _ = write!(
+        q,
+        "\nRETURN {{rows: {rows}, total: {total}{}}} AS {column}",
+        agg_entry(agg)
+    );
     (q, Shape::Connection(Box::new(shape)))
+}
+
+/// `, agg: <expr>`: a connection value's computed aggregates, if any (see [`crate::shape`]).
+pub(crate) fn agg_entry(agg: Option<String>) -> String {
+    agg.map(|a| format!(", agg: {a}")).unwrap_or_default()
 }
 
 /// GraphQL input coercion: a single value stands for a one-element list.
@@ -1798,15 +1877,11 @@ pub(crate) fn needs_total(f: &FieldSel) -> bool {
         .any(|s| s.name == "totalCount" || s.name == "aggregate")
 }
 
-fn needs_distinct_nodes(f: &FieldSel) -> bool {
-    f.selection.iter().any(|s| s.name == "aggregate")
-}
-
 /// The Cypher text of the duration `d` in the JavaScript driver's ISO form (what the library
 /// returns): years and months from the months, days, then after `T` hours (not wrapped at a
 /// day), minutes and seconds with nine-digit nanoseconds, each part left out when zero, and
 /// `PT0S` for no duration; negative parts carry their sign.
-fn duration_text(d: &str) -> String {
+pub(crate) fn duration_text(d: &str) -> String {
     let secs = format!(
         "CASE WHEN {d}.nanosecondsOfSecond > 0 AND {d}.seconds < 0 THEN {d}.seconds + 1 ELSE {d}.seconds END"
     );

@@ -8,6 +8,7 @@ pub mod parse;
 pub use model::Ontology;
 pub use parse::{parse_ontology, Diagnostic, OntologyError};
 mod abstract_types;
+mod aggregate;
 pub mod api;
 pub mod compile;
 pub mod cost;

@@ -199,6 +199,10 @@ pub struct Exposure {
     pub update: bool,
     /// In the `where` input.
     pub filter: bool,
+    /// In the aggregate selections (`@selectable(onAggregate:)`).
+    pub aggregate: bool,
+    /// In the aggregation filters (`@filterable(byAggregate:)`).
+    pub filter_aggregate: bool,
 }
 
 impl Default for Exposure {
@@ -208,6 +212,8 @@ impl Default for Exposure {
             create: true,
             update: true,
             filter: true,
+            aggregate: true,
+            filter_aggregate: true,
         }
     }
 }
@@ -220,6 +226,16 @@ pub struct Timestamp {
 }
 
 impl Property {
+    /// In `aggregate { node { … } }` (and `edge { … }`): a single value of an aggregated type.
+    pub fn in_aggregate(&self) -> bool {
+        !self.list && self.scalar.is_aggregated() && self.exposure.aggregate
+    }
+
+    /// In the aggregation filters (`aggregate: { node: { <field>: { max: … } } }`).
+    pub fn in_aggregation_filter(&self) -> bool {
+        !self.list && self.scalar.is_aggregated() && self.exposure.filter_aggregate
+    }
+
     /// A key: single-valued and unique — `@id`, `@unique`, or a uniqueness constraint in the
     /// database — and read as stored (a `@coalesce` value would stand for every node without
     /// one). Lookups by a key read one node; supernode rules anchor on them; cache tags and
@@ -422,6 +438,24 @@ impl Scalar {
         })
     }
 
+    /// Whether a property of this type is aggregated (min/max, shortest/longest, …) by
+    /// `aggregate { node { … } }` and the aggregation filters, as in the library: strings,
+    /// numbers and the temporal types other than `Date`.
+    pub fn is_aggregated(&self) -> bool {
+        matches!(
+            self,
+            Scalar::String
+                | Scalar::Int
+                | Scalar::Float
+                | Scalar::BigInt
+                | Scalar::DateTime
+                | Scalar::LocalDateTime
+                | Scalar::LocalTime
+                | Scalar::Time
+                | Scalar::Duration
+        )
+    }
+
     /// Whether values of this type are ordered (`lt`, `gt`… filters).
     pub fn is_ordered(&self) -> bool {
         matches!(
@@ -592,6 +626,26 @@ impl Ontology {
     /// Finds the node type whose list root field is `field` (e.g. `people`).
     pub fn node_by_plural(&self, field: &str) -> Option<&NodeType> {
         self.nodes.values().find(|n| n.plural == field)
+    }
+
+    /// The properties of a relationship's target: a node type's or an interface's (none for
+    /// a union).
+    pub fn target_properties(&self, target: &str) -> Vec<&Property> {
+        match (self.node(target), self.interfaces.get(target)) {
+            (Some(n), _) => n.properties().collect(),
+            (None, Some(i)) => i.properties.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The properties a relationship carries (its `@relationshipProperties` type's; empty when
+    /// it has none).
+    pub fn edge_properties(&self, r: &Relationship) -> &[Property] {
+        r.properties
+            .as_ref()
+            .and_then(|p| self.relationship_properties(p))
+            .map(|rp| rp.properties.as_slice())
+            .unwrap_or_default()
     }
 
     pub fn relationship_properties(&self, name: &str) -> Option<&RelationshipPropertiesType> {

@@ -1293,8 +1293,7 @@ impl Validator {
     }
 
     /// `@selectable(onRead:, onAggregate:)`, `@settable(onCreate:, onUpdate:)`,
-    /// `@filterable(byValue:, byAggregate:)`: each argument `true` unless given (the aggregate
-    /// ones are accepted; aggregations are not generated yet).
+    /// `@filterable(byValue:, byAggregate:)`: each argument `true` unless given.
     fn exposure(&mut self, f: &Positioned<FieldDefinition>, owner: &str) -> Exposure {
         let fname = &f.node.name.node;
         let mut flag = |directive_name: &str, arg: &str, known: &[&str]| -> bool {
@@ -1330,6 +1329,8 @@ impl Validator {
             create: flag("settable", "onCreate", &["onCreate", "onUpdate"]),
             update: flag("settable", "onUpdate", &["onCreate", "onUpdate"]),
             filter: flag("filterable", "byValue", &["byValue", "byAggregate"]),
+            aggregate: flag("selectable", "onAggregate", &["onRead", "onAggregate"]),
+            filter_aggregate: flag("filterable", "byAggregate", &["byValue", "byAggregate"]),
         }
     }
 

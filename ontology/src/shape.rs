@@ -19,7 +19,7 @@ pub enum Shape {
     Plain,
     /// A map (or each map of a list) whose listed keys need shaping.
     Object(Vec<(String, Shape)>),
-    /// A connection value `{rows, total, nodes}`.
+    /// A connection value `{rows, total, nodes, agg}`.
     Connection(Box<ConnectionShape>),
     /// A `@relayId` field's value, returned as the node's global id (`<prefix><value>`,
     /// base64, as graphql-relay makes them; `prefix` is `Type:field:`).
@@ -163,6 +163,10 @@ fn connection(c: &ConnectionShape, mut raw: Map<String, Value>) -> Value {
     };
     let total = raw.remove("total").unwrap_or(Value::Null);
     let nodes = raw.remove("nodes").unwrap_or(Value::Null);
+    let mut aggregates = match raw.remove("agg") {
+        Some(Value::Object(a)) => a,
+        _ => Map::new(),
+    };
     let has_next = match c.first {
         Some(first) if rows.len() as u64 > first => {
             rows.truncate(first as usize);
@@ -199,7 +203,16 @@ fn connection(c: &ConnectionShape, mut raw: Map<String, Value>) -> Value {
             }
             "aggregate" => {
                 let mut a = Map::new();
+                // The `node` and `edge` parts come computed, under the aggregate's key.
+                let mut parts = match aggregates.remove(&sel.key) {
+                    Some(Value::Object(p)) => p,
+                    _ => Map::new(),
+                };
                 for s in &sel.selection {
+                    if s.name == "node" || s.name == "edge" {
+                        let part = parts.remove(&s.key).unwrap_or(Value::Null);
+                        a.insert(s.key.clone(), part);
+                    }
                     if s.name == "count" {
                         let mut count = Map::new();
                         for cs in &s.selection {

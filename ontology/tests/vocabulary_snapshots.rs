@@ -156,3 +156,18 @@ shape!(
     "relay-id",
     r#"{ node(id: "UHJvZHVjdDpza3U6cDE=") { id ... on Product { name } } accounts(where: { id: "QWNjb3VudDpudW1iZXI6NDI=" }) { id holder } }"#
 );
+shape!(
+    aggregate_root_connection_one_pass,
+    "aggregations",
+    r#"{ moviesConnection(where: { released: { gte: 1996 } }) { aggregate { count { nodes } node { title { shortest longest } released { min max average sum } budget { sum } } } } }"#
+);
+shape!(
+    aggregate_nested_node_and_edge,
+    "aggregations",
+    r#"{ movies { title actorsConnection { aggregate { count { nodes edges } node { born { min average } } edge { role { longest } } } } } }"#
+);
+shape!(
+    aggregation_filters_count_node_edge,
+    "aggregations",
+    r#"{ movies(where: { actorsConnection: { aggregate: { count: { nodes: { gt: 1 } }, NOT: { node: { name: { longestLength: { lt: 5 } } } }, edge: { screenTime: { sum: { gte: 100 } } } } } }) { title } }"#
+);
