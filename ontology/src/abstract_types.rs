@@ -287,18 +287,21 @@ impl<'a> Compiler<'a> {
         let Some(call) = self.branches(Some(v), &members, None, &t, false)? else {
             return Ok((if r.list { "[]" } else { "null" }.to_owned(), Shape::Plain));
         };
-        let (proj, shape) = self.project_members(&nodes, &t, &f.selection)?;
+        let ((proj, shape), pre) =
+            self.hoisting(|this| this.project_members(&nodes, &t, &f.selection))?;
         if !r.list {
+            let body = format!("{call} WITH {t} LIMIT 1");
             return Ok((
-                format!("head(COLLECT {{ {call} WITH {t} LIMIT 1 RETURN {proj} }})"),
+                self.hoist(v, &body, &pre, &format!("head(collect({proj}))")),
                 shape,
             ));
         }
         let offset = self.non_negative(f, "offset")?.unwrap_or(0);
         let limit = self.plain_limit(f, "limit", false)?;
         let page = self.skip_limit(offset, limit);
+        let body = format!("{call} WITH {t}{order}{page}");
         Ok((
-            format!("COLLECT {{ {call} WITH {t}{order}{page} RETURN {proj} }}"),
+            self.hoist(v, &body, &pre, &format!("collect({proj})")),
             shape,
         ))
     }
@@ -360,8 +363,10 @@ impl<'a> Compiler<'a> {
         } else {
             format!(" ORDER BY {}", order.join(", "))
         };
-        let (row_parts, node_shapes) = self.edge_rows(n, r, f, &e, |this, sel| {
-            this.project_members(&nodes, &t, sel)
+        let ((row_parts, node_shapes), pre) = self.hoisting(|this| {
+            this.edge_rows(n, r, f, &e, |this, sel| {
+                this.project_members(&nodes, &t, sel)
+            })
         })?;
         let expr = match self.branches(Some(v), &members, Some(&e), &t, true)? {
             None => "{rows: [], total: 0, nodes: 0}".to_owned(),
@@ -372,11 +377,12 @@ impl<'a> Compiler<'a> {
                     .iter()
                     .any(|s| s.name == "edges" || s.name == "pageInfo")
                 {
-                    format!(
-                        "COLLECT {{ {call} WITH {e}, {t}{order}{} RETURN {} }}",
-                        self.skip_limit(offset, fetch),
-                        map_literal(&row_parts)
-                    )
+                    let body = format!(
+                        "{call} WITH {e}, {t}{order}{}",
+                        self.skip_limit(offset, fetch)
+                    );
+                    let row = format!("collect({})", map_literal(&row_parts));
+                    self.hoist(v, &body, &pre, &row)
                 } else {
                     "[]".to_owned()
                 };
@@ -394,7 +400,7 @@ impl<'a> Compiler<'a> {
                     edges: props,
                     field: &r.name,
                 };
-                self.connection_value(f, &rows, &total, &related)?
+                self.connection_value(v, f, &rows, &total, &related)?
             }
         };
         let shape = Shape::Connection(Box::new(ConnectionShape {
@@ -430,10 +436,11 @@ impl<'a> Compiler<'a> {
             }
             Some(_) => limit,
         };
-        let (proj, shape) = self.project_members(&nodes, &t, &f.selection)?;
+        let ((proj, shape), pre) =
+            self.hoisting(|this| this.project_members(&nodes, &t, &f.selection))?;
         let page = self.skip_limit(offset, fetch);
         Ok((
-            format!("{call}\nWITH {t}{page}\nRETURN collect({proj}) AS {column}"),
+            format!("{call}\nWITH {t}{page}\n{pre}RETURN collect({proj}) AS {column}"),
             shape,
         ))
     }
@@ -523,19 +530,21 @@ impl<'a> Compiler<'a> {
         let page = self.skip_limit(offset, fetch);
         let order = if sorted { order } else { String::new() };
         if !connection {
-            let (proj, shape) = self.project_members(&selected, &t, &f.selection)?;
+            let ((proj, shape), pre) =
+                self.hoisting(|this| this.project_members(&selected, &t, &f.selection))?;
             return Ok((
-                format!("{source}\nWITH {t}{order}{page}\nRETURN collect({proj}) AS {column}"),
+                format!("{source}\nWITH {t}{order}{page}\n{pre}RETURN collect({proj}) AS {column}"),
                 shape,
             ));
         }
         // Rows carry each `node` selection under its key, as a node type's root connection.
-        let (edge_parts, node_shapes) =
-            self.root_edge_rows(f, |this, sel| this.project_members(&selected, &t, sel))?;
+        let ((edge_parts, node_shapes), pre) = self.hoisting(|this| {
+            this.root_edge_rows(f, |this, sel| this.project_members(&selected, &t, sel))
+        })?;
         let rows = self.var("rows");
         let total = self.var("total");
         let q = format!(
-            "CALL {{\n{source}\nWITH {t}{order}{page}\nRETURN collect({}) AS {rows}\n}}",
+            "CALL {{\n{source}\nWITH {t}{order}{page}\n{pre}RETURN collect({}) AS {rows}\n}}",
             map_literal(&edge_parts)
         );
         let count = needs_total(f).then(|| format!("{source}\nRETURN count({t})"));

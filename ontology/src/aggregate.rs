@@ -4,11 +4,16 @@
 //! nodes: { gt: 2 } }, node: { name: { longestLength: { gt: 5 } } } } }`).
 //!
 //! As in the library, `node` aggregates (and `count.nodes`) are over the distinct related nodes,
-//! `edge` aggregates (and `count.edges`) over the relationships. Every aggregate is computed in
-//! one pass over its rows, never by collecting the values first: a string's `shortest` and
-//! `longest` are the least and the greatest `[size, value]` pair (the library sorts every value
-//! and collects them). Counts alone come from the count store and the degree store where Neo4j
-//! can use them (the callers' plain `count(…)` and `COUNT { … }`).
+//! `edge` aggregates (and `count.edges`) over the relationships. Counts are `count(…)` and
+//! `COUNT { … }`, which Neo4j answers from its count store and degree store where it can.
+//!
+//! Selected aggregates are aggregate functions, one pass over their rows: a root connection's in
+//! the `CALL` that counts it, a relationship's in a subquery hoisted out of the projection
+//! ([`Compiler::hoist`]) and run for the rows returned only. A string's `shortest` and
+//! `longest` are the least and the greatest `[size, value]` pair (the library sorts and collects
+//! every value). Aggregation filters sit inside `WHERE`, possibly of a nested level, where Neo4j
+//! refuses aggregate functions: they read the related values in one pass (`COLLECT { … }`) and
+//! fold them with `reduce`, computing what the functions compute (the running mean of `avg`).
 
 use serde_json::Value;
 
@@ -35,7 +40,7 @@ fn aggregate_value(s: &Scalar, e: String) -> String {
 }
 
 /// A fold of the list of values `l` (nulls skipped) with the aggregate function `op` (`min`,
-/// `max`, `sum`, `average`, `shortest`, `longest`), as the function computes it; `float`: the
+/// `max`, `sum`, `average`), as the function computes it; `float`: the
 /// mean of these values is a float (not a `Duration`).
 fn fold(op: &str, float: bool, l: &str) -> Option<String> {
     let keep = |cond: &str| {
@@ -44,8 +49,6 @@ fn fold(op: &str, float: bool, l: &str) -> Option<String> {
     Some(match op {
         "min" => keep("m <= v"),
         "max" => keep("m >= v"),
-        "shortest" => keep("size(m) < size(v)"),
-        "longest" => keep("size(m) >= size(v)"),
         "sum" => format!("reduce(s = 0, v IN {l} | CASE WHEN v IS NULL THEN s ELSE s + v END)"),
         "average" => {
             let first = if float { "toFloat(v)" } else { "v" };
@@ -59,16 +62,15 @@ fn fold(op: &str, float: bool, l: &str) -> Option<String> {
 }
 
 impl<'a> Compiler<'a> {
-    /// The fields of an aggregate `node { … }` or `edge { … }` selection `sel` over the
-    /// properties `props` of `var`: per field its response key, its property, how it is read,
-    /// and the aggregations selected (response key, name).
-    #[allow(clippy::type_complexity)]
-    fn aggregated(
+    /// `{<field key>: {<op key>: <aggregate function>, …}, …}`: the aggregate selection `sel`
+    /// (`node { … }` or `edge { … }`) over the properties `props` of `var`, evaluated where
+    /// `var` is bound to every row aggregated.
+    pub(crate) fn aggregate_fields(
         &mut self,
         props: &[&'a Property],
         var: &str,
         sel: &FieldSel,
-    ) -> Result<Vec<(String, &'a Property, String, Vec<(String, String)>)>, CompileError> {
+    ) -> Result<String, CompileError> {
         let mut fields = Vec::new();
         for f in sel.selection.iter().filter(|f| !f.name.starts_with("__")) {
             let p = *props
@@ -78,57 +80,31 @@ impl<'a> Compiler<'a> {
                     owner: sel.name.clone(),
                     field: f.name.clone(),
                 })?;
-            let read = self.read(var, p);
+            let x = self.read(var, p);
             let mut ops = Vec::new();
             for op in f.selection.iter().filter(|o| !o.name.starts_with("__")) {
-                let known = match &p.scalar {
-                    Scalar::String => matches!(op.name.as_str(), "shortest" | "longest"),
-                    Scalar::Int | Scalar::Float | Scalar::BigInt => {
-                        matches!(op.name.as_str(), "min" | "max" | "average" | "sum")
+                let e = match (op.name.as_str(), &p.scalar) {
+                    ("shortest", Scalar::String) => {
+                        format!("min(CASE WHEN {x} IS NOT NULL THEN [size({x}), {x}] END)[1]")
                     }
-                    _ => matches!(op.name.as_str(), "min" | "max"),
+                    ("longest", Scalar::String) => {
+                        format!("max(CASE WHEN {x} IS NOT NULL THEN [size({x}), {x}] END)[1]")
+                    }
+                    ("average" | "sum", Scalar::Int | Scalar::Float | Scalar::BigInt) => {
+                        let function = if op.name == "sum" { "sum" } else { "avg" };
+                        format!("{function}({x})")
+                    }
+                    ("min" | "max", s) if *s != Scalar::String => format!("{}({x})", op.name),
+                    (other, _) => {
+                        return Err(CompileError::UnknownField {
+                            owner: format!("{}AggregateSelection", p.scalar.graphql_name()),
+                            field: other.to_owned(),
+                        })
+                    }
                 };
-                if !known {
-                    return Err(CompileError::UnknownField {
-                        owner: format!("{}AggregateSelection", p.scalar.graphql_name()),
-                        field: op.name.clone(),
-                    });
-                }
-                ops.push((op.key.clone(), op.name.clone()));
+                ops.push((op.key.clone(), aggregate_value(&p.scalar, e)));
             }
-            fields.push((f.key.clone(), p, read, ops));
-        }
-        Ok(fields)
-    }
-
-    /// `{<field key>: {<op key>: <aggregate function>, …}, …}`: the aggregate selection `sel`
-    /// (`node { … }`) over the properties `props` of `var`, evaluated where `var` is bound to
-    /// every row aggregated.
-    pub(crate) fn aggregate_fields(
-        &mut self,
-        props: &[&'a Property],
-        var: &str,
-        sel: &FieldSel,
-    ) -> Result<String, CompileError> {
-        let mut fields = Vec::new();
-        for (key, p, x, ops) in self.aggregated(props, var, sel)? {
-            let ops: Vec<(String, String)> = ops
-                .into_iter()
-                .map(|(k, op)| {
-                    let e = match op.as_str() {
-                        "shortest" => {
-                            format!("min(CASE WHEN {x} IS NOT NULL THEN [size({x}), {x}] END)[1]")
-                        }
-                        "longest" => {
-                            format!("max(CASE WHEN {x} IS NOT NULL THEN [size({x}), {x}] END)[1]")
-                        }
-                        "average" => format!("avg({x})"),
-                        other => format!("{other}({x})"),
-                    };
-                    (k, aggregate_value(&p.scalar, e))
-                })
-                .collect();
-            fields.push((key, map_literal(&ops)));
+            fields.push((f.key.clone(), map_literal(&ops)));
         }
         Ok(map_literal(&fields))
     }
@@ -165,6 +141,7 @@ impl<'a> Compiler<'a> {
     /// `node`/`edge` aggregates computed.
     pub(crate) fn connection_value(
         &mut self,
+        v: &str,
         f: &FieldSel,
         rows: &str,
         total: &str,
@@ -175,7 +152,7 @@ impl<'a> Compiler<'a> {
         } else {
             "null".to_owned()
         };
-        let agg = self.related_aggregates(f, rel)?;
+        let agg = self.related_aggregates(v, f, rel)?;
         Ok(format!(
             "{{rows: {rows}, total: {total}, nodes: {nodes}{}}}",
             agg_entry(agg)
@@ -185,36 +162,19 @@ impl<'a> Compiler<'a> {
     /// The `aggregate` parts of a relationship connection `f` over `rel`.
     fn related_aggregates(
         &mut self,
+        v: &str,
         f: &FieldSel,
         rel: &Related<'a, '_>,
     ) -> Result<Option<String>, CompileError> {
         self.aggregate_parts(f, |this, s| {
-            let nodes = s.name == "node";
-            let fields = if nodes {
-                this.aggregated(&rel.nodes, rel.t, s)?
+            let (fields, body) = if s.name == "node" {
+                let fields = this.aggregate_fields(&rel.nodes, rel.t, s)?;
+                (fields, format!("{} WITH DISTINCT {}", rel.source, rel.t))
             } else {
                 let edges: Vec<&Property> = rel.edges.iter().collect();
-                this.aggregated(&edges, rel.e, s)?
+                (this.aggregate_fields(&edges, rel.e, s)?, rel.source.clone())
             };
-            // One pass: a row of the selected fields' values per node or relationship.
-            let reads: Vec<&str> = fields.iter().map(|(_, _, x, _)| x.as_str()).collect();
-            let values = rel.values(nodes, &format!("[{}]", reads.join(", ")));
-            let mut parts = Vec::new();
-            for (i, (key, p, _, ops)) in fields.iter().enumerate() {
-                let column = format!("[r IN rows | r[{i}]]");
-                let ops: Vec<(String, String)> = ops
-                    .iter()
-                    .filter_map(|(k, op)| {
-                        let e = fold(op, p.scalar != Scalar::Duration, &column)?;
-                        Some((k.clone(), aggregate_value(&p.scalar, e)))
-                    })
-                    .collect();
-                parts.push((key.clone(), map_literal(&ops)));
-            }
-            Ok(Some(format!(
-                "[rows IN [{values}] | {}][0]",
-                map_literal(&parts)
-            )))
+            Ok(Some(this.hoist(v, &body, "", &fields)))
         })
     }
 

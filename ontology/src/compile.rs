@@ -127,6 +127,7 @@ pub fn compile_with(
         uses: RefCell::new(BTreeSet::new()),
         roles: &op.roles,
         defaulted: None,
+        hoisted: Vec::new(),
     };
     let mut cypher = String::new();
     let mut roots = Vec::new();
@@ -257,9 +258,37 @@ pub(crate) struct Compiler<'a> {
     pub(crate) roles: &'a BTreeSet<String>,
     /// The default page size the root field being compiled got (no `limit`/`first` given).
     pub(crate) defaulted: Option<u64>,
+    /// Subqueries (`CALL (x) { … }`) the projection being compiled reads its nested values
+    /// from, to run between its rows' last clause and its `RETURN` (see [`Compiler::hoist`]).
+    pub(crate) hoisted: Vec<String>,
 }
 
 impl<'a> Compiler<'a> {
+    /// Runs `project` (a projection of the rows bound at one level) and takes the subqueries it
+    /// hoisted: text, each followed by a space, to put between those rows' last clause and the
+    /// projection's `RETURN` — after paging, so they run for the rows returned only.
+    pub(crate) fn hoisting<T>(
+        &mut self,
+        project: impl FnOnce(&mut Self) -> Result<T, CompileError>,
+    ) -> Result<(T, String), CompileError> {
+        let outer = std::mem::take(&mut self.hoisted);
+        let projected = project(self);
+        let mine = std::mem::replace(&mut self.hoisted, outer);
+        Ok((projected?, mine.iter().map(|c| format!("{c} ")).collect()))
+    }
+
+    /// Hoists `CALL (v) { <body> <pre>RETURN <ret> AS x }` into the projection being compiled
+    /// and returns `x`. Nested values (related rows, aggregates) are computed by such
+    /// subqueries, never inside the projection's expressions: Neo4j refuses an aggregate
+    /// function anywhere inside a projection that aggregates or groups, even within a subquery
+    /// expression.
+    pub(crate) fn hoist(&mut self, v: &str, body: &str, pre: &str, ret: &str) -> String {
+        let x = self.var("sub");
+        self.hoisted
+            .push(format!("CALL ({v}) {{ {body} {pre}RETURN {ret} AS {x} }}"));
+        x
+    }
+
     /// Records a filter or sort on a node property (reads only: writes match by key).
     fn uses(&self, n: &NodeType, p: &Property, usage: Usage) {
         if !self.writing {
@@ -471,10 +500,10 @@ impl<'a> Compiler<'a> {
             };
             let _ = write!(q, "\nWITH {v}{order}{}", self.skip_limit(offset, fetch));
             self.anchor = anchor;
-            let projected = self.project_node(n, &v, &f.selection);
+            let projected = self.hoisting(|this| this.project_node(n, &v, &f.selection));
             self.anchor = None;
-            let (proj, shape) = projected?;
-            let _ = write!(q, "\nRETURN collect({proj}) AS {column}");
+            let ((proj, shape), pre) = projected?;
+            let _ = write!(q, "\n{pre}RETURN collect({proj}) AS {column}");
             return Ok((q, shape));
         }
         if let Some(n) = f
@@ -516,8 +545,8 @@ impl<'a> Compiler<'a> {
         let v = self.var("this");
         let where_ = self.where_arg(Owner::Node(n), &v, f.arg("where"))?;
         let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
-        let (edge_parts, node_shapes) =
-            self.root_edge_rows(f, |this, sel| this.project_node(n, &v, sel))?;
+        let ((edge_parts, node_shapes), pre) = self
+            .hoisting(|this| this.root_edge_rows(f, |this, sel| this.project_node(n, &v, sel)))?;
         let row = map_literal(&edge_parts);
         let fetch = first.map(|f| f + 1);
         let rows = self.var("rows");
@@ -527,7 +556,7 @@ impl<'a> Compiler<'a> {
         }
         let _ = write!(
             q,
-            "\nWITH {v}{order}{}\nRETURN collect({row}) AS {rows}\n}}",
+            "\nWITH {v}{order}{}\n{pre}RETURN collect({row}) AS {rows}\n}}",
             self.skip_limit(offset, fetch)
         );
         let total = self.var("total");
@@ -806,10 +835,10 @@ impl<'a> Compiler<'a> {
             " WITH DISTINCT {t}{order}{}",
             self.skip_limit(offset, limit)
         );
-        let (proj, shape) = self.project_node(target, &t, &f.selection)?;
-        let _ = write!(q, " RETURN {proj}");
+        let ((proj, shape), pre) =
+            self.hoisting(|this| this.project_node(target, &t, &f.selection))?;
         // Shapes apply element-wise to lists, so the list keeps its element's shape.
-        Ok((format!("COLLECT {{ {q} }}"), shape))
+        Ok((self.hoist(v, &q, &pre, &format!("collect({proj})")), shape))
     }
 
     fn rel_single(
@@ -821,9 +850,11 @@ impl<'a> Compiler<'a> {
         let target = self.node(&r.target)?;
         let t = self.var("this");
         let pattern = self.pattern(v, r, "", &t, true)?;
-        let (proj, shape) = self.project_node(target, &t, &f.selection)?;
+        let ((proj, shape), pre) =
+            self.hoisting(|this| this.project_node(target, &t, &f.selection))?;
+        let body = format!("MATCH {pattern} WITH {t} LIMIT 1");
         Ok((
-            format!("head(COLLECT {{ MATCH {pattern} RETURN {proj} LIMIT 1 }})"),
+            self.hoist(v, &body, &pre, &format!("head(collect({proj}))")),
             shape,
         ))
     }
@@ -904,8 +935,9 @@ impl<'a> Compiler<'a> {
         } else {
             format!(" ORDER BY {}", order.join(", "))
         };
-        let (row_parts, node_shapes) =
-            self.edge_rows(n, r, f, &e, |this, sel| this.project_node(target, &t, sel))?;
+        let ((row_parts, node_shapes), pre) = self.hoisting(|this| {
+            this.edge_rows(n, r, f, &e, |this, sel| this.project_node(target, &t, sel))
+        })?;
         let where_clause = where_
             .as_ref()
             .map(|w| format!(" WHERE {w}"))
@@ -924,11 +956,11 @@ impl<'a> Compiler<'a> {
                 let edges = self.pattern(v, r, &e, &t, false)?;
                 let sk = self.param(Value::from(wanted));
                 format!(
-                    "COLLECT {{ {walk} CALL ({v}, {fast}) {{ WITH {v}, {fast} WHERE size({fast}) >= {sk} UNWIND {fast} AS {t} MATCH {edges} RETURN {e}, {t} \
+                    "{walk} CALL ({v}, {fast}) {{ WITH {v}, {fast} WHERE size({fast}) >= {sk} UNWIND {fast} AS {t} MATCH {edges} RETURN {e}, {t} \
                      UNION ALL WITH {v}, {fast} WHERE size({fast}) < {sk} MATCH {pattern} RETURN {e}, {t} }}"
                 )
             }
-            None => format!("COLLECT {{ MATCH {pattern}{where_clause}"),
+            None => format!("MATCH {pattern}{where_clause}"),
         };
         if !order.is_empty() || offset > 0 || fetch.is_some() {
             let _ = write!(
@@ -937,15 +969,21 @@ impl<'a> Compiler<'a> {
                 self.skip_limit(offset, fetch)
             );
         }
-        let _ = write!(rows, " RETURN {} }}", map_literal(&row_parts));
         // Only counts selected: no rows to fetch (a hub's would be all of its relationships).
-        if !f
+        let rows = if f
             .selection
             .iter()
             .any(|s| s.name == "edges" || s.name == "pageInfo")
         {
-            rows = "[]".to_owned();
-        }
+            self.hoist(
+                v,
+                &rows,
+                &pre,
+                &format!("collect({})", map_literal(&row_parts)),
+            )
+        } else {
+            "[]".to_owned()
+        };
         let total = if count_rule.is_some() {
             // The degree store: no expansion, no far-end label check.
             let bare = self.pattern(v, r, "", "", false)?;
@@ -964,7 +1002,7 @@ impl<'a> Compiler<'a> {
             edges: props,
             field: &r.name,
         };
-        let expr = self.connection_value(f, &rows, &total, &related)?;
+        let expr = self.connection_value(v, f, &rows, &total, &related)?;
         let shape = Shape::Connection(Box::new(ConnectionShape {
             field: f.clone(),
             offset,
@@ -1205,10 +1243,11 @@ impl<'a> Compiler<'a> {
         let pred = and_all(std::iter::once(pred).chain(self.visible(n)).collect());
         let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
         self.depends_on(n);
-        let (proj, shape) = self.project_members(&[n], &t, &f.selection)?;
+        let ((proj, shape), pre) =
+            self.hoisting(|this| this.project_members(&[n], &t, &f.selection))?;
         Ok((
             format!(
-                "OPTIONAL MATCH ({t}{}){where_}\nWITH {t} LIMIT 1\nRETURN {proj} AS {column}",
+                "OPTIONAL MATCH ({t}{}){where_}\nWITH {t} LIMIT 1\n{pre}RETURN {proj} AS {column}",
                 labels_of(n)
             ),
             shape,

@@ -154,11 +154,22 @@ impl<'a> Compiler<'a> {
                     parts.push((s.key.clone(), map_literal(&info)));
                 }
                 name if name == n.plural => {
-                    let (proj, sh) = self.project_node(n, &x, &s.selection)?;
-                    parts.push((
-                        s.key.clone(),
-                        format!("[{x} IN [{}] | {proj}]", nodes.join(", ")),
-                    ));
+                    let ((proj, sh), pre) =
+                        self.hoisting(|this| this.project_node(n, &x, &s.selection))?;
+                    let written = nodes.join(", ");
+                    let value = if pre.is_empty() {
+                        format!("[{x} IN [{written}] | {proj}]")
+                    } else {
+                        // Nested values come from subqueries, one row per written node.
+                        let list = self.var("written");
+                        // (`WITH *`: Neo4j wants one between a write and a `CALL`.)
+                        let _ = writeln!(
+                            q,
+                            "WITH * CALL ({written}) {{ UNWIND [{written}] AS {x} {pre}RETURN collect({proj}) AS {list} }}"
+                        );
+                        list
+                    };
+                    parts.push((s.key.clone(), value));
                     if !matches!(sh, Shape::Plain) {
                         shape = Shape::Object(vec![(s.key.clone(), sh)]);
                     }
@@ -539,7 +550,12 @@ impl<'a> Compiler<'a> {
         let mut projection = None;
         for s in &f.selection {
             if s.name == n.plural {
-                let (proj, sh) = self.project_node(n, &u, &s.selection)?;
+                let ((proj, sh), pre) =
+                    self.hoisting(|this| this.project_node(n, &u, &s.selection))?;
+                if !pre.is_empty() {
+                    // (`WITH *`: Neo4j wants one between a write and a `CALL`.)
+                    let _ = write!(q, "WITH * {pre}");
+                }
                 projection = Some((s.key.clone(), proj));
                 if !matches!(sh, Shape::Plain) {
                     shape = Shape::Object(vec![(s.key.clone(), sh)]);
