@@ -122,6 +122,7 @@ impl<'a> Compiler<'a> {
         for m in members {
             orders.push(self.order_by(Owner::Node(m), t, sort)?);
         }
+        self.no_sort_values(&format!("a list of `{owner}`"))?;
         let order = orders.first().cloned().unwrap_or_default();
         if orders.iter().any(|o| *o != order) {
             return Err(invalid(

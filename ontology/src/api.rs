@@ -10,7 +10,8 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use crate::model::{
-    upper_first, NodeType, Ontology, Property, Relationship, Scalar, NODE_INTERFACE,
+    upper_first, CypherField, CypherResult, NodeType, Ontology, Property, Relationship, Scalar,
+    NODE_INTERFACE,
 };
 
 /// Builds the API SDL for an ontology.
@@ -41,6 +42,14 @@ pub fn api_sdl(o: &Ontology) -> String {
         }
         b.out.push_str("}\n\n");
     }
+    for ob in o.objects.values() {
+        b.description(&ob.description, "");
+        let _ = writeln!(b.out, "type {} {{", ob.name);
+        for (name, ty) in &ob.fields {
+            let _ = writeln!(b.out, "  {name}: {ty}");
+        }
+        b.out.push_str("}\n\n");
+    }
     if o.nodes.values().any(|n| n.relay_id().is_some()) {
         let _ = writeln!(b.out, "interface {NODE_INTERFACE} {{\n  id: ID!\n}}\n");
     }
@@ -64,7 +73,7 @@ pub fn api_sdl(o: &Ontology) -> String {
             b.property_field(p);
         }
         b.out.push_str("}\n\n");
-        b.where_input(&rp.name, &rp.properties, &[], "");
+        b.where_input(&rp.name, &rp.properties, &[], "", &[]);
         // Relationship properties sort by list fields too, as in the library.
         b.sort_input(&rp.name, &rp.properties, true);
         b.create_input(&format!("{}CreateInput", rp.name), &rp.properties, None);
@@ -281,12 +290,21 @@ impl Sdl {
 
     fn shared_types(&mut self, o: &Ontology) {
         let uses = |s: Scalar| {
-            o.nodes
+            let name = s.graphql_name();
+            o.nodes.values().any(|n| {
+                n.properties().any(|p| p.scalar == s)
+                    || n.cypher_fields
+                        .iter()
+                        .any(|c| c.result == CypherResult::Scalar(s.clone()))
+            }) || o
+                .relationship_properties
                 .values()
-                .any(|n| n.properties().any(|p| p.scalar == s))
-                || o.relationship_properties
-                    .values()
-                    .any(|r| r.properties.iter().any(|p| p.scalar == s))
+                .any(|r| r.properties.iter().any(|p| p.scalar == s))
+                || o.objects.values().any(|ob| {
+                    ob.fields.iter().any(|(_, ty)| {
+                        ty.trim_matches(|c| c == '[' || c == ']' || c == '!') == name
+                    })
+                })
         };
         if uses(Scalar::DateTime) {
             self.out.push_str("\"\"\"\nA date and time, as an ISO-8601 string in UTC: `2024-05-01T08:20:30.500Z`.\n\"\"\"\nscalar DateTime\n\n");
@@ -405,6 +423,23 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
                     let _ = writeln!(self.out, "  {}Connection(where: {conn}Where, first: Int, after: String, sort: [{conn}Sort!]): {conn}!", r.name);
                 }
             }
+        }
+        for c in &n.cypher_fields {
+            self.description(&c.description, "  ");
+            let args: Vec<String> = c
+                .args
+                .iter()
+                .map(|a| match &a.default {
+                    Some((_, text)) => format!("{}: {} = {text}", a.name, a.ty),
+                    None => format!("{}: {}", a.name, a.ty),
+                })
+                .collect();
+            let args = if args.is_empty() {
+                String::new()
+            } else {
+                format!("({})", args.join(", "))
+            };
+            let _ = writeln!(self.out, "  {}{args}: {}", c.name, c.ty);
         }
         if n.relay_id().is_some() {
             self.out.push_str("  id: ID!\n");
@@ -585,8 +620,11 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         // Where, sort, create, update.
         let props: Vec<Property> = n.properties().cloned().collect();
         let rels: Vec<&Relationship> = n.relationships().collect();
-        self.where_input(t, &props, &rels, &n.name);
-        self.sort_input(t, &props, false);
+        // Scalar @cypher fields are filtered and sorted on too.
+        let mut read: Vec<Property> = props.clone();
+        read.extend(n.cypher_fields.iter().filter_map(|c| c.as_property()));
+        self.where_input(t, &read, &rels, &n.name, &n.cypher_fields);
+        self.sort_input(t, &read, false);
         self.create_input(&format!("{t}CreateInput"), &props, Some(n));
         let rels = n
             .relationships()
@@ -1028,7 +1066,14 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         }
     }
 
-    fn where_input(&mut self, t: &str, props: &[Property], rels: &[&Relationship], node: &str) {
+    fn where_input(
+        &mut self,
+        t: &str,
+        props: &[Property],
+        rels: &[&Relationship],
+        node: &str,
+        cypher: &[CypherField],
+    ) {
         let mut w = format!("input {t}Where {{\n");
         for p in props.iter().filter(|p| p.exposure.filter) {
             let f = filter_input(p);
@@ -1048,6 +1093,21 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
             } else {
                 let _ = writeln!(w, "  {}: {}Where", r.name, r.target);
                 let _ = writeln!(w, "  {}Connection: {conn}Where", r.name);
+            }
+        }
+        // `@cypher` fields returning nodes (without arguments), as the library filters them.
+        for c in cypher.iter().filter(|c| c.args.is_empty()) {
+            let CypherResult::Node(target) = &c.result else {
+                continue;
+            };
+            if c.list {
+                let _ = writeln!(w, "  {}: {target}RelationshipFilters", c.name);
+                for q in ["ALL", "NONE", "SINGLE", "SOME"] {
+                    let _ = writeln!(w, "  {}_{q}: {target}Where", c.name);
+                }
+                self.relationship_filters(target);
+            } else {
+                let _ = writeln!(w, "  {}: {target}Where", c.name);
             }
         }
         w.push_str("}\n\n");

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::deps;
 use crate::ir::{FieldSel, Operation, OperationKind};
-use crate::model::{Direction, NodeType, Ontology, Property, Relationship, Scalar};
+use crate::model::{CypherResult, Direction, NodeType, Ontology, Property, Relationship, Scalar};
 use crate::rewrite::{self, Anchor, DegreeStats, RewriteOptions, Rule};
 use crate::shape::{ConnectionShape, RootField, Shape};
 
@@ -128,6 +128,7 @@ pub fn compile_with(
         roles: &op.roles,
         defaulted: None,
         hoisted: Vec::new(),
+        sort_values: Vec::new(),
     };
     let mut cypher = String::new();
     let mut roots = Vec::new();
@@ -224,7 +225,10 @@ impl<'a> Owner<'a> {
     /// Declaration position of a property (for ordering multi-key sorts).
     fn position(&self, name: &str) -> usize {
         match self {
-            Owner::Node(n) => n.properties().position(|p| p.name == name),
+            Owner::Node(n) => n.properties().position(|p| p.name == name).or_else(|| {
+                let c = n.cypher_fields.iter().position(|c| c.name == name)?;
+                Some(n.properties().count() + c)
+            }),
             Owner::Edge(_, props) => props.iter().position(|p| p.name == name),
         }
         .unwrap_or(usize::MAX)
@@ -261,6 +265,9 @@ pub(crate) struct Compiler<'a> {
     /// Subqueries (`CALL (x) { … }`) the projection being compiled reads its nested values
     /// from, to run between its rows' last clause and its `RETURN` (see [`Compiler::hoist`]).
     pub(crate) hoisted: Vec<String>,
+    /// Subqueries computing the `@cypher` values a sort being compiled orders by, to run
+    /// before its `ORDER BY` (see [`Compiler::sort_values`]).
+    pub(crate) sort_values: Vec<String>,
 }
 
 impl<'a> Compiler<'a> {
@@ -287,6 +294,28 @@ impl<'a> Compiler<'a> {
         self.hoisted
             .push(format!("CALL ({v}) {{ {body} {pre}RETURN {ret} AS {x} }}"));
         x
+    }
+
+    /// The subqueries the sort just compiled needs before its `ORDER BY` (each followed by a
+    /// space; empty when it sorts by no `@cypher` field).
+    pub(crate) fn sort_values(&mut self) -> String {
+        std::mem::take(&mut self.sort_values)
+            .iter()
+            .map(|c| format!("{c} "))
+            .collect()
+    }
+
+    /// Refuses a sort by a `@cypher` field where `what` is sorted (lists and connections of
+    /// node types sort by one).
+    pub(crate) fn no_sort_values(&mut self, what: &str) -> Result<(), CompileError> {
+        if self.sort_values.is_empty() {
+            return Ok(());
+        }
+        self.sort_values.clear();
+        Err(invalid(
+            "sort",
+            format!("{what} cannot be sorted by a @cypher field yet (lists and connections of node types can)"),
+        ))
     }
 
     /// Records a filter or sort on a node property (reads only: writes match by key).
@@ -453,6 +482,17 @@ impl<'a> Compiler<'a> {
         applied.then_some(rule)
     }
 
+    /// Records a dependency on every node type and relationship type of the ontology: what a
+    /// `@cypher` statement reads cannot be told from its text.
+    pub(crate) fn depends_on_everything(&self) {
+        for n in self.o.nodes.values() {
+            self.depends_on(n);
+            for r in n.relationships() {
+                self.tags.borrow_mut().insert(deps::rel_tag(&r.rel_type));
+            }
+        }
+    }
+
     /// `:Label` for a node type, recorded as a dependency.
     pub(crate) fn labels(&self, n: &NodeType) -> String {
         self.depends_on(n);
@@ -491,6 +531,7 @@ impl<'a> Compiler<'a> {
                 let _ = write!(q, "\nWHERE {w}");
             }
             let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
+            let sorted = self.sort_values();
             let offset = self.non_negative(f, "offset")?.unwrap_or(0);
             let limit = self.limit(f, "limit", true, n)?;
             // A defaulted limit fetches one more row, so the shaper can say the list was cut.
@@ -498,7 +539,11 @@ impl<'a> Compiler<'a> {
                 Some(default) => Some(default + 1),
                 None => limit,
             };
-            let _ = write!(q, "\nWITH {v}{order}{}", self.skip_limit(offset, fetch));
+            let _ = write!(
+                q,
+                "\n{sorted}WITH {v}{order}{}",
+                self.skip_limit(offset, fetch)
+            );
             self.anchor = anchor;
             let projected = self.hoisting(|this| this.project_node(n, &v, &f.selection));
             self.anchor = None;
@@ -545,6 +590,7 @@ impl<'a> Compiler<'a> {
         let v = self.var("this");
         let where_ = self.where_arg(Owner::Node(n), &v, f.arg("where"))?;
         let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
+        let sorted = self.sort_values();
         let ((edge_parts, node_shapes), pre) = self
             .hoisting(|this| this.root_edge_rows(f, |this, sel| this.project_node(n, &v, sel)))?;
         let row = map_literal(&edge_parts);
@@ -556,7 +602,7 @@ impl<'a> Compiler<'a> {
         }
         let _ = write!(
             q,
-            "\nWITH {v}{order}{}\n{pre}RETURN collect({row}) AS {rows}\n}}",
+            "\n{sorted}WITH {v}{order}{}\n{pre}RETURN collect({row}) AS {rows}\n}}",
             self.skip_limit(offset, fetch)
         );
         let total = self.var("total");
@@ -685,6 +731,14 @@ impl<'a> Compiler<'a> {
                 shapes.push((f.key.clone(), shape));
                 continue;
             }
+            if let Some(c) = n.cypher_field(&f.name) {
+                let (expr, shape) = self.cypher_field(c, v, f)?;
+                parts.push((f.key.clone(), expr));
+                if !matches!(shape, Shape::Plain) {
+                    shapes.push((f.key.clone(), shape));
+                }
+                continue;
+            }
             return Err(CompileError::UnknownField {
                 owner: n.name.clone(),
                 field: f.name.clone(),
@@ -759,6 +813,7 @@ impl<'a> Compiler<'a> {
         let t = self.var("this");
         let where_ = self.where_arg(Owner::Node(target), &t, f.arg("where"))?;
         let mut order = self.order_by(Owner::Node(target), &t, f.arg("sort"))?;
+        let sorted = self.sort_values();
         let offset = self.non_negative(f, "offset")?.unwrap_or(0);
         let limit = self.limit(f, "limit", false, target)?;
         let mut window = 0;
@@ -830,11 +885,12 @@ impl<'a> Compiler<'a> {
             }
         };
         // Parallel relationships must not repeat a node (as @neo4j/graphql does).
-        let _ = write!(
-            q,
-            " WITH DISTINCT {t}{order}{}",
-            self.skip_limit(offset, limit)
-        );
+        let page = self.skip_limit(offset, limit);
+        if sorted.is_empty() {
+            let _ = write!(q, " WITH DISTINCT {t}{order}{page}");
+        } else {
+            let _ = write!(q, " WITH DISTINCT {t} {sorted}WITH {t}{order}{page}");
+        }
         let ((proj, shape), pre) =
             self.hoisting(|this| this.project_node(target, &t, &f.selection))?;
         // Shapes apply element-wise to lists, so the list keeps its element's shape.
@@ -904,6 +960,7 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
+        let sorted = self.sort_values();
         let mut order: Vec<String> = order.into_iter().flatten().collect();
         // Supernode rules for the rows (an ordered page) and the count.
         let mut page_rule = None;
@@ -965,7 +1022,7 @@ impl<'a> Compiler<'a> {
         if !order.is_empty() || offset > 0 || fetch.is_some() {
             let _ = write!(
                 rows,
-                " WITH {e}, {t}{order}{}",
+                " {sorted}WITH {e}, {t}{order}{}",
                 self.skip_limit(offset, fetch)
             );
         }
@@ -1339,6 +1396,8 @@ impl<'a> Compiler<'a> {
                             let read = self.read(v, p);
                             parts.extend(self.property_filter(p, &read, val)?);
                         }
+                    } else if let Some(pred) = self.cypher_filter(n, v, field, val)? {
+                        parts.extend(pred);
                     } else if let Some(r) = n.relationship(field) {
                         if self.o.is_abstract(&r.target) {
                             parts.extend(self.abstract_filter(r, v, val, false)?);
@@ -1626,6 +1685,22 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             let position = owner.position(k);
+            // A scalar @cypher field sorts by its value (with its arguments' defaults).
+            let cypher = match owner {
+                Owner::Node(n) => n
+                    .cypher_field(k)
+                    .filter(|c| !c.list && matches!(c.result, CypherResult::Scalar(_))),
+                Owner::Edge(..) => None,
+            };
+            if let Some(c) = cypher {
+                let dir = if dir.as_str() == Some("DESC") {
+                    "DESC"
+                } else {
+                    "ASC"
+                };
+                keys.push((position, format!("{} {dir}", self.cypher_sort_key(c, v))));
+                continue;
+            }
             let p = owner
                 .property(k)
                 .ok_or_else(|| CompileError::UnknownField {

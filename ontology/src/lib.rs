@@ -12,6 +12,7 @@ mod aggregate;
 pub mod api;
 pub mod compile;
 pub mod cost;
+mod cypher_fields;
 pub mod deps;
 pub mod ir;
 pub mod mapping;

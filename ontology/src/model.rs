@@ -20,6 +20,8 @@ pub struct Ontology {
     pub unions: IndexMap<String, UnionType>,
     /// User enums usable as property types, by name, with their values.
     pub enums: IndexMap<String, EnumType>,
+    /// Object types without `@node`: the shapes of `@cypher` results (no queries of their own).
+    pub objects: IndexMap<String, ObjectType>,
     /// A stable fingerprint of the source text (FNV-1a, hex): the ontology version.
     pub version: String,
     /// The database's uniqueness constraints and range indexes adopted by
@@ -45,6 +47,93 @@ pub struct NodeType {
     pub read_roles: Vec<String>,
     /// `@query`, `@mutation`, `@limit`: which operations the API offers and page sizes.
     pub operations: Operations,
+    /// Fields computed by a Cypher statement (`@cypher`), in declaration order.
+    pub cypher_fields: Vec<CypherField>,
+}
+
+/// A field whose value a Cypher statement computes: `@cypher(statement:, columnName:)`.
+#[derive(Debug, Clone)]
+pub struct CypherField {
+    pub name: String,
+    pub description: Option<String>,
+    /// The statement as written; `this` is the node the field is read on, `$<argument>` the
+    /// field's arguments (passed as parameters).
+    pub statement: String,
+    /// The statement's column holding the value.
+    pub column: String,
+    /// The field's arguments as declared: name, GraphQL type text, default value (as JSON and
+    /// as GraphQL text).
+    pub args: Vec<CypherArgument>,
+    /// What the column holds.
+    pub result: CypherResult,
+    /// `[T]`: the rows' values (each unwound if a list) make a list.
+    pub list: bool,
+    /// The declared GraphQL type, as written (`Int`, `[Actor!]!`).
+    pub ty: String,
+}
+
+impl CypherField {
+    /// A scalar field as a property of the node, for the generated `where` and `sort` inputs
+    /// (filtered when it takes no arguments, sorted when single-valued, as in the library).
+    pub fn as_property(&self) -> Option<Property> {
+        let CypherResult::Scalar(scalar) = &self.result else {
+            return None;
+        };
+        Some(Property {
+            name: self.name.clone(),
+            db_name: self.name.clone(),
+            description: None,
+            scalar: scalar.clone(),
+            list: self.list,
+            required: false,
+            autogenerate: false,
+            unique: false,
+            database_key: None,
+            database_range_index: None,
+            index: None,
+            default: None,
+            coalesce: None,
+            timestamp: Timestamp::default(),
+            exposure: Exposure {
+                read: false,
+                create: false,
+                update: false,
+                filter: self.args.is_empty(),
+                aggregate: false,
+                filter_aggregate: false,
+            },
+            relay_id: false,
+        })
+    }
+}
+
+/// An argument of a `@cypher` field, passed to its statement as a parameter.
+#[derive(Debug, Clone)]
+pub struct CypherArgument {
+    pub name: String,
+    /// The GraphQL type, as written (`String`, `Int!`).
+    pub ty: String,
+    /// The default value as JSON and as written.
+    pub default: Option<(serde_json::Value, String)>,
+}
+
+/// The type of a `@cypher` field's values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CypherResult {
+    Scalar(Scalar),
+    /// A node type's nodes.
+    Node(String),
+    /// Maps shaped as an object type without `@node`.
+    Object(String),
+}
+
+/// An object type without `@node` (e.g. `type Stats { n: Int }`): a `@cypher` result's shape.
+#[derive(Debug, Clone)]
+pub struct ObjectType {
+    pub name: String,
+    pub description: Option<String>,
+    /// Its fields: name and GraphQL type text (scalars, enums and other object types).
+    pub fields: Vec<(String, String)>,
 }
 
 /// The operations a node type offers and its page sizes: `@query(read:)`,
@@ -682,6 +771,10 @@ impl NodeType {
 
     pub fn relationship(&self, name: &str) -> Option<&Relationship> {
         self.relationships().find(|r| r.name == name)
+    }
+
+    pub fn cypher_field(&self, name: &str) -> Option<&CypherField> {
+        self.cypher_fields.iter().find(|c| c.name == name)
     }
 
     /// Whether the API offers `upsert<Plural>`: the type can be created and updated and has a key

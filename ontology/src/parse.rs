@@ -13,9 +13,10 @@ use async_graphql_value::ConstValue;
 use indexmap::IndexMap;
 
 use crate::model::{
-    fingerprint, DeclaredRelationship, Direction, EnumType, Exposure, Field, IndexKind,
-    InterfaceType, NestedOperations, NodeType, Ontology, Operations, Property, Relationship,
-    RelationshipPropertiesType, Scalar, Timestamp, UnionType,
+    fingerprint, CypherArgument, CypherField, CypherResult, DeclaredRelationship, Direction,
+    EnumType, Exposure, Field, IndexKind, InterfaceType, NestedOperations, NodeType, ObjectType,
+    Ontology, Operations, Property, Relationship, RelationshipPropertiesType, Scalar, Timestamp,
+    UnionType,
 };
 use crate::naming::{plural_from_directive, plural_of};
 
@@ -131,7 +132,7 @@ fn syntax_message(e: &async_graphql_parser::Error) -> String {
 const NOT_YET: &[(&str, &str)] = &[
     ("populatedBy", "compute the value before the mutation and pass it in the input"),
     ("customResolver", "resolve the field in a service in front of Ontograph"),
-    ("cypher", "read the value with a separate query (`@cypher` fields are planned)"),
+    ("cypher", "@cypher fields are supported on the fields of @node types (and custom root fields are planned)"),
     ("subscription", "leave it out: Ontograph serves no subscriptions yet"),
     ("authentication", "use access control (ONTOGRAPH_JWT_SECRET and roles) or an `@authorization` filter on roles"),
     ("jwt", "rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
@@ -158,6 +159,8 @@ struct Validator {
 enum Kind {
     Node,
     RelProps,
+    /// An object type without `@node`: the shape of `@cypher` results.
+    Object,
     Interface,
     Union,
     Enum,
@@ -270,11 +273,7 @@ impl Validator {
                                 );
                                 Kind::Other
                             } else {
-                                self.error(
-                                    t.node.name.pos,
-                                    format!("type `{name}` has neither @node nor @relationshipProperties: mark node types with @node (required by @neo4j/graphql v7)"),
-                                );
-                                Kind::Other
+                                Kind::Object
                             }
                         }
                         TypeKind::Interface(_) => Kind::Interface,
@@ -529,6 +528,7 @@ impl Validator {
                 }
             }
             let mut fields = Vec::new();
+            let mut cypher_fields = Vec::new();
             let mut field_names = HashSet::new();
             for f in &o.fields {
                 let fname = f.node.name.node.to_string();
@@ -541,6 +541,12 @@ impl Validator {
                 }
                 if RESERVED_FIELDS.contains(&fname.as_str()) || fname.starts_with("__") {
                     self.error(f.node.name.pos, format!("field name `{fname}` is reserved"));
+                    continue;
+                }
+                if has_directive(&f.node.directives, "cypher") {
+                    if let Some(c) = self.cypher_field(f, &name, &kinds, &enums) {
+                        cypher_fields.push(c);
+                    }
                     continue;
                 }
                 if !f.node.arguments.is_empty() {
@@ -559,6 +565,7 @@ impl Validator {
                         }
                     }
                     Some(Kind::RelProps) => self.error(f.node.ty.pos, format!("field `{name}.{fname}` has type `{target}`, which is a @relationshipProperties type: name it in @relationship(properties: \"{target}\") instead")),
+                    Some(Kind::Object) => self.error(f.node.ty.pos, format!("field `{name}.{fname}` has type `{target}`, an object type without @node: only a @cypher field can return it (mark `{target}` with @node to store it as nodes)")),
                     _ => {
                         if let Some(p) = self.property(f, &enums, &format!("type `{name}`"), true) {
                             fields.push(Field::Property(p));
@@ -621,6 +628,7 @@ impl Validator {
                     fields,
                     read_roles,
                     operations,
+                    cypher_fields,
                 },
             );
         }
@@ -678,12 +686,50 @@ impl Validator {
             );
         }
 
+        // Object types without @node: the shapes of @cypher results.
+        let mut objects = IndexMap::new();
+        for t in &types {
+            if kinds.get(t.node.name.node.as_str()) != Some(&Kind::Object) {
+                continue;
+            }
+            let TypeKind::Object(o) = &t.node.kind else {
+                continue;
+            };
+            let name = t.node.name.node.to_string();
+            self.no_unknown_directives(&t.node.directives, &[], &format!("type `{name}`"));
+            let mut fields = Vec::new();
+            for f in &o.fields {
+                let fname = f.node.name.node.to_string();
+                self.no_unknown_directives(
+                    &f.node.directives,
+                    &[],
+                    &format!("field `{name}.{fname}`"),
+                );
+                let target = named_type(&f.node.ty.node);
+                let known = Scalar::from_graphql_name(target, &enums).is_some()
+                    || kinds.get(target) == Some(&Kind::Object);
+                if !known {
+                    self.error(f.node.ty.pos, format!("field `{name}.{fname}` of object type `{name}` has type `{target}`: a type without @node holds scalars, enums and other such types"));
+                }
+                fields.push((fname, f.node.ty.node.to_string()));
+            }
+            objects.insert(
+                name.clone(),
+                ObjectType {
+                    name,
+                    description: desc(&t.node.description),
+                    fields,
+                },
+            );
+        }
+
         Ontology {
             nodes,
             interfaces: interfaces.into_iter().map(|(k, (_, v))| (k, v)).collect(),
             relationship_properties: rel_props,
             enums,
             unions,
+            objects,
             version: fingerprint(source),
             database: Default::default(),
             keys_digest: String::new(),
@@ -1294,6 +1340,89 @@ impl Validator {
 
     /// `@selectable(onRead:, onAggregate:)`, `@settable(onCreate:, onUpdate:)`,
     /// `@filterable(byValue:, byAggregate:)`: each argument `true` unless given.
+    /// `field(args): T @cypher(statement: "…", columnName: "…")` on node type `owner`.
+    fn cypher_field(
+        &mut self,
+        f: &Positioned<FieldDefinition>,
+        owner: &str,
+        kinds: &HashMap<String, Kind>,
+        enums: &IndexMap<String, EnumType>,
+    ) -> Option<CypherField> {
+        let fname = f.node.name.node.to_string();
+        let what = format!("@cypher field `{owner}.{fname}`");
+        self.no_unknown_directives(&f.node.directives, &["cypher"], &what);
+        let d = directive(&f.node.directives, "cypher")?;
+        for (arg, _) in &d.node.arguments {
+            if !["statement", "columnName"].contains(&arg.node.as_str()) {
+                self.error(
+                    arg.pos,
+                    format!(
+                        "@cypher has no argument `{}` (it takes statement, columnName)",
+                        arg.node
+                    ),
+                );
+            }
+        }
+        let Some((statement, _)) = string_arg(&d.node, "statement") else {
+            self.error(
+                d.pos,
+                format!("{what} needs `statement:`, a Cypher statement returning the value"),
+            );
+            return None;
+        };
+        let Some((column, pos)) = string_arg(&d.node, "columnName") else {
+            self.error(
+                d.pos,
+                format!("{what} needs `columnName:`, the statement's column holding the value"),
+            );
+            return None;
+        };
+        if !valid_identifier(&column) {
+            self.error(
+                pos,
+                format!("{what}: columnName `{column}` is not a Cypher identifier"),
+            );
+            return None;
+        }
+        let target = named_type(&f.node.ty.node);
+        let result = match (Scalar::from_graphql_name(target, enums), kinds.get(target)) {
+            (Some(s), _) => CypherResult::Scalar(s),
+            (None, Some(Kind::Node)) => CypherResult::Node(target.to_owned()),
+            (None, Some(Kind::Object)) => CypherResult::Object(target.to_owned()),
+            (None, Some(Kind::Union | Kind::Interface)) => {
+                self.error(f.node.ty.pos, format!("{what} returns `{target}`, a union or interface: not supported yet for @cypher fields (return one of its types)"));
+                return None;
+            }
+            _ => {
+                self.error(f.node.ty.pos, format!("{what} returns `{target}`, which is not a scalar, enum, @node type or object type"));
+                return None;
+            }
+        };
+        let mut args = Vec::new();
+        for a in &f.node.arguments {
+            let default = a
+                .node
+                .default_value
+                .as_ref()
+                .and_then(|v| Some((v.node.clone().into_json().ok()?, v.node.to_string())));
+            args.push(CypherArgument {
+                name: a.node.name.node.to_string(),
+                ty: a.node.ty.node.to_string(),
+                default,
+            });
+        }
+        Some(CypherField {
+            name: fname,
+            description: desc(&f.node.description),
+            statement,
+            column,
+            args,
+            result,
+            list: matches!(f.node.ty.node.base, BaseType::List(_)),
+            ty: f.node.ty.node.to_string(),
+        })
+    }
+
     fn exposure(&mut self, f: &Positioned<FieldDefinition>, owner: &str) -> Exposure {
         let fname = &f.node.name.node;
         let mut flag = |directive_name: &str, arg: &str, known: &[&str]| -> bool {

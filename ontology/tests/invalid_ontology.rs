@@ -47,10 +47,13 @@ fn node_field_without_relationship_directive() {
 
 #[test]
 fn missing_node_directive() {
+    // A type without @node is the shape of @cypher results: alone it makes no API.
+    assert_error("type A {\n  id: ID!\n}", 1, "declares no @node type");
+    // And only a @cypher field may return it.
     assert_error(
-        "type A {\n  id: ID!\n}",
-        1,
-        "neither @node nor @relationshipProperties",
+        "type A @node {\n  id: ID!\n  b: B\n}\ntype B {\n  x: Int\n}",
+        3,
+        "only a @cypher field can return it",
     );
 }
 
@@ -209,5 +212,29 @@ fn configuration_directive_values() {
         "type A @node {\n  sku: ID! @relayId\n  id: ID!\n}",
         1,
         "a field named `id`",
+    );
+}
+
+#[test]
+fn cypher_field_needs_statement_and_column_and_a_known_result() {
+    assert_error(
+        "type A @node {\n  id: ID!\n  n: Int @cypher(statement: \"RETURN 1 AS n\")\n}",
+        3,
+        "needs `columnName:`",
+    );
+    assert_error(
+        "type A @node {\n  id: ID!\n  n: Int @cypher(columnName: \"n\")\n}",
+        3,
+        "needs `statement:`",
+    );
+    assert_error(
+        "type A @node {\n  id: ID!\n  n: Int @cypher(statement: \"RETURN 1 AS n\", columnName: \"n m\")\n}",
+        3,
+        "is not a Cypher identifier",
+    );
+    assert_error(
+        "type A @node {\n  id: ID!\n  u: [U!]! @cypher(statement: \"MATCH (x) RETURN x\", columnName: \"x\")\n}\ntype B @node {\n  id: ID!\n}\nunion U = A | B",
+        3,
+        "a union or interface",
     );
 }

@@ -171,3 +171,8 @@ shape!(
     "aggregations",
     r#"{ movies(where: { actorsConnection: { aggregate: { count: { nodes: { gt: 1 } }, NOT: { node: { name: { longestLength: { lt: 5 } } } }, edge: { screenTime: { sum: { gte: 100 } } } } } }) { title } }"#
 );
+shape!(
+    cypher_fields_after_paging_with_arguments_as_parameters,
+    "cypher-fields",
+    r#"{ movies(where: { actorCount: { gt: 1 } }, sort: [{ actorCount: DESC }], limit: 2) { title tagline(prefix: "A") cast { name movieCount } stats { actors } } }"#
+);
