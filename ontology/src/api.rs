@@ -249,8 +249,14 @@ impl Sdl {
             );
             let _ = writeln!(self.out, "  {p}Connection(first: Int, after: String, where: {t}Where, sort: [{t}Sort!]): {pt}Connection!");
         }
+        for c in &o.query_fields {
+            self.cypher_field_sdl(c);
+        }
         self.out.push_str("}\n\n");
         let mut mutation = String::new();
+        for c in &o.mutation_fields {
+            let _ = writeln!(mutation, "  {}", cypher_field_definition(c));
+        }
         for n in o.nodes.values() {
             let pt = n.plural_type_name();
             let t = &n.name;
@@ -291,15 +297,18 @@ impl Sdl {
     fn shared_types(&mut self, o: &Ontology) {
         let uses = |s: Scalar| {
             let name = s.graphql_name();
+            let scalar = CypherResult::Scalar(s.clone());
             o.nodes.values().any(|n| {
                 n.properties().any(|p| p.scalar == s)
-                    || n.cypher_fields
-                        .iter()
-                        .any(|c| c.result == CypherResult::Scalar(s.clone()))
+                    || n.cypher_fields.iter().any(|c| c.result == scalar)
             }) || o
-                .relationship_properties
-                .values()
-                .any(|r| r.properties.iter().any(|p| p.scalar == s))
+                .query_fields
+                .iter()
+                .chain(&o.mutation_fields)
+                .any(|c| c.result == scalar)
+                || o.relationship_properties
+                    .values()
+                    .any(|r| r.properties.iter().any(|p| p.scalar == s))
                 || o.objects.values().any(|ob| {
                     ob.fields.iter().any(|(_, ty)| {
                         ty.trim_matches(|c| c == '[' || c == ']' || c == '!') == name
@@ -425,21 +434,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
             }
         }
         for c in &n.cypher_fields {
-            self.description(&c.description, "  ");
-            let args: Vec<String> = c
-                .args
-                .iter()
-                .map(|a| match &a.default {
-                    Some((_, text)) => format!("{}: {} = {text}", a.name, a.ty),
-                    None => format!("{}: {}", a.name, a.ty),
-                })
-                .collect();
-            let args = if args.is_empty() {
-                String::new()
-            } else {
-                format!("({})", args.join(", "))
-            };
-            let _ = writeln!(self.out, "  {}{args}: {}", c.name, c.ty);
+            self.cypher_field_sdl(c);
         }
         if n.relay_id().is_some() {
             self.out.push_str("  id: ID!\n");
@@ -1198,6 +1193,12 @@ type Upsert{pt}MutationResponse {{\n  info: UpsertInfo!\n  {}: [{t}!]!\n}}\n\n",
         );
     }
 
+    /// A `@cypher` field of an object type (with its description).
+    fn cypher_field_sdl(&mut self, c: &CypherField) {
+        self.description(&c.description, "  ");
+        let _ = writeln!(self.out, "  {}", cypher_field_definition(c));
+    }
+
     /// `<Scalar>AggregateSelection` (once), the type of a property's aggregate.
     fn aggregate_selection(&mut self, s: &Scalar) -> String {
         let t = s.graphql_name();
@@ -1411,6 +1412,24 @@ fn input_type(p: &Property) -> String {
 pub(crate) struct EdgeTypes {
     pub base: String,
     pub required: bool,
+}
+
+/// `name(arg: T = default, …): Type` of a `@cypher` field.
+fn cypher_field_definition(c: &CypherField) -> String {
+    let args: Vec<String> = c
+        .args
+        .iter()
+        .map(|a| match &a.default {
+            Some((_, text)) => format!("{}: {} = {text}", a.name, a.ty),
+            None => format!("{}: {}", a.name, a.ty),
+        })
+        .collect();
+    let args = if args.is_empty() {
+        String::new()
+    } else {
+        format!("({})", args.join(", "))
+    };
+    format!("{}{args}: {}", c.name, c.ty)
 }
 
 /// The relationship properties type of `r` as its edge input types, if it has one.

@@ -506,6 +506,9 @@ impl<'a> Compiler<'a> {
     }
 
     fn root_query(&mut self, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
+        if let Some(c) = self.o.query_fields.iter().find(|c| c.name == f.name) {
+            return self.root_cypher(c, f, column);
+        }
         if let Some(n) = self.o.node_by_plural(&f.name) {
             let v = self.var("this");
             // A key lookup depends on one node, not on every node of the label; its first hops

@@ -15,12 +15,13 @@ use crate::model::{CypherField, CypherResult, NodeType, Scalar};
 use crate::shape::Shape;
 
 impl<'a> Compiler<'a> {
-    /// `CALL (v) { WITH v AS this <statement> }`: the statement's rows for the node `v`, its
-    /// argument references bound to `args` (the field's arguments as given).
+    /// `CALL (v) { WITH v AS this <statement> }` (`CALL { <statement> }` for a root field,
+    /// `this` being `None`): the statement's rows, its argument references bound to `args` (the
+    /// field's arguments as given).
     fn cypher_rows(
         &mut self,
         c: &CypherField,
-        v: &str,
+        this: Option<&str>,
         args: &serde_json::Map<String, Value>,
     ) -> String {
         // Cache tags cannot be read off a statement: it depends on every type.
@@ -42,30 +43,36 @@ impl<'a> Compiler<'a> {
             };
             statement = replace_parameter(&statement, name, &replacement);
         }
-        format!("CALL ({v}) {{ WITH {v} AS this {statement} }}")
+        match this {
+            Some(v) => format!("CALL ({v}) {{ WITH {v} AS this {statement} }}"),
+            None => format!("CALL {{ {statement} }}"),
+        }
     }
 
-    /// A `@cypher` field of `n`'s node `v`, selected as `f`: the hoisted subquery's variable
-    /// and the shape of its value.
-    pub(crate) fn cypher_field(
+    /// A `@cypher` field selected as `f` (on node `this`, or at the root): the clauses reading
+    /// its rows, the subqueries its projection hoisted, the value to return (one, or the list
+    /// of them) and the shape of that value.
+    fn cypher_value(
         &mut self,
         c: &'a CypherField,
-        v: &str,
+        this: Option<&str>,
         f: &FieldSel,
-    ) -> Result<(String, Shape), CompileError> {
-        let rows = self.cypher_rows(c, v, &f.args);
+    ) -> Result<(String, String, String, Shape), CompileError> {
+        let rows = self.cypher_rows(c, this, &f.args);
         let col = quote(&c.column);
+        let collected = |value: String| {
+            if c.list {
+                format!("collect({value})")
+            } else {
+                format!("head(collect({value}))")
+            }
+        };
         Ok(match &c.result {
             CypherResult::Scalar(s) => {
                 let x = self.var("value");
                 let value = scalar_value(s, &x);
                 let body = format!("{rows} UNWIND {col} AS {x}");
-                let ret = if c.list {
-                    format!("collect({value})")
-                } else {
-                    format!("head(collect({value}))")
-                };
-                (self.hoist(v, &body, "", &ret), Shape::Plain)
+                (body, String::new(), collected(value), Shape::Plain)
             }
             CypherResult::Node(target) => {
                 let target: &'a NodeType = self.node(target)?;
@@ -74,25 +81,38 @@ impl<'a> Compiler<'a> {
                     self.hoisting(|this| this.project_node(target, &t, &f.selection))?;
                 let limit = if c.list { "" } else { " LIMIT 1" };
                 let body = format!("{rows} WITH {col} AS {t} WHERE {t} IS NOT NULL{limit}");
-                let ret = if c.list {
-                    format!("collect({proj})")
-                } else {
-                    format!("head(collect({proj}))")
-                };
-                (self.hoist(v, &body, &pre, &ret), shape)
+                (body, pre, collected(proj), shape)
             }
             CypherResult::Object(object) => {
                 let x = self.var("value");
                 let proj = self.object_projection(object, &x, &f.selection)?;
                 let body = format!("{rows} WITH {col} AS {x} WHERE {x} IS NOT NULL");
-                let ret = if c.list {
-                    format!("collect({proj})")
-                } else {
-                    format!("head(collect({proj}))")
-                };
-                (self.hoist(v, &body, "", &ret), Shape::Plain)
+                (body, String::new(), collected(proj), Shape::Plain)
             }
         })
+    }
+
+    /// A `@cypher` field of node `v`, selected as `f`: the hoisted subquery's variable and the
+    /// shape of its value.
+    pub(crate) fn cypher_field(
+        &mut self,
+        c: &'a CypherField,
+        v: &str,
+        f: &FieldSel,
+    ) -> Result<(String, Shape), CompileError> {
+        let (body, pre, ret, shape) = self.cypher_value(c, Some(v), f)?;
+        Ok((self.hoist(v, &body, &pre, &ret), shape))
+    }
+
+    /// A custom root field (`type Query`/`type Mutation` with `@cypher`), returned as `column`.
+    pub(crate) fn root_cypher(
+        &mut self,
+        c: &'a CypherField,
+        f: &FieldSel,
+        column: &str,
+    ) -> Result<(String, Shape), CompileError> {
+        let (body, pre, ret, shape) = self.cypher_value(c, None, f)?;
+        Ok((format!("{body}\n{pre}RETURN {ret} AS {column}"), shape))
     }
 
     /// The selected keys of a map shaped as the object type `object`.
@@ -167,7 +187,7 @@ impl<'a> Compiler<'a> {
             }
             (CypherResult::Node(target), q) => {
                 let target: &'a NodeType = self.node(target)?;
-                let rows = self.cypher_rows(c, v, &serde_json::Map::new());
+                let rows = self.cypher_rows(c, Some(v), &serde_json::Map::new());
                 let t = self.var("this");
                 let col = quote(&c.column);
                 let base = format!("{rows} WITH {col} AS {t} WHERE {t} IS NOT NULL");
@@ -227,7 +247,7 @@ impl<'a> Compiler<'a> {
     /// a variable its subquery binds before the `ORDER BY` (Neo4j refuses an aggregate inside
     /// an `ORDER BY` expression), recorded in `sort_values`.
     pub(crate) fn cypher_sort_key(&mut self, c: &CypherField, v: &str) -> String {
-        let rows = self.cypher_rows(c, v, &serde_json::Map::new());
+        let rows = self.cypher_rows(c, Some(v), &serde_json::Map::new());
         let x = self.var("sorted");
         let col = quote(&c.column);
         self.sort_values.push(format!(
@@ -239,7 +259,7 @@ impl<'a> Compiler<'a> {
     /// The value of a scalar `@cypher` field of node `v` in a filter: its first row's value
     /// (every row's, for a list).
     pub(crate) fn cypher_scalar(&mut self, c: &CypherField, v: &str) -> String {
-        let rows = self.cypher_rows(c, v, &serde_json::Map::new());
+        let rows = self.cypher_rows(c, Some(v), &serde_json::Map::new());
         let col = quote(&c.column);
         let x = self.var("value");
         if c.list {

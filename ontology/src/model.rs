@@ -22,6 +22,9 @@ pub struct Ontology {
     pub enums: IndexMap<String, EnumType>,
     /// Object types without `@node`: the shapes of `@cypher` results (no queries of their own).
     pub objects: IndexMap<String, ObjectType>,
+    /// Custom root fields: `type Query { … }` and `type Mutation { … }` fields with `@cypher`.
+    pub query_fields: Vec<CypherField>,
+    pub mutation_fields: Vec<CypherField>,
     /// A stable fingerprint of the source text (FNV-1a, hex): the ontology version.
     pub version: String,
     /// The database's uniqueness constraints and range indexes adopted by

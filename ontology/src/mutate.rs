@@ -65,6 +65,9 @@ impl<'a> Compiler<'a> {
         f: &FieldSel,
         column: &str,
     ) -> Result<(String, Shape), CompileError> {
+        if let Some(c) = self.o.mutation_fields.iter().find(|c| c.name == f.name) {
+            return self.root_cypher(c, f, column);
+        }
         let find = |prefix: &str| {
             f.name
                 .strip_prefix(prefix)

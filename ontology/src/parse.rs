@@ -132,7 +132,7 @@ fn syntax_message(e: &async_graphql_parser::Error) -> String {
 const NOT_YET: &[(&str, &str)] = &[
     ("populatedBy", "compute the value before the mutation and pass it in the input"),
     ("customResolver", "resolve the field in a service in front of Ontograph"),
-    ("cypher", "@cypher fields are supported on the fields of @node types (and custom root fields are planned)"),
+    ("cypher", "@cypher fields are supported on the fields of @node types and of `type Query`/`type Mutation`"),
     ("subscription", "leave it out: Ontograph serves no subscriptions yet"),
     ("authentication", "use access control (ONTOGRAPH_JWT_SECRET and roles) or an `@authorization` filter on roles"),
     ("jwt", "rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
@@ -161,6 +161,8 @@ enum Kind {
     RelProps,
     /// An object type without `@node`: the shape of `@cypher` results.
     Object,
+    /// `type Query` or `type Mutation`: custom root fields, each with `@cypher`.
+    Root,
     Interface,
     Union,
     Enum,
@@ -254,13 +256,14 @@ impl Validator {
                     }
                     seen.insert(name.clone(), t.node.name.pos);
                     let kind = match &t.node.kind {
-                        TypeKind::Object(_) if ROOT_TYPES.contains(&name.as_str()) => {
+                        TypeKind::Object(_) if name == "Subscription" => {
                             self.error(
                                 t.node.name.pos,
-                                format!("custom root fields (`type {name}`, `extend type {name}`) are not supported yet: Ontograph generates the root fields of every @node type (`@cypher` root fields are planned)"),
+                                "custom subscription fields (`type Subscription`) are not supported: Ontograph serves no subscriptions yet",
                             );
                             Kind::Other
                         }
+                        TypeKind::Object(_) if ROOT_TYPES.contains(&name.as_str()) => Kind::Root,
                         TypeKind::Object(_) => {
                             if has_directive(&t.node.directives, "node") {
                                 Kind::Node
@@ -723,9 +726,38 @@ impl Validator {
             );
         }
 
+        // Custom root fields: every field of `type Query`/`type Mutation` runs its statement.
+        let mut query_fields = Vec::new();
+        let mut mutation_fields = Vec::new();
+        for t in &types {
+            let name = t.node.name.node.as_str();
+            if kinds.get(name) != Some(&Kind::Root) {
+                continue;
+            }
+            let TypeKind::Object(o) = &t.node.kind else {
+                continue;
+            };
+            self.no_unknown_directives(&t.node.directives, &[], &format!("type `{name}`"));
+            for f in &o.fields {
+                if !has_directive(&f.node.directives, "cypher") {
+                    self.error(f.pos, format!("custom root field `{name}.{}` needs @cypher(statement:, columnName:): Ontograph generates the other root fields", f.node.name.node));
+                    continue;
+                }
+                if let Some(c) = self.cypher_field(f, name, &kinds, &enums) {
+                    if name == "Query" {
+                        query_fields.push(c);
+                    } else {
+                        mutation_fields.push(c);
+                    }
+                }
+            }
+        }
+
         Ontology {
             nodes,
             interfaces: interfaces.into_iter().map(|(k, (_, v))| (k, v)).collect(),
+            query_fields,
+            mutation_fields,
             relationship_properties: rel_props,
             enums,
             unions,

@@ -169,7 +169,6 @@ function ontographSchema(file) {
  * one is given by hand. */
 const REASONS = [
   [/: refuses \(.*`extend schema @/, "schema-wide directives other than @query and @mutation are not supported yet (issue 20: @authentication, @authorization)"],
-  [/: refuses \(.*custom root fields/, "custom root fields come with @cypher (issue 19)"],
   [/: refuses \(.*@(populatedBy|customResolver)\b/, "refused: the library runs a JavaScript callback or resolver here, which a Rust service cannot (issue 18, item 5 lets it be refused)"],
   [/: refuses \(.*@subscription\b/, "refused until subscriptions are served (after issue 22): the library would add a Subscription type nothing answers"],
   [/: refuses \(.*@(query|mutation|selectable|settable|filterable|limit)\b/, "this schema configuration directive is not supported yet (issue 18, item 6)"],
