@@ -298,22 +298,17 @@ impl Sdl {
         let uses = |s: Scalar| {
             let name = s.graphql_name();
             let scalar = CypherResult::Scalar(s.clone());
+            let bare = |ty: &str| ty.trim_matches(|c| c == '[' || c == ']' || c == '!') == name;
+            let cypher = |c: &CypherField| c.result == scalar || c.args.iter().any(|a| bare(&a.ty));
             o.nodes.values().any(|n| {
-                n.properties().any(|p| p.scalar == s)
-                    || n.cypher_fields.iter().any(|c| c.result == scalar)
-            }) || o
-                .query_fields
-                .iter()
-                .chain(&o.mutation_fields)
-                .any(|c| c.result == scalar)
+                n.properties().any(|p| p.scalar == s) || n.cypher_fields.iter().any(cypher)
+            }) || o.query_fields.iter().chain(&o.mutation_fields).any(cypher)
                 || o.relationship_properties
                     .values()
                     .any(|r| r.properties.iter().any(|p| p.scalar == s))
-                || o.objects.values().any(|ob| {
-                    ob.fields.iter().any(|(_, ty)| {
-                        ty.trim_matches(|c| c == '[' || c == ']' || c == '!') == name
-                    })
-                })
+                || o.objects
+                    .values()
+                    .any(|ob| ob.fields.iter().any(|(_, ty)| bare(ty)))
         };
         if uses(Scalar::DateTime) {
             self.out.push_str("\"\"\"\nA date and time, as an ISO-8601 string in UTC: `2024-05-01T08:20:30.500Z`.\n\"\"\"\nscalar DateTime\n\n");
@@ -615,10 +610,18 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         // Where, sort, create, update.
         let props: Vec<Property> = n.properties().cloned().collect();
         let rels: Vec<&Relationship> = n.relationships().collect();
-        // Scalar @cypher fields are filtered and sorted on too.
+        // Scalar @cypher fields are filtered (without arguments) and sorted (when every
+        // argument may be left out) on too.
         let mut read: Vec<Property> = props.clone();
         read.extend(n.cypher_fields.iter().filter_map(|c| c.as_property()));
         self.where_input(t, &read, &rels, &n.name, &n.cypher_fields);
+        read.retain(|p| {
+            n.cypher_field(&p.name).is_none_or(|c| {
+                c.args
+                    .iter()
+                    .all(|a| a.default.is_some() || !a.ty.ends_with('!'))
+            })
+        });
         self.sort_input(t, &read, false);
         self.create_input(&format!("{t}CreateInput"), &props, Some(n));
         let rels = n
