@@ -387,12 +387,14 @@ impl<'a> Compiler<'a> {
                 } else {
                     "[]".to_owned()
                 };
-                let total = if needs_total(f) {
-                    format!("COUNT {{ {call} }}")
-                } else {
-                    "null".to_owned()
+                let filtered = f.arg("where").is_some();
+                let total = match (needs_total(f), filtered) {
+                    (true, true) => self.hoist(v, &call, "", "count(*)"),
+                    (true, false) => format!("COUNT {{ {call} }}"),
+                    (false, _) => "null".to_owned(),
                 };
                 let related = Related {
+                    filtered,
                     source: call,
                     e: &e,
                     t: &t,
@@ -609,6 +611,7 @@ impl<'a> Compiler<'a> {
                 };
                 let owner = r.properties.clone().unwrap_or_default();
                 let related = Related {
+                    filtered: false,
                     source,
                     e: &e,
                     t: &t,

@@ -147,7 +147,10 @@ impl<'a> Compiler<'a> {
         total: &str,
         rel: &Related<'a, '_>,
     ) -> Result<String, CompileError> {
-        let nodes = if f.selection.iter().any(|s| s.name == "aggregate") {
+        let aggregate = f.selection.iter().any(|s| s.name == "aggregate");
+        let nodes = if aggregate && rel.filtered {
+            self.hoist(v, &rel.source, "", &format!("count(DISTINCT {})", rel.t))
+        } else if aggregate {
             format!("COUNT {{ {} RETURN DISTINCT {} }}", rel.source, rel.t)
         } else {
             "null".to_owned()

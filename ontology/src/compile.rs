@@ -192,6 +192,10 @@ pub(crate) struct Related<'a, 's> {
     pub edges: &'a [Property],
     /// The relationship field, for errors.
     pub field: &'s str,
+    /// Whether `source` filters (a `where` may hold a `@cypher` statement, whose aggregate
+    /// functions Neo4j refuses inside a projection's expressions: its counts are then
+    /// hoisted subqueries too).
+    pub filtered: bool,
 }
 
 impl Related<'_, '_> {
@@ -1048,12 +1052,16 @@ impl<'a> Compiler<'a> {
             // The degree store: no expansion, no far-end label check.
             let bare = self.pattern(v, r, "", "", false)?;
             format!("COUNT {{ {bare} }}")
+        } else if needs_total(f) && where_.is_some() {
+            let source = format!("MATCH {pattern}{where_clause}");
+            self.hoist(v, &source, "", "count(*)")
         } else if needs_total(f) {
             format!("COUNT {{ MATCH {pattern}{where_clause} }}")
         } else {
             "null".to_string()
         };
         let related = Related {
+            filtered: where_.is_some(),
             source: format!("MATCH {pattern}{where_clause}"),
             e: &e,
             t: &t,
@@ -1631,6 +1639,7 @@ impl<'a> Compiler<'a> {
                 let visible = self.visible(target);
                 let where_ = visible.map(|w| format!(" WHERE {w}")).unwrap_or_default();
                 let related = Related {
+                    filtered: false,
                     source: format!("MATCH {pattern}{where_}"),
                     e: &e,
                     t: &t,

@@ -217,7 +217,13 @@ impl<'a> Compiler<'a> {
                     let pred = self.where_(crate::compile::Owner::Node(target), &t, w)?;
                     parts.push(match q.to_ascii_uppercase().as_str() {
                         "SOME" => some(pred),
-                        "NONE" => format!("NOT {}", some(pred)),
+                        // As Cypher's `none()`: false where one is unknown.
+                        "NONE" => match pred {
+                            Some(p) => format!(
+                                "NOT EXISTS {{ {base} AND coalesce(({p}), true) RETURN {t} }}"
+                            ),
+                            None => format!("NOT {}", some(None)),
+                        },
                         // As Cypher's `all()`: true for no values, false where one is unknown.
                         "ALL" => match pred {
                             Some(p) => format!(
