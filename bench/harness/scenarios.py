@@ -94,7 +94,7 @@ def vocabulary(ctx: Ctx) -> Section:
     queries = json.loads((ctx.bodies / "vocabulary.json").read_text())
     return side_by_side(
         ctx, queries, "vocabulary", "1b. Side by side with @neo4j/graphql: the wider vocabulary",
-        "Vocabulary side by side (union, interface, temporal filter, nested update)",
+        "Vocabulary side by side (union, interface, temporal filter, nested update, @cypher field, hub aggregate, aggregation filter)",
     )
 
 
@@ -737,7 +737,7 @@ def supernode(ctx: Ctx) -> Section:
 # name -> (function, one-line description, real?)
 SCENARIOS: dict[str, tuple[Callable[[Ctx], Section], str, bool]] = {
     "peer": (peer, "@neo4j/graphql v7 vs Ontograph, five read shapes: saturation and fixed-rate latency", True),
-    "vocabulary": (vocabulary, "@neo4j/graphql v7 vs Ontograph on a union field, an interface root list, a temporal filter and a nested update", True),
+    "vocabulary": (vocabulary, "@neo4j/graphql v7 vs Ontograph on a union field, an interface root list, a temporal filter, a nested update, a @cypher field, a hub aggregate and an aggregation filter", True),
     "bolt": (bolt, "Ontograph vs the same Cypher over raw Bolt, per shape (the `latency` binary)", True),
     "traffic": (traffic, "steady 100, peak 1,000 (80/20 read/write), spike 100 -> 1,000 req/s", True),
     "soak": (soak, "10 minutes at a moderate rate, memory of the service over time", True),

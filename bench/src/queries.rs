@@ -159,6 +159,47 @@ const TEMPORAL: &str = r#"query IssuesSince($since: DateTime!) {
   }
 }"#;
 
+const CYPHER_LIST: &str = r#"query RepositoriesWithOpenIssues {
+  repositories(sort: [{ name: ASC }], limit: 20) {
+    name
+    openIssueCount
+  }
+}"#;
+
+const HUB_AGGREGATE: &str = r#"query HubIssueAggregate($name: String!) {
+  repositories(where: { name: { eq: $name } }) {
+    name
+    issuesConnection {
+      aggregate {
+        count {
+          nodes
+        }
+        node {
+          number {
+            min
+            max
+            average
+          }
+          createdAt {
+            min
+            max
+          }
+        }
+      }
+    }
+  }
+}"#;
+
+const AGGREGATION_FILTER: &str = r#"query Followed($n: Int!) {
+  people(
+    where: { followersConnection: { aggregate: { count: { nodes: { gt: $n } } } } }
+    sort: [{ handle: ASC }]
+    limit: 20
+  ) {
+    handle
+  }
+}"#;
+
 const NESTED_UPDATE: &str = r#"mutation SetRole($handle: String!, $team: ID!, $role: String!) {
   updatePeople(
     where: { handle: { eq: $handle } }
@@ -318,7 +359,44 @@ pub async fn discover_vocabulary(client: &Neo4jClient) -> anyhow::Result<Vec<Que
         field(&row, "team")?.clone(),
         field(&row, "role")?.clone(),
     );
+    let row = one_row(
+        client,
+        "MATCH (r:Repository)<-[:IN_REPOSITORY]-(:Issue) WITH r, count(*) AS d \
+         RETURN r.name AS name, d AS degree ORDER BY d DESC, name LIMIT 1",
+    )
+    .await?;
+    let hub = field(&row, "name")?.clone();
+    let hub_degree = row.get("degree").cloned().unwrap_or(Value::Null);
+    let row = one_row(
+        client,
+        "MATCH (p:Person) WITH p, COUNT { (p)<-[:FOLLOWS]-(:Person) } AS d ORDER BY d \
+         WITH collect(d) AS ds WHERE size(ds) > 0 RETURN ds[size(ds) * 9 / 10] AS n",
+    )
+    .await?;
+    let followers = field(&row, "n")?.clone();
     Ok(vec![
+        QuerySpec {
+            id: "cypherList",
+            shape: "20 nodes, each with a `@cypher` field counting over its neighbourhood",
+            graphql: CYPHER_LIST,
+            variables: json!({}),
+            picked: "the first 20 repositories by name; `openIssueCount` counts open issues"
+                .to_owned(),
+        },
+        QuerySpec {
+            id: "hubAggregate",
+            shape: "`aggregate { count, min/max/average }` over a hub's relationships",
+            graphql: HUB_AGGREGATE,
+            variables: json!({ "name": hub }),
+            picked: format!("the repository with the most issues ({hub_degree})"),
+        },
+        QuerySpec {
+            id: "aggregationFilter",
+            shape: "an aggregation filter (`count: { nodes: { gt: N } }`) over a label, limited",
+            graphql: AGGREGATION_FILTER,
+            variables: json!({ "n": followers }),
+            picked: "N = the 90th percentile of people's follower counts".to_owned(),
+        },
         QuerySpec {
             id: "union",
             shape: "a relationship to a union, with a fragment per member, limited",
