@@ -393,16 +393,7 @@ impl<'a> Compiler<'a> {
                     (true, false) => format!("COUNT {{ {call} }}"),
                     (false, _) => "null".to_owned(),
                 };
-                let related = Related {
-                    filtered,
-                    source: call,
-                    e: &e,
-                    t: &t,
-                    nodes: self.o.target_properties(&r.target),
-                    edge_owner: &edge_owner,
-                    edges: props,
-                    field: &r.name,
-                };
+                let related = Related::new(self.o, r, call, &e, &t, filtered);
                 self.connection_value(v, f, &rows, &total, &related)?
             }
         };
@@ -609,17 +600,7 @@ impl<'a> Compiler<'a> {
                 let Some(source) = self.branches(Some(v), &members, Some(&e), &t, true)? else {
                     continue;
                 };
-                let owner = r.properties.clone().unwrap_or_default();
-                let related = Related {
-                    filtered: false,
-                    source,
-                    e: &e,
-                    t: &t,
-                    nodes: self.o.target_properties(&r.target),
-                    edge_owner: &owner,
-                    edges: self.edge_props(r),
-                    field: &r.name,
-                };
+                let related = Related::new(self.o, r, source, &e, &t, false);
                 parts.extend(self.aggregation_filter(&related, inner)?);
                 continue;
             }

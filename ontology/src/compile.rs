@@ -198,7 +198,28 @@ pub(crate) struct Related<'a, 's> {
     pub filtered: bool,
 }
 
-impl Related<'_, '_> {
+impl<'a, 's> Related<'a, 's> {
+    /// What relationship `r` relates, its rows read by `source` (which binds `e` and `t`).
+    pub(crate) fn new(
+        o: &'a Ontology,
+        r: &'s Relationship,
+        source: String,
+        e: &'s str,
+        t: &'s str,
+        filtered: bool,
+    ) -> Self {
+        Related {
+            source,
+            e,
+            t,
+            nodes: o.target_properties(&r.target),
+            edge_owner: r.properties.as_deref().unwrap_or_default(),
+            edges: o.edge_properties(r),
+            field: &r.name,
+            filtered,
+        }
+    }
+
     /// The list of `ret`, an expression over `t` or `e`, for each related node (`nodes`,
     /// distinct) or each relationship: one pass over them.
     pub(crate) fn values(&self, nodes: bool, ret: &str) -> String {
@@ -1060,16 +1081,8 @@ impl<'a> Compiler<'a> {
         } else {
             "null".to_string()
         };
-        let related = Related {
-            filtered: where_.is_some(),
-            source: format!("MATCH {pattern}{where_clause}"),
-            e: &e,
-            t: &t,
-            nodes: self.o.target_properties(&r.target),
-            edge_owner: &edge_owner,
-            edges: props,
-            field: &r.name,
-        };
+        let source = format!("MATCH {pattern}{where_clause}");
+        let related = Related::new(self.o, r, source, &e, &t, where_.is_some());
         let expr = self.connection_value(v, f, &rows, &total, &related)?;
         let shape = Shape::Connection(Box::new(ConnectionShape {
             field: f.clone(),
@@ -1638,16 +1651,8 @@ impl<'a> Compiler<'a> {
             if q == "aggregate" {
                 let visible = self.visible(target);
                 let where_ = visible.map(|w| format!(" WHERE {w}")).unwrap_or_default();
-                let related = Related {
-                    filtered: false,
-                    source: format!("MATCH {pattern}{where_}"),
-                    e: &e,
-                    t: &t,
-                    nodes: self.o.target_properties(&r.target),
-                    edge_owner: &owner,
-                    edges: props,
-                    field: &r.name,
-                };
+                let source = format!("MATCH {pattern}{where_}");
+                let related = Related::new(self.o, r, source, &e, &t, false);
                 parts.extend(self.aggregation_filter(&related, inner)?);
                 continue;
             }
