@@ -53,6 +53,9 @@ pub struct CompiledOperation {
     pub decisions: Vec<rewrite::Decision>,
     /// Node properties the statement filters or sorts on (for index recommendations).
     pub uses: BTreeSet<PropertyUse>,
+    /// The statement embeds a `@cypher` field's statement, so whether it writes is not given
+    /// by the operation type: Neo4j tells (`EXPLAIN`'s query type).
+    pub user_cypher: bool,
 }
 
 /// A node property an operation filters or sorts on, by its label and database name.
@@ -128,6 +131,7 @@ pub fn compile_with(
         roles: &op.roles,
         defaulted: None,
         hoisted: Vec::new(),
+        user_cypher: false,
         sort_values: Vec::new(),
     };
     let mut cypher = String::new();
@@ -163,6 +167,7 @@ pub fn compile_with(
         tags: c.tags.into_inner(),
         decisions: c.decisions,
         uses: c.uses.into_inner(),
+        user_cypher: c.user_cypher,
     })
 }
 
@@ -293,6 +298,8 @@ pub(crate) struct Compiler<'a> {
     /// Subqueries computing the `@cypher` values a sort being compiled orders by, to run
     /// before its `ORDER BY` (see [`Compiler::sort_values`]).
     pub(crate) sort_values: Vec<String>,
+    /// A `@cypher` field's statement was embedded.
+    pub(crate) user_cypher: bool,
 }
 
 impl<'a> Compiler<'a> {

@@ -26,6 +26,7 @@ impl<'a> Compiler<'a> {
     ) -> String {
         // Cache tags cannot be read off a statement: it depends on every type.
         self.depends_on_everything();
+        self.user_cypher = true;
         let mut statement = c.statement.clone();
         let mut names: Vec<&str> = c.args.iter().map(|a| a.name.as_str()).collect();
         // Longest first, so `$limitX` is not read as `$limit` followed by `X`.

@@ -56,6 +56,9 @@ pub struct QueryResult {
     /// The bookmark Neo4j gave for the transaction (present for commits on Neo4j 4+): a later
     /// transaction that presents it is only served once the server has applied this one.
     pub bookmark: Option<String>,
+    /// Whether the statement writes, as the server classified it (`r` → no; `w`, `rw`, `s` →
+    /// yes); `None` when the server did not say.
+    pub writes: Option<bool>,
 }
 
 /// A Neo4j client: cheap to clone, shareable across tasks.
@@ -167,10 +170,11 @@ impl Neo4jClient {
                 tracing::debug!(parent: &span, elapsed_ms = elapsed.as_secs_f64() * 1000.0, %error, "statement failed");
             }
         }
-        outcome.map(|(rows, bookmark)| QueryResult {
+        outcome.map(|(rows, summary)| QueryResult {
             rows,
             counters: None,
-            bookmark,
+            writes: summary.query_type.as_deref().map(|t| t != "r"),
+            bookmark: summary.bookmark,
         })
     }
 
@@ -269,8 +273,8 @@ struct Progress {
     finished: AtomicBool,
 }
 
-/// Rows as JSON objects and the transaction's bookmark.
-type Rows = (Vec<Map<String, Value>>, Option<String>);
+/// Rows as JSON objects and what the server said when the statement finished.
+type Rows = (Vec<Map<String, Value>>, neo4rs::Summary);
 
 /// Marks the statement abandoned when the caller's future is dropped (timeout or cancellation).
 struct AbandonOnDrop(Arc<Progress>);
@@ -312,11 +316,11 @@ async fn execute_in_txn(
             "{access} abandoned by its caller before it started"
         )));
     }
-    let (rows, bookmark) = graph
+    let (rows, summary) = graph
         .run_pipelined_after(query, access == AccessMode::Write, bookmarks)
         .await?;
     let rows = rows.iter().map(row_to_json).collect::<Result<_>>()?;
-    Ok((rows, bookmark))
+    Ok((rows, summary))
 }
 
 /// Finds transactions running the statement with this id and terminates them.

@@ -784,6 +784,21 @@ impl Router {
         }
     }
 
+    /// Whether a statement writes, as Neo4j classifies it: `EXPLAIN` plans it (without running
+    /// it) where reads go, and the summary's query type tells (`r` reads; `w`, `rw` and `s`
+    /// write). A server that does not say counts as writing.
+    pub async fn writes(&self, statement: &Statement) -> Result<bool> {
+        let explain = Statement {
+            cypher: format!("EXPLAIN {}", statement.cypher),
+            params: statement.params.clone(),
+            timeout: statement.timeout,
+        };
+        let routed = self
+            .run(&explain, AccessMode::Read, &Consistency::default())
+            .await?;
+        Ok(routed.result.writes.unwrap_or(true))
+    }
+
     /// The server (`host:port`) a statement would go to now, without running anything: the
     /// routing decision alone (for diagnostics and for measuring its cost).
     pub fn target(&self, access: AccessMode, consistency: &Consistency) -> Result<String> {

@@ -46,6 +46,9 @@ pub struct OperationSlot {
     rows: std::sync::atomic::AtomicU64,
     /// Whether a statement ran.
     ran: std::sync::atomic::AtomicBool,
+    /// Whether the statement ran as a write (a mutation, or a query whose `@cypher` statement
+    /// writes): its tags are invalidated and its result is not cached.
+    wrote: std::sync::atomic::AtomicBool,
     /// Root lists and connections the default page size cut short.
     truncated: Mutex<Vec<ontology::shape::Truncated>>,
     /// The caller's roles (the ontology's read rules).
@@ -67,6 +70,7 @@ impl OperationSlot {
             uses: Mutex::new(BTreeSet::new()),
             rows: std::sync::atomic::AtomicU64::new(0),
             ran: std::sync::atomic::AtomicBool::new(false),
+            wrote: std::sync::atomic::AtomicBool::new(false),
             truncated: Mutex::new(Vec::new()),
             roles: BTreeSet::new(),
         }
@@ -101,6 +105,11 @@ impl OperationSlot {
     /// Whether the operation ran a statement.
     pub fn ran(&self) -> bool {
         self.ran.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the statement ran as a write.
+    pub fn wrote(&self) -> bool {
+        self.wrote.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The bookmark a query's transaction returned (the data version it read).
@@ -152,6 +161,9 @@ pub struct Engine {
     pub rewrite: ontology::rewrite::RewriteOptions,
     /// Aliases, root fields and estimated cost, checked before compiling.
     pub limits: ontology::cost::Limits,
+    /// Whether a statement embedding `@cypher` statements writes, by its text, as Neo4j
+    /// classified it (see [`Engine::access`]).
+    pub statement_writes: moka::sync::Cache<String, bool>,
 }
 
 impl Engine {
@@ -193,22 +205,60 @@ impl Engine {
         compiled.map_err(|e| coded_error(e.to_string(), "BAD_USER_INPUT"))
     }
 
-    /// Runs a compiled statement (queries where `consistency` allows, mutations on the leader)
-    /// and returns the shaped `data` object and the transaction's bookmark.
+    /// How a statement runs. Generated Cypher reads for a query and writes for a mutation; a
+    /// statement embedding `@cypher` statements is whatever Neo4j's `EXPLAIN` says (a query
+    /// field's statement may write, a mutation field's may only read), asked once per text.
+    pub async fn access(
+        &self,
+        compiled: &CompiledOperation,
+        statement: &Statement,
+    ) -> Result<AccessMode, ServerError> {
+        let by_kind = match compiled.kind {
+            OperationKind::Query => AccessMode::Read,
+            OperationKind::Mutation => AccessMode::Write,
+        };
+        if !compiled.user_cypher {
+            return Ok(by_kind);
+        }
+        let writes = match self.statement_writes.get(&compiled.cypher) {
+            Some(writes) => writes,
+            None => {
+                let writes = self
+                    .neo4j
+                    .writes(statement)
+                    .await
+                    .map_err(|e| graph_error(&e, by_kind))?;
+                metrics::counter!(
+                    "ontograph_statements_classified_total",
+                    "writes" => if writes { "true" } else { "false" }
+                )
+                .increment(1);
+                self.statement_writes
+                    .insert(compiled.cypher.clone(), writes);
+                writes
+            }
+        };
+        Ok(if writes {
+            AccessMode::Write
+        } else {
+            AccessMode::Read
+        })
+    }
+
+    /// Runs a compiled statement (reads where `consistency` allows, writes on the leader; see
+    /// [`Engine::access`]) and returns the shaped `data` object, the transaction's bookmark and
+    /// how it ran.
     pub async fn run(
         &self,
         compiled: &CompiledOperation,
         consistency: &Consistency,
-    ) -> Result<(ontology::shape::Shaped, Option<String>), ServerError> {
-        let access = match compiled.kind {
-            OperationKind::Query => AccessMode::Read,
-            OperationKind::Mutation => AccessMode::Write,
-        };
+    ) -> Result<(ontology::shape::Shaped, Option<String>, AccessMode), ServerError> {
         let statement = Statement {
             cypher: compiled.cypher.clone(),
             params: compiled.params.clone(),
             timeout: Some(self.timeout),
         };
+        let access = self.access(compiled, &statement).await?;
         let started = Instant::now();
         let result = self.neo4j.run(&statement, access, consistency).await;
         let elapsed = started.elapsed();
@@ -223,7 +273,11 @@ impl Engine {
         tracing::Span::current().record("backend", routed.backend.as_str());
         let bookmark = routed.result.bookmark;
         let row = routed.result.rows.into_iter().next().unwrap_or_default();
-        Ok((ontology::shape::shape_row(&compiled.roots, row), bookmark))
+        Ok((
+            ontology::shape::shape_row(&compiled.roots, row),
+            bookmark,
+            access,
+        ))
     }
 }
 
@@ -318,7 +372,11 @@ impl OneStatementExt {
             u.clone_from(&compiled.uses);
         }
         slot.ran.store(true, std::sync::atomic::Ordering::Relaxed);
-        let (shaped, bookmark) = self.engine.run(&compiled, &slot.consistency).await?;
+        let (shaped, bookmark, access) = self.engine.run(&compiled, &slot.consistency).await?;
+        slot.wrote.store(
+            access == AccessMode::Write,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let data = shaped.data;
         if !shaped.truncated.is_empty() {
             metrics::counter!("ontograph_results_truncated_total")
@@ -374,9 +432,10 @@ impl Extension for OneStatementExt {
             }
             Ok(Some(op)) => match self.compile_and_run(slot, &op).await {
                 Ok((data, bookmark)) => {
-                    let target = match op.kind {
-                        OperationKind::Mutation => &slot.bookmark,
-                        OperationKind::Query => &slot.observed,
+                    let target = if slot.wrote() {
+                        &slot.bookmark
+                    } else {
+                        &slot.observed
                     };
                     if let Ok(mut b) = target.lock() {
                         *b = bookmark;

@@ -25,6 +25,9 @@ use crate::persisted::Persisted;
 use crate::ratelimit::RateLimiter;
 use crate::webhook::receiver::Receiver;
 
+/// Statement texts whose read/write class is remembered (see `Engine::access`).
+const STATEMENT_CLASSES: u64 = 10_000;
+
 /// Why the gateway could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -221,6 +224,7 @@ fn assemble(
             default_limit: config.compile.default_limit.unwrap_or(1000),
             ..config.limits
         },
+        statement_writes: moka::sync::Cache::new(STATEMENT_CLASSES),
     });
     let schema = crate::schema::schema_from_sdl(&sdl, &config.schema)?
         .extension(OneStatement {

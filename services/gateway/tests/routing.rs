@@ -119,8 +119,13 @@ async fn app_with(tweak: impl FnOnce(&mut graph::RoutingConfig)) -> axum::Router
 }
 
 async fn app_for(routing: graph::RoutingConfig) -> axum::Router {
+    app_for_with(routing, "").await
+}
+
+/// [`app_for`] with type definitions appended to the default ontology.
+async fn app_for_with(routing: graph::RoutingConfig, extra: &str) -> axum::Router {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schema/ontology.graphql");
-    let source = std::fs::read_to_string(path).expect("ontology readable");
+    let source = std::fs::read_to_string(path).expect("ontology readable") + extra;
     let o = ontology::parse_ontology(&source).expect("valid ontology");
     let neo4j = graph::Router::connect(routing).await.expect("router");
     let config = gateway::GatewayConfig {
@@ -321,6 +326,93 @@ async fn reads_spread_over_the_readers_and_writes_only_hit_the_leader() {
         assert_eq!(count_on(&r, &prefix).await, 0, "write found on reader {r}");
     }
     delete_on_leader(&prefix).await;
+}
+
+/// Root `@cypher` fields whose statements do not do what their operation type suggests.
+const CUSTOM_ROOT_FIELDS: &str = r#"
+extend type Query {
+    "Writes, though a query field: Neo4j's EXPLAIN says so, and it must run on the leader."
+    routingProbeTouch(handle: String!): String
+        @cypher(statement: "MERGE (p:Person {handle: $handle}) ON CREATE SET p.id = randomUUID(), p.name = 'Routing Trial' RETURN p.handle AS h", columnName: "h")
+}
+extend type Mutation {
+    "Only reads, though a mutation field: it may run on a reader."
+    routingProbeServer: String
+        @cypher(statement: "MATCH (p:Person {handle: 'routing-probe-marker'}) RETURN p.name AS n", columnName: "n")
+}
+"#;
+
+#[tokio::test]
+async fn custom_root_fields_run_where_their_statements_say() {
+    let _serial = SERIAL.lock().await;
+    plant_markers().await;
+    let readers: Vec<String> = reader_uris().iter().map(|r| address(r)).collect();
+    let leader = address(&leader_uri());
+    let source = graph::TopologySource::Static {
+        writer: leader_uri(),
+        readers: reader_uris(),
+    };
+    let routing = graph::RoutingConfig::new(source, graph::Neo4jConfig::new(leader_uri()));
+    let app = app_for_with(routing, CUSTOM_ROOT_FIELDS).await;
+
+    // A query field whose statement writes: on the leader (a reader would refuse the write, or
+    // keep it where nothing else reads), each time, with the bookmark of a write.
+    let prefix = testkit::unique("touch");
+    for i in 0..5 {
+        let handle = format!("{prefix}-{i}");
+        let reply = testkit::http::post(
+            &app,
+            json!({ "query": "query($h: String!) { routingProbeTouch(handle: $h) }", "variables": { "h": handle } }),
+            &[],
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(
+            reply.body["data"]["routingProbeTouch"],
+            json!(handle),
+            "{}",
+            reply.body
+        );
+        assert!(
+            reply.header("ontograph-bookmark").is_some(),
+            "a query that wrote answers with its write's bookmark: {:?}",
+            reply.body
+        );
+    }
+    assert_eq!(count_on(&leader_uri(), &prefix).await, 5);
+    for r in reader_uris() {
+        assert_eq!(
+            count_on(&r, &prefix).await,
+            0,
+            "the query's write landed on reader {r}"
+        );
+    }
+    delete_on_leader(&prefix).await;
+
+    // A mutation field whose statement only reads: on the readers, never on the leader.
+    let mut served = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        let reply = testkit::http::post(
+            &app,
+            json!({ "query": "mutation { routingProbeServer }" }),
+            &[],
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        let by = reply.body["data"]["routingProbeServer"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no server in {}", reply.body))
+            .to_owned();
+        served.insert(by);
+    }
+    assert!(
+        !served.contains(&leader),
+        "a read-only mutation field ran on the leader: {served:?}"
+    );
+    assert!(
+        served.iter().all(|s| readers.contains(s)),
+        "served by {served:?}, readers are {readers:?}"
+    );
 }
 
 #[tokio::test]

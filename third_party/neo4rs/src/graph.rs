@@ -59,13 +59,14 @@ impl Graph {
     }
 
     /// Ontograph patch: [`Graph::run_pipelined`] after `bookmarks` (the server waits until it
-    /// has applied them), returning the transaction's bookmark with the rows.
+    /// has applied them), returning the rows and the [`Summary`] (the transaction's bookmark
+    /// and the statement's query type).
     pub async fn run_pipelined_after(
         &self,
         q: Query,
         write: bool,
         bookmarks: &[String],
-    ) -> Result<(Vec<crate::Row>, Option<String>)> {
+    ) -> Result<(Vec<crate::Row>, crate::query::Summary)> {
         let attempts = self.pool.status().max_size + 1;
         let mut attempt = 0;
         loop {

@@ -444,7 +444,7 @@ pub use crate::errors::{
     Result,
 };
 pub use crate::graph::{query, Graph};
-pub use crate::query::Query;
+pub use crate::query::{Query, Summary};
 pub use crate::row::{Node, Path, Point2D, Point3D, Relation, Row, UnboundedRelation};
 pub use crate::stream::RowStream;
 pub use crate::txn::Txn;

@@ -8,6 +8,16 @@ use crate::{
 };
 
 /// Abstracts a cypher query that is sent to neo4j server.
+/// Ontograph patch: what the server said about a pipelined statement when it finished.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// The transaction's bookmark.
+    pub bookmark: Option<String>,
+    /// The statement's query type: `r` (reads only), `w` (writes only), `rw` (reads and
+    /// writes) or `s` (schema changes). `EXPLAIN` reports it without running anything.
+    pub query_type: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct Query {
     query: String,
@@ -87,8 +97,9 @@ impl Query {
     /// (all records) in one write, and for a write `BEGIN` too, then `COMMIT` — so a read costs
     /// one round trip and a write two. A read is an auto-commit `RUN` in read mode. `bookmarks`
     /// go into `BEGIN` (write) or `RUN` (read): the server waits until it has applied them.
-    /// Returns the rows and the bookmark the server gave for the transaction (from `COMMIT`, or
-    /// from the final `PULL` summary of an auto-commit read).
+    /// Returns the rows and a [`Summary`]: the bookmark the server gave for the transaction
+    /// (from `COMMIT`, or from the final `PULL` summary of an auto-commit read) and the
+    /// statement's query type.
     /// On a FAILURE the replies to the remaining pipelined messages (IGNORED) are drained and
     /// the connection is left for the pool to RESET.
     /// The error says whether `COMMIT` had been sent (then a retry could apply a write twice).
@@ -98,22 +109,22 @@ impl Query {
         write: bool,
         bookmarks: &[String],
         connection: &mut ManagedConnection,
-    ) -> std::result::Result<(Vec<crate::Row>, Option<String>), (Error, bool)> {
+    ) -> std::result::Result<(Vec<crate::Row>, Summary), (Error, bool)> {
         let before = |e: Error| (e, false);
-        let (rows, mut bookmark) = self
+        let (rows, mut summary) = self
             .pipelined_body(db, write, bookmarks, connection)
             .await
             .map_err(before)?;
         if write {
             let during = |e: Error| (e, true);
             match connection.send_recv(BoltRequest::commit()).await.map_err(during)? {
-                BoltResponse::Success(success) => bookmark = success.get("bookmark").ok(),
+                BoltResponse::Success(success) => summary.bookmark = success.get("bookmark").ok(),
                 BoltResponse::Failure(f) => return Err((Error::Neo4j(f.into_error()), true)),
                 other => return Err((unexpected(other, "COMMIT"), true)),
             }
         }
         connection.mark_clean();
-        Ok((rows, bookmark))
+        Ok((rows, summary))
     }
 
     async fn pipelined_body(
@@ -122,7 +133,7 @@ impl Query {
         write: bool,
         bookmarks: &[String],
         connection: &mut ManagedConnection,
-    ) -> Result<(Vec<crate::Row>, Option<String>)> {
+    ) -> Result<(Vec<crate::Row>, Summary)> {
         let mut pending = 2;
         if write {
             connection.write(BoltRequest::begin_after(db, bookmarks)).await?;
@@ -157,7 +168,7 @@ impl Query {
             }
         }
         let mut rows = Vec::new();
-        let mut bookmark = None;
+        let mut summary = Summary::default();
         if failure.is_none() {
             pending -= 1;
             loop {
@@ -166,7 +177,8 @@ impl Query {
                         rows.push(crate::Row::new(fields.clone(), record.data))
                     }
                     BoltResponse::Success(success) => {
-                        bookmark = success.get("bookmark").ok();
+                        summary.bookmark = success.get("bookmark").ok();
+                        summary.query_type = success.get("type").ok();
                         break;
                     }
                     BoltResponse::Failure(f) => {
@@ -183,7 +195,7 @@ impl Query {
             }
             return Err(error);
         }
-        Ok((rows, bookmark))
+        Ok((rows, summary))
     }
 
     async fn try_run(request: BoltRequest, connection: &mut ManagedConnection) -> QueryResult<()> {

@@ -1,6 +1,7 @@
 //! The execute stage: one prepared operation through async-graphql's validation and the single
-//! statement (see [`crate::operation`]), with the request's time limit. A mutation's cache tags
-//! are invalidated before this returns, whatever its outcome.
+//! statement (see [`crate::operation`]), with the request's time limit. The cache tags of a
+//! mutation (or of a query whose `@cypher` statement writes) are invalidated before this
+//! returns, whatever its outcome.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -83,7 +84,7 @@ pub async fn run(
         state.schema.execute(request).instrument(span.clone()),
     )
     .await;
-    if op_type == Some(OperationType::Mutation) {
+    if op_type == Some(OperationType::Mutation) || slot.wrote() {
         // Whatever the outcome, a statement that may have written invalidates what it touches
         // before the client hears back.
         if let Some(tags) = slot.tags() {
@@ -190,7 +191,7 @@ pub async fn run(
         bookmark: slot.bookmark(),
         // Introspection-only queries never reach the statement: no tags, nothing to cache
         // against, and the schema only changes with the ontology version (in the key).
-        cacheable: ok && op_type == Some(OperationType::Query),
+        cacheable: ok && op_type == Some(OperationType::Query) && !slot.wrote(),
         tags: slot
             .tags()
             .map(|t| t.into_iter().collect())
