@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use crate::model::{
     upper_first, CypherField, CypherResult, NodeType, Ontology, Property, Relationship, Scalar,
-    NODE_INTERFACE,
+    SearchKind, NODE_INTERFACE,
 };
 
 /// Builds the API SDL for an ontology.
@@ -249,6 +249,25 @@ impl Sdl {
             );
             let _ = writeln!(self.out, "  {p}Connection(first: Int, after: String, where: {t}Where, sort: [{t}Sort!]): {pt}Connection!");
         }
+        for n in o.nodes.values().filter(|n| n.operations.read) {
+            let (t, pt) = (&n.name, n.plural_type_name());
+            for s in &n.search_indexes {
+                let q = &s.query_name;
+                let paging = format!(
+                    "where: {t}IndexWhere, sort: [{t}IndexSort!], first: Int, after: String"
+                );
+                let _ = match s.kind {
+                    SearchKind::Fulltext { .. } => writeln!(
+                        self.out,
+                        "  {q}(phrase: String!, {paging}): {pt}IndexConnection!"
+                    ),
+                    SearchKind::Vector { .. } => writeln!(
+                        self.out,
+                        "  {q}({paging}, vector: [Float!]): {pt}IndexConnection!"
+                    ),
+                };
+            }
+        }
         for c in &o.query_fields {
             self.cypher_field_sdl(c);
         }
@@ -369,6 +388,27 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
         );
     }
 
+    /// The result and input types of a node type's full-text and vector search fields (one
+    /// set per type, shared by its indexes, as in the library).
+    fn search_types(&mut self, n: &NodeType) {
+        if n.search_indexes.is_empty() {
+            return;
+        }
+        let (t, pt) = (&n.name, n.plural_type_name());
+        let _ = writeln!(
+            self.out,
+            "type {pt}IndexConnection {{\n  totalCount: Int!\n  pageInfo: PageInfo!\n  edges: [{t}IndexEdge!]!\n}}\n\n\
+type {t}IndexEdge {{\n  cursor: String!\n  node: {t}!\n  score: Float!\n}}\n\n\
+\"\"\"\nThe input for filtering a full-text query on an index of {t}\n\"\"\"\n\
+input {t}IndexWhere {{\n  score: FloatWhere\n  node: {t}Where\n}}\n\n\
+\"\"\"\nThe input for sorting a Fulltext query on an index of {t}\n\"\"\"\n\
+input {t}IndexSort {{\n  score: SortDirection\n  node: {t}Sort\n}}\n"
+        );
+        if self.emitted.insert("FloatWhere".to_owned()) {
+            self.out.push_str("\"\"\"\nThe input for filtering a float\n\"\"\"\ninput FloatWhere {\n  min: Float\n  max: Float\n}\n\n");
+        }
+    }
+
     fn property_field(&mut self, p: &Property) {
         if !p.exposure.read {
             return;
@@ -441,6 +481,7 @@ type DeleteInfo {\n  nodesDeleted: Int!\n  relationshipsDeleted: Int!\n}\n\n",
             self.out,
             "type {t}Edge {{\n  cursor: String!\n  node: {t}!\n}}\n"
         );
+        self.search_types(n);
         self.root_aggregate(t, n.properties());
         let aggregate = if n.operations.aggregate {
             format!("  aggregate: {t}Aggregate!\n")

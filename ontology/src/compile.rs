@@ -91,7 +91,7 @@ pub enum CompileError {
     InvalidArgument { arg: String, reason: String },
 }
 
-fn invalid(arg: &str, reason: impl Into<String>) -> CompileError {
+pub(crate) fn invalid(arg: &str, reason: impl Into<String>) -> CompileError {
     CompileError::InvalidArgument {
         arg: arg.to_string(),
         reason: reason.into(),
@@ -540,6 +540,9 @@ impl<'a> Compiler<'a> {
     fn root_query(&mut self, f: &FieldSel, column: &str) -> Result<(String, Shape), CompileError> {
         if let Some(c) = self.o.query_fields.iter().find(|c| c.name == f.name) {
             return self.root_cypher(c, f, column);
+        }
+        if let Some((n, s)) = self.o.search_field(&f.name) {
+            return self.search_root(n, s, f, column);
         }
         if let Some(n) = self.o.node_by_plural(&f.name) {
             let v = self.var("this");
@@ -1772,7 +1775,7 @@ impl<'a> Compiler<'a> {
     /// `limit`/`first` of a list or connection of `target`: as the library reads it, the
     /// argument, else the type's `@limit(default:)`, else its `@limit(max:)`, lowered to that max;
     /// without `@limit`, defaulted (at the root) and capped by the options.
-    fn limit(
+    pub(crate) fn limit(
         &self,
         f: &FieldSel,
         arg: &str,
@@ -1811,7 +1814,7 @@ impl<'a> Compiler<'a> {
     /// The default page size when a root field gives no `limit`/`first` (recorded in
     /// [`Compiler::defaulted`] for the root field's [`RootField::default_limit`]); none when the
     /// type's `@limit` sets its page sizes (the type definitions chose them: no notice).
-    fn root_default(
+    pub(crate) fn root_default(
         &mut self,
         f: &FieldSel,
         arg: &str,

@@ -222,6 +222,11 @@ pub fn estimate(
             let count = walker.label_count(n);
             let rows = walker.bounded(f.arg("first"), count);
             walker.connection(n, f, &f.key, 1.0, rows, count, &mut e);
+        } else if let Some((n, _)) = o.search_field(&f.name) {
+            // A search reads what the index finds: at most the label, paged like a connection.
+            let count = walker.label_count(n);
+            let rows = walker.bounded(f.arg("first"), count);
+            walker.connection(n, f, &f.key, 1.0, rows, count, &mut e);
         }
     }
     e

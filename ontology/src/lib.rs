@@ -20,6 +20,7 @@ mod mutate;
 pub mod naming;
 pub mod normalize;
 pub mod rewrite;
+mod search;
 pub mod seed;
 pub mod served;
 pub mod shape;

@@ -52,6 +52,28 @@ pub struct NodeType {
     pub operations: Operations,
     /// Fields computed by a Cypher statement (`@cypher`), in declaration order.
     pub cypher_fields: Vec<CypherField>,
+    /// Full-text and vector indexes (`@fulltext`, `@vector`), each with its root query field.
+    pub search_indexes: Vec<SearchIndex>,
+}
+
+/// A full-text or vector index on a node type's label, and the root query field that searches
+/// it (`@fulltext(indexes: [{ indexName, fields, queryName }])`,
+/// `@vector(indexes: [{ indexName, embeddingProperty, queryName }])`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchIndex {
+    /// The index's name in Neo4j (`ontograph migrate` creates it under this name).
+    pub index_name: String,
+    /// The root query field.
+    pub query_name: String,
+    pub kind: SearchKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchKind {
+    /// A full-text index over these String or ID properties (database names).
+    Fulltext { properties: Vec<String> },
+    /// A vector index over the property holding each node's embedding (database name).
+    Vector { property: String },
 }
 
 /// A field whose value a Cypher statement computes: `@cypher(statement:, columnName:)`.
@@ -713,6 +735,16 @@ impl Ontology {
                 .nodes
                 .get(name)
                 .is_some_and(|n| !n.implements.is_empty())
+    }
+
+    /// The node type and index a full-text or vector root query field searches.
+    pub fn search_field(&self, field: &str) -> Option<(&NodeType, &SearchIndex)> {
+        self.nodes.values().find_map(|n| {
+            n.search_indexes
+                .iter()
+                .find(|s| s.query_name == field)
+                .map(|s| (n, s))
+        })
     }
 
     /// Finds the node type whose list root field is `field` (e.g. `people`).

@@ -15,8 +15,8 @@ use indexmap::IndexMap;
 use crate::model::{
     fingerprint, CypherArgument, CypherField, CypherResult, DeclaredRelationship, Direction,
     EnumType, Exposure, Field, IndexKind, InterfaceType, NestedOperations, NodeType, ObjectType,
-    Ontology, Operations, Property, Relationship, RelationshipPropertiesType, Scalar, Timestamp,
-    UnionType,
+    Ontology, Operations, Property, Relationship, RelationshipPropertiesType, Scalar, SearchIndex,
+    SearchKind, Timestamp, UnionType,
 };
 use crate::naming::{plural_from_directive, plural_of};
 
@@ -75,6 +75,8 @@ const TYPE_DIRECTIVES: &[&str] = &[
     "query",
     "mutation",
     "limit",
+    "fulltext",
+    "vector",
 ];
 /// Directives understood on fields.
 /// Directives of a scalar property, on node types and relationship properties alike.
@@ -137,8 +139,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("authentication", "use access control (ONTOGRAPH_JWT_SECRET and roles) or an `@authorization` filter on roles"),
     ("jwt", "rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
     ("jwtClaim", "rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
-    ("fulltext", "create the full-text index with the admin console and query it separately"),
-    ("vector", "create the vector index with the admin console and query it separately"),
     ("declareRelationship", "declare the relationship on each implementing type"),
     ("shareable", "federation is not supported yet"),
     ("key", "federation is not supported yet"),
@@ -494,6 +494,8 @@ impl Validator {
 
         let mut nodes = IndexMap::new();
         let mut plurals: HashMap<String, String> = HashMap::new();
+        // (queryName, type, position) of every full-text and vector search field.
+        let mut search_fields: Vec<(String, String, Pos)> = Vec::new();
         for t in &types {
             if kinds.get(t.node.name.node.as_str()) != Some(&Kind::Node) {
                 continue;
@@ -620,6 +622,10 @@ impl Validator {
                     self.error(t.node.name.pos, format!("type `{name}` has @relayId and a field named `id`: the generated global id is `id`; rename the field"));
                 }
             }
+            let search_indexes = self.search_indexes(&t.node, &name, &fields);
+            for s in &search_indexes {
+                search_fields.push((s.query_name.clone(), name.clone(), t.node.name.pos));
+            }
             nodes.insert(
                 name.clone(),
                 NodeType {
@@ -632,8 +638,25 @@ impl Validator {
                     read_roles,
                     operations,
                     cypher_fields,
+                    search_indexes,
                 },
             );
+        }
+
+        // A search field's name is a root field of its own: no other may have it.
+        let mut taken: HashMap<String, String> = HashMap::new();
+        for n in nodes.values() {
+            taken.insert(n.plural.clone(), format!("the list of `{}`", n.name));
+            taken.insert(
+                format!("{}Connection", n.plural),
+                format!("the connection of `{}`", n.name),
+            );
+        }
+        for (query, owner, pos) in search_fields {
+            if let Some(other) = taken.insert(query.clone(), format!("a search field of `{owner}`"))
+            {
+                self.error(pos, format!("the search field `{query}` of `{owner}` (queryName) is already {other}: give it another queryName"));
+            }
         }
 
         // Implementing types must declare every interface field with the same type.
@@ -800,6 +823,187 @@ impl Validator {
         }
     }
 
+    /// Reports the arguments of `d` not among `known`.
+    fn check_args(&mut self, d: &Positioned<ConstDirective>, known: &[&str]) {
+        for (a, _) in &d.node.arguments {
+            if !known.contains(&a.node.as_str()) {
+                self.error(
+                    a.pos,
+                    format!(
+                        "@{} has no argument `{}` (it takes {})",
+                        d.node.name.node,
+                        a.node,
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// `@fulltext(indexes: [{ indexName, fields, queryName }])` and `@vector(indexes: [{
+    /// indexName, embeddingProperty, queryName }])` on a node type, checked as the library
+    /// checks them (String or ID fields, names unique on the type), with names valid as
+    /// Neo4j identifiers.
+    fn search_indexes(
+        &mut self,
+        t: &TypeDefinition,
+        name: &str,
+        fields: &[Field],
+    ) -> Vec<SearchIndex> {
+        let mut out: Vec<SearchIndex> = Vec::new();
+        for dname in ["fulltext", "vector"] {
+            let ds: Vec<_> = t
+                .directives
+                .iter()
+                .filter(|d| d.node.name.node.as_str() == dname)
+                .collect();
+            if ds.len() > 1 {
+                self.error(
+                    ds[1].pos,
+                    format!("The directive \"@{dname}\" can only be used once at this location."),
+                );
+            }
+            let Some(d) = ds.first() else { continue };
+            self.check_args(d, &["indexes"]);
+            let Some(arg) = d.node.get_argument("indexes") else {
+                self.error(
+                    d.pos,
+                    format!("@{dname} on `{name}` needs `indexes: [...]`"),
+                );
+                continue;
+            };
+            let items: Vec<&ConstValue> = match &arg.node {
+                ConstValue::List(items) => items.iter().collect(),
+                one => vec![one],
+            };
+            for item in items {
+                let ConstValue::Object(ix) = item else {
+                    self.error(
+                        arg.pos,
+                        format!("@{dname}(indexes:) on `{name}` takes a list of objects"),
+                    );
+                    continue;
+                };
+                let allowed: &[&str] = if dname == "fulltext" {
+                    &["indexName", "fields", "queryName"]
+                } else {
+                    &[
+                        "indexName",
+                        "embeddingProperty",
+                        "queryName",
+                        "provider",
+                        "maxPhraseLength",
+                    ]
+                };
+                for key in ix.keys() {
+                    if !allowed.contains(&key.as_str()) {
+                        self.error(
+                            arg.pos,
+                            format!(
+                                "@{dname}(indexes:) on `{name}`: unknown key `{key}` (allowed: {})",
+                                allowed.join(", ")
+                            ),
+                        );
+                    }
+                }
+                let text = |this: &mut Self, key: &str| -> Option<String> {
+                    match ix.get(key) {
+                        Some(ConstValue::String(s)) if valid_identifier(s) => Some(s.clone()),
+                        Some(ConstValue::String(s)) => {
+                            this.error(arg.pos, format!("@{dname}(indexes:) on `{name}`: {key} `{s}` is not a valid name (letters, digits and underscores)"));
+                            None
+                        }
+                        _ => {
+                            this.error(arg.pos, format!("@{dname}(indexes:) on `{name}` needs `{key}: String!` in every index"));
+                            None
+                        }
+                    }
+                };
+                let (Some(index_name), Some(query_name)) =
+                    (text(self, "indexName"), text(self, "queryName"))
+                else {
+                    continue;
+                };
+                let kind = if dname == "fulltext" {
+                    let mut properties = Vec::new();
+                    let names: Vec<&ConstValue> = match ix.get("fields") {
+                        Some(ConstValue::List(items)) if !items.is_empty() => {
+                            items.iter().collect()
+                        }
+                        Some(one @ ConstValue::String(_)) => vec![one],
+                        _ => {
+                            self.error(arg.pos, format!("@fulltext(indexes:) on `{name}` needs `fields: [String!]!`, the String fields to index, in index `{index_name}`"));
+                            continue;
+                        }
+                    };
+                    for f in names {
+                        let found = match f {
+                            ConstValue::String(f) => fields
+                                .iter()
+                                .find_map(|x| match x {
+                                    Field::Property(p)
+                                        if p.name == *f
+                                            && !p.list
+                                            && matches!(p.scalar, Scalar::String | Scalar::Id) =>
+                                    {
+                                        Some(p.db_name.clone())
+                                    }
+                                    _ => None,
+                                })
+                                .ok_or_else(|| f.to_string()),
+                            other => Err(other.to_string()),
+                        };
+                        match found {
+                            Ok(db) => properties.push(db),
+                            Err(f) => self.error(arg.pos, format!("@fulltext.indexes invalid value for: {index_name}. Field {f} is not of type String or ID.")),
+                        }
+                    }
+                    SearchKind::Fulltext { properties }
+                } else {
+                    if ix.contains_key("provider") || ix.contains_key("maxPhraseLength") {
+                        self.error(arg.pos, format!("@vector(indexes:) on `{name}`, index `{index_name}`: `provider` (querying by phrase through an embedding provider) is not supported; leave it out and query `{query_name}` with `vector:`, embeddings computed by the caller"));
+                        continue;
+                    }
+                    let Some(property) = text(self, "embeddingProperty") else {
+                        continue;
+                    };
+                    // Declared or not (the library does not require it), a declared one must
+                    // hold a list of floats.
+                    let declared = fields.iter().find_map(|x| match x {
+                        Field::Property(p) if p.db_name == property || p.name == property => {
+                            Some(p)
+                        }
+                        _ => None,
+                    });
+                    match declared {
+                        Some(p) if !(p.list && p.scalar == Scalar::Float) => {
+                            self.error(arg.pos, format!("@vector.indexes invalid value for: {index_name}. Field {} holds the embedding and must be of type [Float!].", p.name));
+                            continue;
+                        }
+                        Some(p) => SearchKind::Vector {
+                            property: p.db_name.clone(),
+                        },
+                        None => SearchKind::Vector { property },
+                    }
+                };
+                if out.iter().any(|s| s.index_name == index_name) {
+                    self.error(arg.pos, format!("@{dname}.indexes invalid value for: {index_name}. Duplicate index name."));
+                    continue;
+                }
+                if out.iter().any(|s| s.query_name == query_name) {
+                    self.error(arg.pos, format!("@{dname}.indexes invalid value for: {query_name}. Duplicate query name."));
+                    continue;
+                }
+                out.push(SearchIndex {
+                    index_name,
+                    query_name,
+                    kind,
+                });
+            }
+        }
+        out
+    }
+
     /// `@query(read:, aggregate:)`, `@mutation(operations: [CREATE, UPDATE, DELETE])`,
     /// `@limit(default:, max:)` on a node type.
     fn operations(&mut self, t: &TypeDefinition, name: &str) -> Operations {
@@ -817,23 +1021,8 @@ impl Validator {
         let query = configured(self, "query");
         let mutation = configured(self, "mutation");
         self.schema_directives = schema;
-        let check_args = |this: &mut Self, d: &Positioned<ConstDirective>, known: &[&str]| {
-            for (a, _) in &d.node.arguments {
-                if !known.contains(&a.node.as_str()) {
-                    this.error(
-                        a.pos,
-                        format!(
-                            "@{} has no argument `{}` (it takes {})",
-                            d.node.name.node,
-                            a.node,
-                            known.join(", ")
-                        ),
-                    );
-                }
-            }
-        };
         if let Some(d) = &query {
-            check_args(self, d, &["read", "aggregate"]);
+            self.check_args(d, &["read", "aggregate"]);
             match d.node.get_argument("read").map(|v| (&v.node, v.pos)) {
                 None => {}
                 Some((ConstValue::Boolean(b), _)) => ops.read = *b,
@@ -852,7 +1041,7 @@ impl Validator {
             }
         }
         if let Some(d) = &mutation {
-            check_args(self, d, &["operations"]);
+            self.check_args(d, &["operations"]);
             if let Some(arg) = d.node.get_argument("operations") {
                 ops.create = false;
                 ops.update = false;
@@ -871,7 +1060,7 @@ impl Validator {
             }
         }
         if let Some(d) = directive(&t.directives, "limit") {
-            check_args(self, d, &["default", "max"]);
+            self.check_args(d, &["default", "max"]);
             let positive = |this: &mut Self, arg: &str| -> Option<u64> {
                 let v = d.node.get_argument(arg)?;
                 match &v.node {

@@ -244,7 +244,8 @@ fn edge(c: &ConnectionShape, selection: &[FieldSel], row: &Value, position: u64)
             "cursor" => {
                 e.insert(s.key.clone(), Value::String(offset_to_cursor(position)));
             }
-            "node" | "properties" => {
+            // `score`: a search field's edge (see `crate::search`).
+            "node" | "properties" | "score" => {
                 let v = row.get(&s.key).cloned().unwrap_or(Value::Null);
                 let v = match c.node_shapes.iter().find(|(k, _)| *k == s.key) {
                     Some((_, shape)) if s.name == "node" => apply(shape, v),

@@ -238,3 +238,45 @@ fn cypher_field_needs_statement_and_column_and_a_known_result() {
         "a union or interface",
     );
 }
+
+#[test]
+fn fulltext_indexes_string_fields_under_unique_names() {
+    let ok = "type M @node @fulltext(indexes: [{ indexName: \"MTitle\", fields: [\"title\"], queryName: \"mByTitle\" }]) {\n  title: String!\n}";
+    let o = parse_ontology(ok).expect("valid");
+    let (n, s) = o.search_field("mByTitle").expect("the search field");
+    assert_eq!((n.name.as_str(), s.index_name.as_str()), ("M", "MTitle"));
+    assert_error(
+        "type M @node @fulltext(indexes: [{ indexName: \"MYear\", fields: [\"year\"], queryName: \"mByYear\" }]) {\n  year: Int\n}",
+        1,
+        "Field year is not of type String or ID",
+    );
+    assert_error(
+        "type M @node @fulltext(indexes: [{ indexName: \"I\", fields: [\"a\"], queryName: \"q1\" }, { indexName: \"I\", fields: [\"a\"], queryName: \"q2\" }]) {\n  a: String\n}",
+        1,
+        "Duplicate index name",
+    );
+    assert_error(
+        "type M @node @fulltext(indexes: [{ indexName: \"I\", fields: [\"a\"], queryName: \"ms\" }]) {\n  a: String\n}",
+        1,
+        "is already the list of `M`",
+    );
+    assert_error(
+        "type M @node @fulltext(indexes: [{ indexName: \"bad name\", fields: [\"a\"], queryName: \"q\" }]) {\n  a: String\n}",
+        1,
+        "is not a valid name",
+    );
+}
+
+#[test]
+fn vector_indexes_hold_float_lists_and_providers_are_refused() {
+    assert_error(
+        "type D @node @vector(indexes: [{ indexName: \"E\", embeddingProperty: \"e\", queryName: \"like\" }]) {\n  e: String\n}",
+        1,
+        "must be of type [Float!]",
+    );
+    assert_error(
+        "type D @node @vector(indexes: [{ indexName: \"E\", embeddingProperty: \"e\", queryName: \"like\", provider: OPEN_AI }]) {\n  e: [Float!]\n}",
+        1,
+        "`provider` (querying by phrase through an embedding provider) is not supported",
+    );
+}

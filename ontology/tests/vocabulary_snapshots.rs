@@ -176,3 +176,14 @@ shape!(
     "cypher-fields",
     r#"{ movies(where: { actorCount: { gt: 1 } }, sort: [{ actorCount: DESC }], limit: 2) { title tagline(prefix: "A") cast { name movieCount } stats { actors } } }"#
 );
+
+shape!(
+    fulltext_search_filtered_sorted_paged,
+    "search",
+    r#"{ moviesByTitleOrPlot(phrase: "heat OR heist", where: { score: { min: 0.1 }, node: { released: { gt: 1990 } } }, sort: [{ node: { released: DESC } }, { score: DESC }], first: 2, after: "YXJyYXljb25uZWN0aW9uOjA=") { totalCount pageInfo { hasNextPage } edges { cursor score node { title actors { name } } } } }"#
+);
+shape!(
+    vector_search_asks_for_the_page,
+    "search",
+    r#"{ moviesLike(vector: [0.1, 0.2, 0.9], first: 5) { edges { score node { title } } } }"#
+);

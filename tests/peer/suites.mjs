@@ -11,14 +11,16 @@
 // same `data` from both. A mutation runs on the library, the graph is read back (every node's
 // labels and properties, every relationship's type, properties and ends), the fixture is loaded
 // again, the mutation runs on Ontograph, and both the returned `data` and the graph must be
-// equal. An operation file may say:
+// equal. Type definitions that declare @fulltext or @vector get their indexes from
+// `ontograph migrate`, as a user would create them, before the suite runs. An operation file
+// may say:
 //   # expect: errors        both must answer with errors (and the same data)
 //   # generated: id, at     properties whose values each system generates (ids, timestamps):
 //                           compared as present or absent, not by value
 //
 // THIS WIPES THE DATABASE at NEO4J_URI. Usage:
 //   node suites.mjs --ontograph-bin target/debug/ontograph [--only NAME[,NAME]] [--keep-going]
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -51,11 +53,13 @@ async function run(cypher, params = {}) {
   }
 }
 
-async function reset(fixture) {
+async function reset(fixture, searched) {
   // In batches: the database may hold far more than one transaction's memory allows.
   await run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS");
   await run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS");
   for (const st of fixture) await run(st);
+  // Search indexes see the fixture once they are online.
+  if (searched) await run("CALL db.awaitIndexes(60)");
 }
 
 /** A Neo4j value as plain JSON (integers as numbers, temporal and spatial values as text). */
@@ -208,16 +212,24 @@ for (const suite of suites) {
     typeDefs: stripOntographDirectives(readFileSync(typedefs, "utf8")),
     driver: shim ? wrapDriver(driver) : driver,
   }).getSchema();
+  const searched = /@(fulltext|vector)\b/.test(readFileSync(typedefs, "utf8"));
+  if (searched) {
+    execFileSync(args.ontographBin, ["--ontology", typedefs, "migrate"], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NEO4J_URI: uri, NEO4J_READER_URIS: "" },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  }
   const og = await startOntograph(typedefs);
   try {
     for (const op of loadOperations(path.join(dir, "operations"))) {
       total++;
       const label = `${suite}/${op.name}`;
       const problems = [];
-      await reset(fixture);
+      await reset(fixture, searched);
       const lib = await viaLibrary(schema, op);
       const libGraph = op.mutation ? await graphState(op.generated) : null;
-      if (op.mutation) await reset(fixture);
+      if (op.mutation) await reset(fixture, searched);
       const ours = await viaOntograph(og.url, op);
       const ourGraph = op.mutation ? await graphState(op.generated) : null;
       const libErr = (lib.errors || []).length > 0;

@@ -25,6 +25,10 @@ pub enum IndexKind {
     Range,
     /// Text index: `CONTAINS` / `ENDS WITH` on strings.
     Text,
+    /// Full-text (Lucene) index over one or more string properties (`@fulltext`).
+    Fulltext,
+    /// Vector index over an embedding property (`@vector`).
+    Vector,
 }
 
 impl IndexKind {
@@ -33,11 +37,13 @@ impl IndexKind {
         match self {
             IndexKind::Range => "RANGE",
             IndexKind::Text => "TEXT",
+            IndexKind::Fulltext => "FULLTEXT",
+            IndexKind::Vector => "VECTOR",
         }
     }
 }
 
-/// One schema item on a node label and a single property.
+/// One schema item on a node label: a single property, or several for a full-text index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SchemaItem {
     /// `REQUIRE n.property IS UNIQUE` (Neo4j creates a backing range index with the same name).
@@ -51,13 +57,14 @@ pub enum SchemaItem {
     },
     /// A property index.
     Index {
-        /// Index name, e.g. `og_idx_Person_name` or `og_text_Person_bio`.
+        /// Index name, e.g. `og_idx_Person_name` or `og_text_Person_bio`; a full-text or
+        /// vector index has the name its type definitions give it (`@fulltext(indexes: [{
+        /// indexName }])`), which the queries use.
         name: String,
         /// Node label.
         label: String,
-        /// Property key.
-        property: String,
-        /// Range or text.
+        /// Property keys: one, or several for a full-text index.
+        properties: Vec<String>,
         kind: IndexKind,
     },
 }
@@ -79,12 +86,43 @@ impl SchemaItem {
         let infix = match kind {
             IndexKind::Range => "idx",
             IndexKind::Text => "text",
+            IndexKind::Fulltext => "fulltext",
+            IndexKind::Vector => "vector",
         };
         SchemaItem::Index {
             name: format!("{MANAGED_PREFIX}{infix}_{label}_{property}"),
             label,
-            property,
+            properties: vec![property],
             kind,
+        }
+    }
+
+    /// A full-text index under the name the type definitions give it.
+    pub fn fulltext(
+        name: impl Into<String>,
+        label: impl Into<String>,
+        properties: Vec<String>,
+    ) -> Self {
+        SchemaItem::Index {
+            name: name.into(),
+            label: label.into(),
+            properties,
+            kind: IndexKind::Fulltext,
+        }
+    }
+
+    /// A vector index under the name the type definitions give it (its dimensions and
+    /// similarity function are Neo4j's defaults: set by the first vectors stored).
+    pub fn vector(
+        name: impl Into<String>,
+        label: impl Into<String>,
+        property: impl Into<String>,
+    ) -> Self {
+        SchemaItem::Index {
+            name: name.into(),
+            label: label.into(),
+            properties: vec![property.into()],
+            kind: IndexKind::Vector,
         }
     }
 
@@ -102,12 +140,11 @@ impl SchemaItem {
         }
     }
 
-    /// The property key.
-    pub fn property(&self) -> &str {
+    /// The property keys.
+    pub fn properties(&self) -> &[String] {
         match self {
-            SchemaItem::UniqueConstraint { property, .. } | SchemaItem::Index { property, .. } => {
-                property
-            }
+            SchemaItem::UniqueConstraint { property, .. } => std::slice::from_ref(property),
+            SchemaItem::Index { properties, .. } => properties,
         }
     }
 
@@ -127,18 +164,31 @@ impl SchemaItem {
             SchemaItem::Index {
                 name,
                 label,
-                property,
+                properties,
                 kind,
-            } => format!(
-                "CREATE {}INDEX {} IF NOT EXISTS FOR (n:{}) ON (n.{})",
+            } => {
+                let on = |p: &String| format!("n.{}", quote(p));
+                let (name, label) = (quote(name), quote(label));
                 match kind {
-                    IndexKind::Range => "",
-                    IndexKind::Text => "TEXT ",
-                },
-                quote(name),
-                quote(label),
-                quote(property)
-            ),
+                    IndexKind::Range | IndexKind::Text => format!(
+                        "CREATE {}INDEX {name} IF NOT EXISTS FOR (n:{label}) ON ({})",
+                        if *kind == IndexKind::Text {
+                            "TEXT "
+                        } else {
+                            ""
+                        },
+                        properties.iter().map(on).collect::<Vec<_>>().join(", ")
+                    ),
+                    IndexKind::Fulltext => format!(
+                        "CREATE FULLTEXT INDEX {name} IF NOT EXISTS FOR (n:{label}) ON EACH [{}]",
+                        properties.iter().map(on).collect::<Vec<_>>().join(", ")
+                    ),
+                    IndexKind::Vector => format!(
+                        "CREATE VECTOR INDEX {name} IF NOT EXISTS FOR (n:{label}) ON ({})",
+                        properties.iter().map(on).collect::<Vec<_>>().join(", ")
+                    ),
+                }
+            }
         }
     }
 }
@@ -221,8 +271,8 @@ impl Existing {
         })
     }
 
-    fn on(&self, label: &str, property: &str) -> bool {
-        self.entity == "NODE" && self.labels == [label] && self.properties == [property]
+    fn on(&self, label: &str, properties: &[String]) -> bool {
+        self.entity == "NODE" && self.labels == [label] && self.properties == properties
     }
 
     fn is_uniqueness(&self) -> bool {
@@ -231,7 +281,7 @@ impl Existing {
 
     /// Whether this existing item does what `item` asks for.
     fn satisfies(&self, item: &SchemaItem) -> bool {
-        if !self.on(item.label(), item.property()) {
+        if !self.on(item.label(), item.properties()) {
             return false;
         }
         match item {
@@ -255,10 +305,10 @@ struct Plan {
 
 fn plan(desired: &[SchemaItem], existing: &[Existing], only: Option<&BTreeSet<String>>) -> Plan {
     let mut plan = Plan::default();
-    let unique_on: HashSet<(&str, &str)> = desired
+    let unique_on: HashSet<(&str, &[String])> = desired
         .iter()
         .filter(|i| matches!(i, SchemaItem::UniqueConstraint { .. }))
-        .map(|i| (i.label(), i.property()))
+        .map(|i| (i.label(), i.properties()))
         .collect();
     let mut wanted: HashSet<&str> = HashSet::new();
     let mut seen: HashSet<&str> = HashSet::new();
@@ -276,7 +326,7 @@ fn plan(desired: &[SchemaItem], existing: &[Existing], only: Option<&BTreeSet<St
                 kind: IndexKind::Range,
                 ..
             }
-        ) && unique_on.contains(&(item.label(), item.property()));
+        ) && unique_on.contains(&(item.label(), item.properties()));
         if covered {
             plan.covered.push(item.name().to_owned());
             continue;

@@ -10,13 +10,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use graph::migrate::{quote, MANAGED_PREFIX};
 use graph::{AccessMode, IndexKind, SchemaItem, Statement};
 use ontology::compile::Usage;
-use ontology::model::{IndexKind as OntologyIndex, Property, Scalar};
+use ontology::model::{IndexKind as OntologyIndex, Property, Scalar, SearchKind};
 use ontology::Ontology;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Uniqueness constraints for `@unique` fields and indexes for `@index` fields, on each node
-/// type's main label (what `ontograph migrate` creates).
+/// Uniqueness constraints for `@unique` fields, indexes for `@index` fields, and the full-text
+/// and vector indexes of `@fulltext` and `@vector`, on each node type's main label (what
+/// `ontograph migrate` creates).
 pub fn desired_items(o: &Ontology) -> Vec<SchemaItem> {
     let mut items = Vec::new();
     for n in o.nodes.values() {
@@ -30,6 +31,16 @@ pub fn desired_items(o: &Ontology) -> Vec<SchemaItem> {
                 };
                 items.push(SchemaItem::index(n.main_label(), &p.db_name, kind));
             }
+        }
+        for s in &n.search_indexes {
+            items.push(match &s.kind {
+                SearchKind::Fulltext { properties } => {
+                    SchemaItem::fulltext(&s.index_name, n.main_label(), properties.clone())
+                }
+                SearchKind::Vector { property } => {
+                    SchemaItem::vector(&s.index_name, n.main_label(), property)
+                }
+            });
         }
     }
     items

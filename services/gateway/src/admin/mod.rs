@@ -802,9 +802,11 @@ fn report_json(r: &graph::MigrationReport, desired: &[graph::SchemaItem]) -> Val
                 graph::SchemaItem::Index { kind, .. } => match kind {
                     graph::IndexKind::Range => "range index",
                     graph::IndexKind::Text => "text index",
+                    graph::IndexKind::Fulltext => "full-text index",
+                    graph::IndexKind::Vector => "vector index",
                 },
             };
-            json!({ "name": i.name(), "kind": kind, "label": i.label(), "property": i.property(), "cypher": i.create_cypher() })
+            json!({ "name": i.name(), "kind": kind, "label": i.label(), "property": i.properties().join(", "), "cypher": i.create_cypher() })
         })
         .collect();
     json!({

@@ -1,0 +1,10 @@
+CREATE (heat:Movie {title: 'Heat', plot: 'A thief and a detective in Los Angeles', released: 1995, embedding: [0.9, 0.1, 0.0]}),
+  (heatwave:Movie {title: 'Heat Wave in the City', plot: 'A summer of crime', released: 2001, embedding: [0.8, 0.3, 0.1]}),
+  (cold:Movie {title: 'Cold Heat Cold', plot: 'A thriller about a heist in winter', released: 2010, embedding: [0.2, 0.9, 0.1]}),
+  (ronin:Movie {title: 'Ronin', plot: 'Mercenaries chase a case across France; a heist goes wrong', released: 1998, embedding: [0.1, 0.2, 0.9]}),
+  (casino:Movie {title: 'Casino', plot: 'Greed and the heat of Las Vegas', released: 1995, embedding: [0.5, 0.5, 0.5]}),
+  (up:Movie {title: 'Up', plot: 'A house lifted by balloons', released: 2009}),
+  (al:Actor {name: 'Al Pacino', born: 1940}), (bob:Actor {name: 'Robert De Niro', born: 1943}),
+  (val:Actor {name: 'Val Kilmer', born: 1959}), (jean:Actor {name: 'Jean Reno', born: 1948}),
+  (al)-[:ACTED_IN]->(heat), (bob)-[:ACTED_IN]->(heat), (val)-[:ACTED_IN]->(heat),
+  (bob)-[:ACTED_IN]->(ronin), (jean)-[:ACTED_IN]->(ronin), (bob)-[:ACTED_IN]->(casino);
