@@ -258,6 +258,14 @@ test('3. schema page: create a range index on Organization.founded, it comes ONL
     assert.fail(`index ${indexName} is not shown ONLINE after 60 s (state cell: ${state})`);
   });
 
+  // The full-text index of the default ontology's `@fulltext` on Person, which `ontograph
+  // migrate` created under its declared name, is listed with its kind and both properties.
+  const fulltext = page.locator('tr[data-testid="index-row"][data-name="PersonNameTitle"]');
+  await fulltext.waitFor({ state: 'visible', timeout: 20000 }).catch(() => assert.fail('the schema page does not list the full-text index PersonNameTitle'));
+  const cells = (await fulltext.locator('td').allTextContents()).map((c) => c.trim());
+  assert.equal(cells[1], 'FULLTEXT', `PersonNameTitle should show type FULLTEXT: ${cells}`);
+  assert.match(cells[4], /name.*title/, `PersonNameTitle should show its properties name and title: ${cells}`);
+
   const inDb = await cypher('SHOW INDEXES YIELD name, type, state, labelsOrTypes, properties WHERE name = $name RETURN name, type, state, labelsOrTypes, properties', { name: indexName });
   assert.equal(inDb.length, 1, `Neo4j has no index named ${indexName}`);
   assert.equal(inDb[0].type, 'RANGE', `Neo4j index ${indexName} should be RANGE, is ${inDb[0].type}`);

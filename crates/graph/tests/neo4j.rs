@@ -621,6 +621,69 @@ async fn index_exists(client: &Neo4jClient, name: &str) -> bool {
 }
 
 #[tokio::test]
+async fn full_text_and_vector_indexes_are_created_once_and_searchable() {
+    let client = client().await;
+    let label = unique_label("search");
+    let (fulltext, vector) = (format!("{label}_text"), format!("{label}_vec"));
+    let desired = vec![
+        SchemaItem::fulltext(&fulltext, &label, vec!["title".into(), "plot".into()]),
+        SchemaItem::vector(&vector, &label, "embedding"),
+    ];
+    let options = MigrationOptions {
+        only_labels: Some(BTreeSet::from([label.clone()])),
+        ..MigrationOptions::default()
+    };
+    let mut both = vec![fulltext.clone(), vector.clone()];
+    both.sort();
+    let first = migrate(&client, &desired, &options)
+        .await
+        .expect("first run");
+    assert_eq!(first.created, both, "{first:?}");
+    let second = migrate(&client, &desired, &options)
+        .await
+        .expect("second run");
+    assert!(second.created.is_empty(), "{second:?}");
+    assert_eq!(second.kept, both, "{second:?}");
+    assert!(second.conflicting.is_empty(), "{second:?}");
+
+    write(
+        &client,
+        Statement::new(format!(
+            "CREATE (:`{label}` {{title: 'Heat', plot: 'a heist', embedding: [1.0, 0.0]}}), \
+             (:`{label}` {{title: 'Up', plot: 'balloons', embedding: [0.0, 1.0]}})"
+        )),
+    )
+    .await;
+    write(&client, Statement::new("CALL db.awaitIndexes(60)")).await;
+    let found = read(
+        &client,
+        Statement::new(
+            "CALL db.index.fulltext.queryNodes($i, 'heist') YIELD node RETURN node.title AS t",
+        )
+        .param("i", fulltext.as_str()),
+    )
+    .await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["t"], json!("Heat"));
+    let nearest = read(
+        &client,
+        Statement::new(
+            "CALL db.index.vector.queryNodes($i, 1, [0.1, 0.9]) YIELD node RETURN node.title AS t",
+        )
+        .param("i", vector.as_str()),
+    )
+    .await;
+    assert_eq!(nearest[0]["t"], json!("Up"));
+
+    // Not managed (their names are the type definitions'): never dropped by a migration.
+    cleanup(&client, &label).await;
+    assert!(index_exists(&client, &fulltext).await);
+    for name in [&fulltext, &vector] {
+        write(&client, Statement::new(format!("DROP INDEX `{name}`"))).await;
+    }
+}
+
+#[tokio::test]
 async fn small_negative_integers_survive() {
     let client = client().await;
     let rows = read(
