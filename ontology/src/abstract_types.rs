@@ -388,13 +388,16 @@ impl<'a> Compiler<'a> {
                     "[]".to_owned()
                 };
                 let filtered = f.arg("where").is_some();
+                let aggregated = f.selection.iter().any(|s| s.name == "aggregate");
                 let total = match (needs_total(f), filtered) {
-                    (true, true) => self.hoist(v, &call, "", "count(*)"),
-                    (true, false) => format!("COUNT {{ {call} }}"),
-                    (false, _) => "null".to_owned(),
+                    // Counted with the aggregates, in their pass.
+                    (true, _) if aggregated => None,
+                    (true, true) => Some(self.hoist(v, &call, "", "count(*)")),
+                    (true, false) => Some(format!("COUNT {{ {call} }}")),
+                    (false, _) => Some("null".to_owned()),
                 };
-                let related = Related::new(self.o, r, call, &e, &t, filtered);
-                self.connection_value(v, f, &rows, &total, &related)?
+                let related = Related::new(self.o, r, call, &e, &t);
+                self.connection_value(v, f, &rows, total.as_deref(), &related)?
             }
         };
         let shape = Shape::Connection(Box::new(ConnectionShape {
@@ -600,7 +603,7 @@ impl<'a> Compiler<'a> {
                 let Some(source) = self.branches(Some(v), &members, Some(&e), &t, true)? else {
                     continue;
                 };
-                let related = Related::new(self.o, r, source, &e, &t, false);
+                let related = Related::new(self.o, r, source, &e, &t);
                 parts.extend(self.aggregation_filter(&related, inner)?);
                 continue;
             }

@@ -197,10 +197,6 @@ pub(crate) struct Related<'a, 's> {
     pub edges: &'a [Property],
     /// The relationship field, for errors.
     pub field: &'s str,
-    /// Whether `source` filters (a `where` may hold a `@cypher` statement, whose aggregate
-    /// functions Neo4j refuses inside a projection's expressions: its counts are then
-    /// hoisted subqueries too).
-    pub filtered: bool,
 }
 
 impl<'a, 's> Related<'a, 's> {
@@ -211,7 +207,6 @@ impl<'a, 's> Related<'a, 's> {
         source: String,
         e: &'s str,
         t: &'s str,
-        filtered: bool,
     ) -> Self {
         Related {
             source,
@@ -221,7 +216,6 @@ impl<'a, 's> Related<'a, 's> {
             edge_owner: r.properties.as_deref().unwrap_or_default(),
             edges: o.edge_properties(r),
             field: &r.name,
-            filtered,
         }
     }
 
@@ -565,7 +559,8 @@ impl<'a> Compiler<'a> {
                 None => self.depends_on(n),
             }
             let mut q = format!("MATCH ({v}{})", labels_of(n));
-            if let Some(w) = self.where_arg(Owner::Node(n), &v, f.arg("where"))? {
+            let where_ = self.where_arg(Owner::Node(n), &v, f.arg("where"))?;
+            if let Some(w) = with_index_order(n, &v, f.arg("sort"), false, where_) {
                 let _ = write!(q, "\nWHERE {w}");
             }
             let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
@@ -627,6 +622,7 @@ impl<'a> Compiler<'a> {
             self.non_negative(f, "first")?.is_some() || self.root_default(f, "first", n)?.is_some();
         let v = self.var("this");
         let where_ = self.where_arg(Owner::Node(n), &v, f.arg("where"))?;
+        let where_ = with_index_order(n, &v, f.arg("sort"), true, where_);
         let order = self.order_by(Owner::Node(n), &v, f.arg("sort"))?;
         let sorted = self.sort_values();
         let ((edge_parts, node_shapes), pre) = self
@@ -1079,21 +1075,25 @@ impl<'a> Compiler<'a> {
         } else {
             "[]".to_owned()
         };
+        let aggregated = f.selection.iter().any(|s| s.name == "aggregate");
         let total = if count_rule.is_some() {
             // The degree store: no expansion, no far-end label check.
             let bare = self.pattern(v, r, "", "", false)?;
-            format!("COUNT {{ {bare} }}")
+            Some(format!("COUNT {{ {bare} }}"))
+        } else if needs_total(f) && aggregated {
+            // Counted with the aggregates, in their pass.
+            None
         } else if needs_total(f) && where_.is_some() {
             let source = format!("MATCH {pattern}{where_clause}");
-            self.hoist(v, &source, "", "count(*)")
+            Some(self.hoist(v, &source, "", "count(*)"))
         } else if needs_total(f) {
-            format!("COUNT {{ MATCH {pattern}{where_clause} }}")
+            Some(format!("COUNT {{ MATCH {pattern}{where_clause} }}"))
         } else {
-            "null".to_string()
+            Some("null".to_string())
         };
         let source = format!("MATCH {pattern}{where_clause}");
-        let related = Related::new(self.o, r, source, &e, &t, where_.is_some());
-        let expr = self.connection_value(v, f, &rows, &total, &related)?;
+        let related = Related::new(self.o, r, source, &e, &t);
+        let expr = self.connection_value(v, f, &rows, total.as_deref(), &related)?;
         let shape = Shape::Connection(Box::new(ConnectionShape {
             field: f.clone(),
             offset,
@@ -1662,7 +1662,7 @@ impl<'a> Compiler<'a> {
                 let visible = self.visible(target);
                 let where_ = visible.map(|w| format!(" WHERE {w}")).unwrap_or_default();
                 let source = format!("MATCH {pattern}{where_}");
-                let related = Related::new(self.o, r, source, &e, &t, false);
+                let related = Related::new(self.o, r, source, &e, &t);
                 parts.extend(self.aggregation_filter(&related, inner)?);
                 continue;
             }
@@ -1857,6 +1857,28 @@ fn seek_values(target: &NodeType, w: Option<&Value>) -> Option<usize> {
         ("eq", v) if !v.is_null() => Some(1),
         ("in", Value::Array(items)) if !items.is_empty() => Some(items.len()),
         _ => None,
+    }
+}
+
+/// `v.p IS NOT NULL` for a root page sorted by one required property `p` with an ordered
+/// index: it lets the planner walk that index in order and stop at the page's end, instead of
+/// filtering and sorting the whole label (a `where` that most nodes pass, on a label of a
+/// million, goes from seconds to milliseconds). A node without a value for a required property
+/// breaks the type definitions, and could not be returned anyway (the library answers with an
+/// error for it); such a node is left out of the page.
+fn with_index_order(
+    n: &NodeType,
+    v: &str,
+    sort: Option<&Value>,
+    connection: bool,
+    where_: Option<String>,
+) -> Option<String> {
+    let hint = ordered_sort(n, sort, connection)
+        .filter(|(p, _)| p.required && !p.list)
+        .map(|(p, _)| format!("{v}.{} IS NOT NULL", quote(&p.db_name)));
+    match (hint, where_) {
+        (Some(h), Some(w)) => Some(format!("{h} AND ({w})")),
+        (h, w) => h.or(w),
     }
 }
 
