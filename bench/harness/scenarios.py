@@ -667,17 +667,50 @@ def cache(ctx: Ctx) -> Section:
 # ---------------------------------------------------------------- 7. supernodes
 
 
-def supernode(ctx: Ctx) -> Section:
+def run_supernode(ctx: Ctx, part: str) -> dict:
     if not (ctx.supernode_bin and ctx.ontograph_bin):
-        raise RuntimeError("the supernode scenario needs the `supernode` and `ontograph` binaries (bench/run passes them)")
-    json_path = ctx.work / "supernode.json"
-    cmd = [ctx.supernode_bin, "--ontograph", ctx.ontograph_bin, "--json", str(json_path)]
+        raise RuntimeError("the supernode scenarios need the `supernode` and `ontograph` binaries (bench/run passes them)")
+    json_path = ctx.work / f"supernode-{part}.json"
+    cmd = [ctx.supernode_bin, "--ontograph", ctx.ontograph_bin, "--json", str(json_path), "--part", part]
     cmd += ["--powers", "3", "--runs", "3", "--budget", "2"] if ctx.smoke else ["--powers", "4,5,6"]
     if ctx.peer_url:
         cmd += ["--peer", ctx.peer_url]
     log("supernode: " + " ".join(cmd))
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    rows = json.loads(json_path.read_text())["rows"]
+    return json.loads(json_path.read_text())
+
+
+def hub_vocabulary(ctx: Ctx) -> Section:
+    """The v7 vocabulary on the hub data, Ontograph and the peer side by side."""
+    rows = run_supernode(ctx, "vocabulary")["vocabulary"]
+    md = [
+        "`target/release/supernode --part vocabulary`: the v7 vocabulary on the same data (people `snb-p-…`, a million of them; the hubs of 10^5 and "
+        "10^6 members), Ontograph (rewrites on) and the @neo4j/graphql peer, each query sequentially "
+        "(up to 30 runs, 20 s budget; p99 is nearest-rank over those runs, so with few runs it is the "
+        "slowest). `same` says whether the peer's `data` equalled Ontograph's.\n",
+        "| shape | what | hub | Ontograph p50 (ms) | p99 (ms) | runs | peer p50 (ms) | p99 (ms) | runs | same | p50 ratio (peer / Ontograph) |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|:-:|--:|",
+    ]
+    head = []
+    for r in rows:
+        o, p = r["ontograph"], r.get("peer") or {}
+        if p.get("error"):
+            peer_cells = f"**failed** ({p['error'][:80]}) | | | n/a"
+            vs = "n/a"
+        elif p:
+            peer_cells = f"{ms(p['p50_ms'])} | {ms(p['p99_ms'])} | {p['runs']} | {'yes' if p.get('same_data') else 'no'}"
+            vs = f"**{p['p50_ms'] / max(o['p50_ms'], 1e-6):.1f}x**"
+        else:
+            peer_cells = "n/a | | | n/a"
+            vs = "n/a"
+        md.append(f"| {r['shape']} | {r['what']} | {r['hub']} | {ms(o['p50_ms'])} | {ms(o['p99_ms'])} | {o['runs']} | {peer_cells} | {vs} |")
+        head.append(f"{r['shape']}{' at ' + r['hub'] if r['hub'] != '—' else ''} {vs.strip('*')}")
+    head = ["Vocabulary on the hub data (peer p50 / Ontograph p50): " + ", ".join(head)]
+    return Section("hubvocabulary", "7b. The v7 vocabulary on a million people and hubs of 10^5 and 10^6", "\n".join(md), head, [])
+
+
+def supernode(ctx: Ctx) -> Section:
+    rows = run_supernode(ctx, "rules")["rows"]
     md = [
         "`target/release/supernode`: teams joined by 10^N people (`snb-hub-N`, seeded once and kept) and a "
         "team of 10; each shape timed (median of up to 30 sequential runs, 20 s budget) through an Ontograph "
@@ -744,5 +777,6 @@ SCENARIOS: dict[str, tuple[Callable[[Ctx], Section], str, bool]] = {
     "cache": (cache, "result cache: hit-path throughput and p99, Zipf workload hit ratio vs no cache and the peer, miss path", True),
     "ingest": (ingest, "end-to-end events/s (webhook → RabbitMQ → worker → Neo4j) vs raw batched writes and one transaction per event", True),
     "supernode": (supernode, "hubs of 10^4..10^6 relationships: each rewritten shape plain vs rewritten vs the peer", True),
+    "hubvocabulary": (hub_vocabulary, "the v7 vocabulary (@cypher list, hub aggregates, aggregation filter, full-text) on a million people and hubs of 10^5 and 10^6, vs the peer", True),
     "replicas": (replicas, "read throughput through one reader vs two, and the router's own cost per request", True),
 }

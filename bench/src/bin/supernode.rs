@@ -45,6 +45,54 @@ struct Args {
     /// The type definitions the gateways serve (migrated: the database has their constraints).
     #[arg(long, default_value = "schema/ontology.graphql")]
     ontology: PathBuf,
+    /// What to time: the supernode rules (`rules`), the v7 vocabulary on the hub data
+    /// (`vocabulary`: @cypher list, hub aggregates, aggregation filter, full-text), or both.
+    #[arg(long, default_value = "both")]
+    part: Part,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Part {
+    Rules,
+    Vocabulary,
+    Both,
+}
+
+/// The vocabulary on the hub data, for a hub: (id, what it is, query). Ontograph and the peer,
+/// side by side (issue 19's (a)–(d)).
+fn vocabulary_shapes(hub_id: &str) -> Vec<(&'static str, &'static str, String)> {
+    vec![
+        (
+            "cypherList",
+            "(a) 20 hub members, each with a @cypher field over its neighbourhood (`teamCount`)",
+            r#"{ people(where: { handle: { startsWith: "snb-p-" } }, sort: [{ handle: ASC }], limit: 20) { handle teamCount } }"#.to_owned(),
+        ),
+        (
+            "hubCount",
+            "(b) `totalCount` and `aggregate { count { edges } }` over the hub's relationships",
+            format!(r#"{{ teams(where: {{ id: {{ eq: "{hub_id}" }} }}) {{ id membersConnection {{ totalCount aggregate {{ count {{ edges }} }} }} }} }}"#),
+        ),
+        (
+            "hubAggregate",
+            "(b) `count { nodes }`, shortest/longest member name, min/max membership date over the hub",
+            format!(r#"{{ teams(where: {{ id: {{ eq: "{hub_id}" }} }}) {{ id membersConnection {{ aggregate {{ count {{ nodes }} node {{ name {{ shortest longest }} }} edge {{ since {{ min max }} }} }} }} }} }}"#),
+        ),
+        (
+            "aggregationFilter",
+            "(c) people (a label of 10^6) in more than one team, first 20 by handle",
+            r#"{ people(where: { teamsConnection: { aggregate: { count: { nodes: { gt: 1 } } } } }, sort: [{ handle: ASC }], limit: 20) { handle } }"#.to_owned(),
+        ),
+        (
+            "fulltextBroad",
+            "(d) full-text: a term every person's name has, first 20",
+            r#"{ peopleByName(phrase: "person", first: 20) { edges { score node { handle name } } } }"#.to_owned(),
+        ),
+        (
+            "fulltextPhrase",
+            "(d) full-text: a phrase a thousandth of the people match, first 20 with the total",
+            r#"{ peopleByName(phrase: ""Person 42"", first: 20) { totalCount edges { score node { handle } } } }"#.to_owned(),
+        ),
+    ]
 }
 
 /// The type definitions as a `@neo4j/graphql` v7 user writes them: no `@id`, `@unique` or
@@ -341,6 +389,12 @@ async fn applied(gateway: &Gateway, query: &str) -> anyhow::Result<Vec<String>> 
 
 /// Median latency (ms) of one query, with the response checked once.
 async fn time(url: &str, query: &str, args: &Args) -> anyhow::Result<(f64, usize, Value)> {
+    let (ms, data) = timings(url, query, args).await?;
+    Ok((ms[ms.len() / 2], ms.len(), data))
+}
+
+/// Sorted latencies (ms) of one query's runs, and its `data` (checked once for errors).
+async fn timings(url: &str, query: &str, args: &Args) -> anyhow::Result<(Vec<f64>, Value)> {
     let mut conn = Connection::open(&Endpoint::parse(url)?).await?;
     let body = Bytes::from(json!({ "query": query }).to_string());
     let first = conn.post_json(body.clone()).await?;
@@ -363,18 +417,59 @@ async fn time(url: &str, query: &str, args: &Args) -> anyhow::Result<(f64, usize
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     ms.sort_by(f64::total_cmp);
-    Ok((ms[ms.len() / 2], ms.len(), data["data"].clone()))
+    Ok((ms, data["data"].clone()))
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let max_power = args.powers.iter().copied().max().unwrap_or(4);
-    let neo4j = graph::Neo4jClient::connect(graph::Neo4jConfig::new(&args.neo4j))
-        .await
-        .context("Neo4j")?;
-    seed(&neo4j, max_power).await?;
-    let on = start_gateway(&args.ontograph, &args.ontology, true).await?;
+/// p50, p99 (nearest rank) and runs of sorted latencies.
+fn summary(ms: &[f64]) -> Value {
+    let rank = |q: f64| ms[((q * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
+    json!({ "p50_ms": rank(0.5), "p99_ms": rank(0.99), "runs": ms.len() })
+}
+
+/// The vocabulary shapes through the gateway and the peer, for the hubs of 10^5 and more.
+async fn vocabulary(on: &Gateway, args: &Args) -> anyhow::Result<Vec<Value>> {
+    let mut hubs: Vec<u32> = args.powers.iter().copied().filter(|p| *p >= 5).collect();
+    if hubs.is_empty() {
+        hubs = args.powers.iter().copied().max().into_iter().collect();
+    }
+    let mut rows = Vec::new();
+    for (i, p) in hubs.iter().enumerate() {
+        for (id, what, query) in vocabulary_shapes(&hub(*p)) {
+            // Shapes that do not depend on the hub run once.
+            if i > 0 && !query.contains(&hub(*p)) {
+                continue;
+            }
+            let (ms, data) = timings(&format!("{}/graphql", on.url), &query, args).await?;
+            let ours = summary(&ms);
+            let peer = match &args.peer {
+                Some(url) => Some(match timings(url, &query, args).await {
+                    Ok((pms, pdata)) => {
+                        let mut s = summary(&pms);
+                        s["same_data"] = json!(pdata == data);
+                        s
+                    }
+                    Err(e) => {
+                        json!({ "error": e.to_string().chars().take(300).collect::<String>() })
+                    }
+                }),
+                None => None,
+            };
+            let hub_size = if query.contains(&hub(*p)) {
+                format!("10^{p}")
+            } else {
+                "—".to_owned()
+            };
+            let row = json!({ "shape": id, "what": what, "hub": hub_size, "ontograph": ours, "peer": peer });
+            eprintln!("supernode vocabulary: {row}");
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// Each supernode rule's shape at each hub: rewritten, plain, over keys from the database
+/// only, and on the peer.
+async fn rules(on: &Gateway, args: &Args) -> anyhow::Result<Vec<Value>> {
     let off = start_gateway(&args.ontograph, &args.ontology, false).await?;
     let v7 = std::env::temp_dir().join(format!("ontograph-v7-{}.graphql", std::process::id()));
     std::fs::write(
@@ -382,9 +477,7 @@ async fn main() -> anyhow::Result<()> {
         without_keys(&std::fs::read_to_string(&args.ontology).context("the ontology")?),
     )?;
     let db_keys = start_gateway(&args.ontograph, &v7, true).await?;
-    for gateway in [&on, &db_keys] {
-        wait_for_hubs(gateway, &args.powers).await?;
-    }
+    wait_for_hubs(&db_keys, &args.powers).await?;
     let mut rows = Vec::new();
     let mut anchors: Vec<(String, String)> = args
         .powers
@@ -396,11 +489,11 @@ async fn main() -> anyhow::Result<()> {
         for (shape, rule, q) in shapes() {
             let query = q(team);
             let (rewritten_ms, n_on, data_on) =
-                time(&format!("{}/graphql", on.url), &query, &args).await?;
+                time(&format!("{}/graphql", on.url), &query, args).await?;
             // The plain plan may fail where the rewritten one does not (e.g. Neo4j's
             // per-transaction memory limit when sorting a million neighbours): reported.
             let (plain_ms, n_off, plain_error) =
-                match time(&format!("{}/graphql", off.url), &query, &args).await {
+                match time(&format!("{}/graphql", off.url), &query, args).await {
                     Ok((ms, n, data_off)) => {
                         if data_on != data_off {
                             bail!("rewritten and plain answers differ for {shape} at {team}");
@@ -414,7 +507,7 @@ async fn main() -> anyhow::Result<()> {
                     ),
                 };
             let peer = match &args.peer {
-                Some(p) => match time(p, &query, &args).await {
+                Some(p) => match time(p, &query, args).await {
                     Ok((ms, n, data)) => {
                         let same = data == data_on;
                         Some(json!({ "p50_ms": ms, "runs": n, "same_data": same }))
@@ -425,10 +518,10 @@ async fn main() -> anyhow::Result<()> {
                 },
                 None => None,
             };
-            let applied_on = applied(&on, &query).await?;
+            let applied_on = applied(on, &query).await?;
             // The same shape over the v7 type definitions, keys from the database only.
             let (db_keys_ms, n_db, data_db) =
-                time(&format!("{}/graphql", db_keys.url), &query, &args).await?;
+                time(&format!("{}/graphql", db_keys.url), &query, args).await?;
             if data_db != data_on {
                 bail!("the answers with keys from the database differ for {shape} at {team}");
             }
@@ -446,11 +539,38 @@ async fn main() -> anyhow::Result<()> {
             rows.push(row);
         }
     }
-    let out = json!({ "rows": rows });
+    let _ = std::fs::remove_file(&v7);
+    Ok(rows)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let max_power = args.powers.iter().copied().max().unwrap_or(4);
+    let neo4j = graph::Neo4jClient::connect(graph::Neo4jConfig::new(&args.neo4j))
+        .await
+        .context("Neo4j")?;
+    seed(&neo4j, max_power).await?;
+    if args.part != Part::Rules {
+        // The full-text shapes need the people in the index (`ontograph migrate` created it).
+        write(&neo4j, "CALL db.awaitIndexes(600)", json!({})).await?;
+    }
+    let on = start_gateway(&args.ontograph, &args.ontology, true).await?;
+    wait_for_hubs(&on, &args.powers).await?;
+    let rows = if args.part == Part::Vocabulary {
+        Vec::new()
+    } else {
+        rules(&on, &args).await?
+    };
+    let vocabulary = if args.part == Part::Rules {
+        Vec::new()
+    } else {
+        vocabulary(&on, &args).await?
+    };
+    let out = json!({ "rows": rows, "vocabulary": vocabulary });
     println!("{}", serde_json::to_string_pretty(&out)?);
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&out)?)?;
     }
-    let _ = std::fs::remove_file(&v7);
     Ok(())
 }
