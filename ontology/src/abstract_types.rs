@@ -72,6 +72,21 @@ struct Member<'a, 'w> {
 }
 
 impl<'a> Compiler<'a> {
+    /// The node types a value of the union or interface `name` may be.
+    pub(crate) fn abstract_members(&self, name: &str) -> Result<Vec<&'a NodeType>, CompileError> {
+        let names = match (self.o.unions.get(name), self.o.interfaces.get(name)) {
+            (Some(u), _) => &u.members,
+            (None, Some(i)) => &i.implementors,
+            (None, None) => {
+                return Err(CompileError::UnknownField {
+                    owner: "ontology".into(),
+                    field: name.into(),
+                })
+            }
+        };
+        names.iter().map(|m| self.node(m)).collect()
+    }
+
     /// The implementations of interface `i`, each with the whole `where` as its filter (its
     /// `typename` is read per implementation) and its relationship from `r`'s source.
     fn implementations<'w>(

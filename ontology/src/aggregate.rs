@@ -100,7 +100,19 @@ impl<'a> Compiler<'a> {
                     owner: sel.name.clone(),
                     field: f.name.clone(),
                 })?;
-            let x = self.read(var, p);
+            let mut x = self.read(var, p);
+            if self.aggregate_reads.is_some() {
+                let alias = self.var("read");
+                if let Some(reads) = self.aggregate_reads.as_mut() {
+                    x = match reads.iter().find(|(read, _)| *read == x) {
+                        Some((_, bound)) => bound.clone(),
+                        None => {
+                            reads.push((x, alias.clone()));
+                            alias
+                        }
+                    };
+                }
+            }
             let mut ops = Vec::new();
             for op in f.selection.iter().filter(|o| !o.name.starts_with("__")) {
                 let e = match (op.name.as_str(), &p.scalar) {
@@ -189,15 +201,24 @@ impl<'a> Compiler<'a> {
         } else {
             "null".to_owned()
         };
+        let mut reads = Vec::new();
         let agg = self.aggregate_parts(f, |this, s| {
             let node = s.name == "node";
+            let shared = !node || duplicates_ignored(s);
+            if shared {
+                this.aggregate_reads = Some(std::mem::take(&mut reads));
+            }
             let fields = if node {
-                this.aggregate_fields(&rel.nodes, rel.t, s)?
+                this.aggregate_fields(&rel.nodes, rel.t, s)
             } else {
                 let edges: Vec<&Property> = rel.edges.iter().collect();
-                this.aggregate_fields(&edges, rel.e, s)?
+                this.aggregate_fields(&edges, rel.e, s)
             };
-            if node && !duplicates_ignored(s) {
+            if shared {
+                reads = this.aggregate_reads.take().unwrap_or_default();
+            }
+            let fields = fields?;
+            if !shared {
                 let distinct = format!("{} WITH DISTINCT {}", rel.source, rel.t);
                 return Ok(Some(this.hoist(v, &distinct, "", &fields)));
             }
@@ -207,8 +228,17 @@ impl<'a> Compiler<'a> {
             Ok(Some(value))
         })?;
         if !in_pass.is_empty() {
+            let bound = if reads.is_empty() {
+                String::new()
+            } else {
+                let reads: Vec<String> = reads
+                    .iter()
+                    .map(|(read, x)| format!(", {read} AS {x}"))
+                    .collect();
+                format!(" WITH {}, {}{}", rel.e, rel.t, reads.concat())
+            };
             self.hoisted.push(format!(
-                "CALL ({v}) {{ {} RETURN {} AS {pass} }}",
+                "CALL ({v}) {{ {}{bound} RETURN {} AS {pass} }}",
                 rel.source,
                 map_literal(&in_pass)
             ));

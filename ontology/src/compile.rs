@@ -132,6 +132,7 @@ pub fn compile_with(
         defaulted: None,
         hoisted: Vec::new(),
         user_cypher: false,
+        aggregate_reads: None,
         sort_values: Vec::new(),
     };
     let mut cypher = String::new();
@@ -294,6 +295,11 @@ pub(crate) struct Compiler<'a> {
     pub(crate) sort_values: Vec<String>,
     /// A `@cypher` field's statement was embedded.
     pub(crate) user_cypher: bool,
+    /// While compiling aggregates that share one pass: each property read they need, once
+    /// (the read and the variable it is bound to before the aggregation; see
+    /// [`Compiler::connection_value`]). A property read once per row instead of once per
+    /// aggregate function made a hub's aggregates twice as fast.
+    pub(crate) aggregate_reads: Option<Vec<(String, String)>>,
 }
 
 impl<'a> Compiler<'a> {

@@ -24,8 +24,12 @@ impl<'a> Compiler<'a> {
         this: Option<&str>,
         args: &serde_json::Map<String, Value>,
     ) -> String {
-        // Cache tags cannot be read off a statement: it depends on every type.
-        self.depends_on_everything();
+        // Cache tags: the labels and types the statement names, when its text tells what it
+        // reads; else every type of the ontology.
+        match crate::deps::statement_tags(&c.statement) {
+            Some(tags) => self.tags.borrow_mut().extend(tags),
+            None => self.depends_on_everything(),
+        }
         self.user_cypher = true;
         let mut statement = c.statement.clone();
         let mut names: Vec<&str> = c.args.iter().map(|a| a.name.as_str()).collect();
@@ -89,6 +93,22 @@ impl<'a> Compiler<'a> {
                 let proj = self.object_projection(object, &x, &f.selection)?;
                 let body = format!("{rows} WITH {col} AS {x} WHERE {x} IS NOT NULL");
                 (body, String::new(), collected(proj), Shape::Plain)
+            }
+            CypherResult::Abstract(name) => {
+                let members = self.abstract_members(name)?;
+                let t = self.var("this");
+                let ((proj, shape), pre) =
+                    self.hoisting(|this| this.project_members(&members, &t, &f.selection))?;
+                let any: Vec<String> = members
+                    .iter()
+                    .map(|m| format!("{t}:{}", quote(m.main_label())))
+                    .collect();
+                let limit = if c.list { "" } else { " LIMIT 1" };
+                let body = format!(
+                    "{rows} WITH {col} AS {t} WHERE {t} IS NOT NULL AND ({}){limit}",
+                    any.join(" OR ")
+                );
+                (body, pre, collected(proj), shape)
             }
         })
     }

@@ -150,6 +150,9 @@ pub enum CypherResult {
     Node(String),
     /// Maps shaped as an object type without `@node`.
     Object(String),
+    /// Nodes of a union's members or an interface's implementations (nodes of none of them
+    /// are left out, as by the library).
+    Abstract(String),
 }
 
 /// An object type without `@node` (e.g. `type Stats { n: Int }`): a `@cypher` result's shape.

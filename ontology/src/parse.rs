@@ -1611,8 +1611,7 @@ impl Validator {
             (None, Some(Kind::Node)) => CypherResult::Node(target.to_owned()),
             (None, Some(Kind::Object)) => CypherResult::Object(target.to_owned()),
             (None, Some(Kind::Union | Kind::Interface)) => {
-                self.error(f.node.ty.pos, format!("{what} returns `{target}`, a union or interface: not supported yet for @cypher fields (return one of its types)"));
-                return None;
+                CypherResult::Abstract(target.to_owned())
             }
             _ => {
                 self.error(f.node.ty.pos, format!("{what} returns `{target}`, which is not a scalar, enum, @node type or object type"));

@@ -89,8 +89,8 @@ fn vocabulary_shapes(hub_id: &str) -> Vec<(&'static str, &'static str, String)> 
         ),
         (
             "fulltextPhrase",
-            "(d) full-text: a phrase a thousandth of the people match, first 20 with the total",
-            r#"{ peopleByName(phrase: ""Person 42"", first: 20) { totalCount edges { score node { handle } } } }"#.to_owned(),
+            "(d) full-text: both terms of a name a thousandth of the people have, first 20 with the total",
+            r#"{ peopleByName(phrase: "+person +42", first: 20) { totalCount edges { score node { handle } } } }"#.to_owned(),
         ),
     ]
 }
