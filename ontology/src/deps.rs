@@ -242,7 +242,7 @@ pub fn statement_tags(statement: &str) -> Option<BTreeSet<String>> {
                 // `A|B`, `A&B` label and type alternatives.
                 let mut j = i + 2;
                 while matches!(punct(j), Some('|' | '&')) {
-                    let Some(more) = name(j + 1) else { return None };
+                    let more = name(j + 1)?;
                     tags.insert(if depth_rel > 0 {
                         rel_tag(more)
                     } else {
