@@ -56,6 +56,9 @@ pub struct CompiledOperation {
     /// The statement embeds a `@cypher` field's statement, so whether it writes is not given
     /// by the operation type: Neo4j tells (`EXPLAIN`'s query type).
     pub user_cypher: bool,
+    /// A `@cypher` statement reads the caller's token (`$jwt`): the result is the caller's own,
+    /// never shared through the cache.
+    pub per_caller: bool,
 }
 
 /// A node property an operation filters or sorts on, by its label and database name.
@@ -129,6 +132,8 @@ pub fn compile_with(
         decisions: Vec::new(),
         uses: RefCell::new(BTreeSet::new()),
         roles: &op.roles,
+        jwt: &op.jwt,
+        per_caller: false,
         defaulted: None,
         hoisted: Vec::new(),
         user_cypher: false,
@@ -169,6 +174,7 @@ pub fn compile_with(
         decisions: c.decisions,
         uses: c.uses.into_inner(),
         user_cypher: c.user_cypher,
+        per_caller: c.per_caller,
     })
 }
 
@@ -285,6 +291,10 @@ pub(crate) struct Compiler<'a> {
     pub(crate) uses: RefCell<BTreeSet<PropertyUse>>,
     /// The caller's roles (the ontology's read rules).
     pub(crate) roles: &'a BTreeSet<String>,
+    /// The caller's token payload (`$jwt` in `@cypher` statements).
+    pub(crate) jwt: &'a Map<String, Value>,
+    /// A `@cypher` statement read `$jwt`.
+    pub(crate) per_caller: bool,
     /// The default page size the root field being compiled got (no `limit`/`first` given).
     pub(crate) defaulted: Option<u64>,
     /// Subqueries (`CALL (x) { … }`) the projection being compiled reads its nested values
@@ -622,10 +632,7 @@ impl<'a> Compiler<'a> {
         f: &FieldSel,
         column: &str,
     ) -> Result<(String, Shape), CompileError> {
-        let offset = after_offset(f)?;
-        let first = self.limit(f, "first", true, n)?;
-        let reports_next =
-            self.non_negative(f, "first")?.is_some() || self.root_default(f, "first", n)?.is_some();
+        let (offset, first, reports_next) = self.root_page(f, n)?;
         let v = self.var("this");
         let where_ = self.where_arg(Owner::Node(n), &v, f.arg("where"))?;
         let where_ = with_index_order(n, &v, f.arg("sort"), true, where_);
@@ -674,6 +681,20 @@ impl<'a> Compiler<'a> {
         Ok(finish_root_connection(
             q, &rows, &total, count, agg, column, shape,
         ))
+    }
+
+    /// A root connection's page of `n`: the offset after `after`, the page size (`first`, else
+    /// the default) and whether a page cut at that size says `hasNextPage`.
+    pub(crate) fn root_page(
+        &mut self,
+        f: &FieldSel,
+        n: &NodeType,
+    ) -> Result<(u64, Option<u64>, bool), CompileError> {
+        let offset = after_offset(f)?;
+        let first = self.limit(f, "first", true, n)?;
+        let reports_next =
+            self.non_negative(f, "first")?.is_some() || self.root_default(f, "first", n)?.is_some();
+        Ok((offset, first, reports_next))
     }
 
     /// The entries of a root connection's row (each `edges` selection's `node`, by `project`)
@@ -1781,7 +1802,7 @@ impl<'a> Compiler<'a> {
     /// `limit`/`first` of a list or connection of `target`: as the library reads it, the
     /// argument, else the type's `@limit(default:)`, else its `@limit(max:)`, lowered to that max;
     /// without `@limit`, defaulted (at the root) and capped by the options.
-    pub(crate) fn limit(
+    fn limit(
         &self,
         f: &FieldSel,
         arg: &str,
@@ -1820,7 +1841,7 @@ impl<'a> Compiler<'a> {
     /// The default page size when a root field gives no `limit`/`first` (recorded in
     /// [`Compiler::defaulted`] for the root field's [`RootField::default_limit`]); none when the
     /// type's `@limit` sets its page sizes (the type definitions chose them: no notice).
-    pub(crate) fn root_default(
+    fn root_default(
         &mut self,
         f: &FieldSel,
         arg: &str,

@@ -427,6 +427,7 @@ mod tests {
             kind: OperationKind::Query,
             fields,
             roles: Default::default(),
+            jwt: Default::default(),
         }
     }
 

@@ -48,6 +48,12 @@ impl<'a> Compiler<'a> {
             };
             statement = replace_parameter(&statement, name, &replacement);
         }
+        // `$jwt`: the caller's token payload (`{}` without one), as the library passes it.
+        if !c.args.iter().any(|a| a.name == "jwt") && mentions_parameter(&statement, "jwt") {
+            let jwt = self.param(Value::Object(self.jwt.clone()));
+            statement = replace_parameter(&statement, "jwt", &jwt);
+            self.per_caller = true;
+        }
         match this {
             Some(v) => format!("CALL ({v}) {{ WITH {v} AS this {statement} }}"),
             None => format!("CALL {{ {statement} }}"),
@@ -311,6 +317,11 @@ fn scalar_value(s: &Scalar, x: &str) -> String {
 }
 
 /// `statement` with every reference to parameter `$name` (not `$nameMore`) replaced.
+/// Whether `statement` refers to the parameter `$name` (not `$nameX`).
+fn mentions_parameter(statement: &str, name: &str) -> bool {
+    replace_parameter(statement, name, "") != statement
+}
+
 fn replace_parameter(statement: &str, name: &str, replacement: &str) -> String {
     let pattern = format!("${name}");
     let mut out = String::with_capacity(statement.len());

@@ -63,6 +63,9 @@ pub struct Operation {
     pub fields: Vec<FieldSel>,
     /// The caller's roles, for the ontology's read rules (set by the gateway; empty: none).
     pub roles: std::collections::BTreeSet<String>,
+    /// The caller's token payload, `$jwt` in `@cypher` statements (set by the gateway; empty
+    /// without a token, as the library's `{}`).
+    pub jwt: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Operation {
@@ -156,6 +159,7 @@ pub fn from_document(
         kind,
         fields,
         roles: Default::default(),
+        jwt: Default::default(),
     }))
 }
 

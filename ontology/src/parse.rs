@@ -679,10 +679,16 @@ impl Validator {
                     }
                 }
                 for ip in &iface.properties {
-                    match node.property(&ip.name) {
-                        Some(p) if p.scalar == ip.scalar && p.list == ip.list && (p.required || !ip.required) => {}
-                        Some(_) => self.error(*ipos, format!("type `{impl_name}` declares `{}` with a type that differs from interface `{iname}`", ip.name)),
-                        None => self.error(*ipos, format!("type `{impl_name}` implements `{iname}` but lacks its field `{}`", ip.name)),
+                    // A scalar field may be computed by the type's own `@cypher` statement.
+                    let computed = node.cypher_field(&ip.name).map(|c| {
+                        c.result == CypherResult::Scalar(ip.scalar.clone()) && c.list == ip.list
+                    });
+                    match (node.property(&ip.name), computed) {
+                        (None, Some(true)) => {}
+                        (None, Some(false)) => self.error(*ipos, format!("type `{impl_name}` declares `{}` (a @cypher field) with a type that differs from interface `{iname}`", ip.name)),
+                        (Some(p), _) if p.scalar == ip.scalar && p.list == ip.list && (p.required || !ip.required) => {}
+                        (Some(_), _) => self.error(*ipos, format!("type `{impl_name}` declares `{}` with a type that differs from interface `{iname}`", ip.name)),
+                        (None, None) => self.error(*ipos, format!("type `{impl_name}` implements `{iname}` but lacks its field `{}`", ip.name)),
                     }
                 }
             }

@@ -11,8 +11,7 @@
 use serde_json::Value;
 
 use crate::compile::{
-    after_offset, finish_root_connection, invalid, map_literal, needs_total, CompileError,
-    Compiler, Owner,
+    finish_root_connection, invalid, map_literal, needs_total, CompileError, Compiler, Owner,
 };
 use crate::ir::FieldSel;
 use crate::model::{NodeType, SearchIndex, SearchKind};
@@ -32,10 +31,7 @@ impl<'a> Compiler<'a> {
         f: &FieldSel,
         column: &str,
     ) -> Result<(String, Shape), CompileError> {
-        let offset = after_offset(f)?;
-        let first = self.limit(f, "first", true, n)?;
-        let reports_next =
-            self.non_negative(f, "first")?.is_some() || self.root_default(f, "first", n)?.is_some();
+        let (offset, first, reports_next) = self.root_page(f, n)?;
         let fetch = first.map(|f| f + 1);
         let v = self.var("this");
         let score = self.var("score");

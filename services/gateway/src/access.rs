@@ -152,6 +152,8 @@ pub struct Caller {
     pub subject: String,
     pub roles: BTreeSet<String>,
     pub kind: CallerKind,
+    /// The token's payload, every claim (empty without a JWT): `$jwt` in `@cypher` statements.
+    pub claims: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +171,7 @@ impl Caller {
             subject: "anonymous".into(),
             roles: [READ, WRITE].iter().map(|r| (*r).to_owned()).collect(),
             kind: CallerKind::Open,
+            claims: Default::default(),
         }
     }
 
@@ -380,6 +383,7 @@ impl Access {
                     subject: name.clone(),
                     roles: roles.clone(),
                     kind: CallerKind::ApiKey,
+                    claims: Default::default(),
                 }),
                 None => Err(AuthError::UnknownApiKey),
             };
@@ -390,6 +394,7 @@ impl Access {
                     subject: "anonymous".into(),
                     roles: [READ.to_owned()].into(),
                     kind: CallerKind::Anonymous,
+                    claims: Default::default(),
                 });
             }
             return Err(AuthError::Missing);
@@ -519,11 +524,17 @@ impl Access {
             Some(serde_json::Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
             _ => BTreeSet::new(),
         };
+        let mut claims: serde_json::Map<String, serde_json::Value> =
+            data.claims.rest.into_iter().collect();
+        if let Some(sub) = &data.claims.sub {
+            claims.insert("sub".to_owned(), serde_json::Value::String(sub.clone()));
+        }
         Ok((
             Caller {
                 subject: data.claims.sub.unwrap_or_else(|| "jwt".to_owned()),
                 roles,
                 kind: CallerKind::Jwt,
+                claims,
             },
             exp,
         ))
@@ -644,6 +655,7 @@ mod tests {
             subject: "x".into(),
             roles: roles.iter().map(|r| (*r).to_owned()).collect(),
             kind: CallerKind::Jwt,
+            claims: Default::default(),
         };
         assert!(c(&["admin"]).has(READ) && c(&["admin"]).has(WRITE));
         assert!(c(&["write"]).has(READ) && !c(&["write"]).has(ADMIN));

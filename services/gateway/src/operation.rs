@@ -53,6 +53,10 @@ pub struct OperationSlot {
     truncated: Mutex<Vec<ontology::shape::Truncated>>,
     /// The caller's roles (the ontology's read rules).
     pub roles: BTreeSet<String>,
+    /// The caller's token payload (`$jwt` in `@cypher` statements).
+    pub jwt: serde_json::Map<String, serde_json::Value>,
+    /// Whether the statement read the caller's token: its result is not cached.
+    per_caller: std::sync::atomic::AtomicBool,
 }
 
 impl OperationSlot {
@@ -73,13 +77,25 @@ impl OperationSlot {
             wrote: std::sync::atomic::AtomicBool::new(false),
             truncated: Mutex::new(Vec::new()),
             roles: BTreeSet::new(),
+            jwt: serde_json::Map::new(),
+            per_caller: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// The same slot for a caller holding these roles.
-    pub fn with_roles(mut self, roles: BTreeSet<String>) -> Self {
+    /// The same slot for a caller holding these roles, with this token payload.
+    pub fn with_caller(
+        mut self,
+        roles: BTreeSet<String>,
+        jwt: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
         self.roles = roles;
+        self.jwt = jwt;
         self
+    }
+
+    /// Whether the statement read the caller's token (`$jwt`).
+    pub fn per_caller(&self) -> bool {
+        self.per_caller.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The supernode rules the compiler considered.
@@ -371,6 +387,8 @@ impl OneStatementExt {
         if let Ok(mut u) = slot.uses.lock() {
             u.clone_from(&compiled.uses);
         }
+        slot.per_caller
+            .store(compiled.per_caller, std::sync::atomic::Ordering::Relaxed);
         slot.ran.store(true, std::sync::atomic::Ordering::Relaxed);
         let (shaped, bookmark, access) = self.engine.run(&compiled, &slot.consistency).await?;
         slot.wrote.store(
@@ -417,6 +435,7 @@ impl Extension for OneStatementExt {
             .map(|op| {
                 op.map(|mut op| {
                     op.roles.clone_from(&slot.roles);
+                    op.jwt.clone_from(&slot.jwt);
                     op
                 })
             })

@@ -186,3 +186,79 @@ fn unsupported_rules_are_refused_with_what_is_supported() {
         .to_string();
     assert!(err.contains("is not supported"), "{err}");
 }
+
+/// `$jwt` in `@cypher` statements is the caller's token payload (`{}` without a token), as the
+/// library passes it; such results are the caller's own.
+#[tokio::test]
+async fn cypher_statements_read_the_callers_token() {
+    const SECRET: &str = "read-rules-test-hs256-secret";
+    let o = ontology::parse_ontology(
+        r#"
+type Person @node {
+  handle: String! @unique
+  isMe: Boolean @cypher(statement: "RETURN this.handle = $jwt.sub AS me", columnName: "me")
+}
+type Query {
+  whoAmI: String @cypher(statement: "RETURN coalesce($jwt.sub, 'nobody') + '/' + coalesce($jwt.tenant, '-') AS s", columnName: "s")
+}
+"#,
+    )
+    .expect("ontology");
+    let p = testkit::unique("jwt");
+    testkit::neo4j()
+        .await
+        .run(
+            &graph::Statement::new("CREATE (:Person {handle: $p})").param("p", p.clone()),
+            graph::AccessMode::Write,
+        )
+        .await
+        .expect("data");
+    let config = gateway::GatewayConfig {
+        access: gateway::access::AccessConfig {
+            jwt_secret: Some(SECRET.into()),
+            anonymous_reads: true,
+            ..gateway::access::AccessConfig::default()
+        },
+        ..gateway::GatewayConfig::default()
+    };
+    let app = testkit::gateway_on(o, testkit::router().await, config).await;
+    let token = |sub: &str| {
+        let exp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() + 600)
+            .unwrap_or(0);
+        let claims = json!({ "sub": sub, "roles": ["read"], "tenant": "acme", "exp": exp });
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .expect("token")
+    };
+    let query = format!(r#"{{ whoAmI people(where: {{ handle: {{ eq: "{p}" }} }}) {{ isMe }} }}"#);
+    let ask = |auth: Option<String>| {
+        let (app, query) = (app.clone(), query.clone());
+        async move {
+            let bearer = auth.map(|t| format!("Bearer {t}"));
+            let headers: Vec<(&str, &str)> = bearer
+                .as_deref()
+                .map(|b| vec![("authorization", b)])
+                .unwrap_or_default();
+            testkit::http::graphql(&app, &query, json!({}), &headers)
+                .await
+                .data()
+        }
+    };
+    assert_eq!(
+        ask(Some(token(&p))).await,
+        json!({ "whoAmI": format!("{p}/acme"), "people": [{ "isMe": true }] })
+    );
+    assert_eq!(
+        ask(Some(token("someone-else"))).await,
+        json!({ "whoAmI": "someone-else/acme", "people": [{ "isMe": false }] })
+    );
+    assert_eq!(
+        ask(None).await,
+        json!({ "whoAmI": "nobody/-", "people": [{ "isMe": null }] })
+    );
+}

@@ -63,7 +63,7 @@ pub async fn run(
         });
     let slot = Arc::new(
         OperationSlot::new(doc.clone(), variables.clone(), consistency.clone())
-            .with_roles(caller.roles.clone()),
+            .with_caller(caller.roles.clone(), caller.claims.clone()),
     );
     let mut request = async_graphql::Request::new(prepared.text()).variables(variables.clone());
     request.operation_name = prepared.operation_name().map(str::to_owned);
@@ -190,8 +190,12 @@ pub async fn run(
         body: Bytes::from(bytes),
         bookmark: slot.bookmark(),
         // Introspection-only queries never reach the statement: no tags, nothing to cache
-        // against, and the schema only changes with the ontology version (in the key).
-        cacheable: ok && op_type == Some(OperationType::Query) && !slot.wrote(),
+        // against, and the schema only changes with the ontology version (in the key). A
+        // query whose statement wrote, or read the caller's own token (`$jwt`), is not cached.
+        cacheable: ok
+            && op_type == Some(OperationType::Query)
+            && !slot.wrote()
+            && !slot.per_caller(),
         tags: slot
             .tags()
             .map(|t| t.into_iter().collect())
