@@ -72,10 +72,16 @@ pub fn api_sdl(o: &Ontology) -> String {
         for p in &rp.properties {
             b.property_field(p);
         }
+        for c in &rp.cypher_fields {
+            b.cypher_field_sdl(c);
+        }
         b.out.push_str("}\n\n");
-        b.where_input(&rp.name, &rp.properties, &[], "", &[]);
+        // Scalar `@cypher` fields filter and sort as properties do.
+        let mut read = rp.properties.clone();
+        read.extend(rp.cypher_fields.iter().filter_map(|c| c.as_property()));
+        b.where_input(&rp.name, &read, &[], "", &[]);
         // Relationship properties sort by list fields too, as in the library.
-        b.sort_input(&rp.name, &rp.properties, true);
+        b.sort_input(&rp.name, &read, true);
         b.create_input(&format!("{}CreateInput", rp.name), &rp.properties, None);
         b.update_input(
             &format!("{}UpdateInput", rp.name),

@@ -827,6 +827,17 @@ impl<'a> Compiler<'a> {
                 parts.push((f.key.clone(), format!("'{owner}'")));
                 continue;
             }
+            // A `@cypher` field of the relationship properties: its statement, `this` the
+            // relationship, in a subquery hoisted like a node's.
+            let computed = self
+                .o
+                .relationship_properties(owner)
+                .and_then(|rp| rp.cypher_fields.iter().find(|c| c.name == f.name));
+            if let Some(c) = computed {
+                let (value, _) = self.cypher_field(c, e, f)?;
+                parts.push((f.key.clone(), value));
+                continue;
+            }
             let p = props.iter().find(|p| p.name == f.name).ok_or_else(|| {
                 CompileError::UnknownField {
                     owner: owner.to_string(),
@@ -1247,6 +1258,11 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 field => {
+                    if let Some((c, s)) = self.edge_cypher_scalar(name, field) {
+                        let expr = self.cypher_scalar(c, e);
+                        parts.extend(self.value_filter(&c.name, s, c.list, &expr, val)?);
+                        continue;
+                    }
                     let p = props.iter().find(|p| p.name == field).ok_or_else(|| {
                         CompileError::UnknownField {
                             owner: name.to_string(),
@@ -1259,6 +1275,24 @@ impl<'a> Compiler<'a> {
             }
         }
         Ok(and_all(parts))
+    }
+
+    /// The `@cypher` scalar field `field` (without arguments) of the relationship properties
+    /// type `owner`, and its scalar.
+    fn edge_cypher_scalar(
+        &self,
+        owner: &str,
+        field: &str,
+    ) -> Option<(&'a crate::model::CypherField, &'a Scalar)> {
+        let rp = self.o.relationship_properties(owner)?;
+        let c = rp
+            .cypher_fields
+            .iter()
+            .find(|c| c.name == field && c.args.is_empty())?;
+        match &c.result {
+            CypherResult::Scalar(s) => Some((c, s)),
+            _ => None,
+        }
     }
 
     pub(crate) fn node_predicate(
@@ -1744,7 +1778,10 @@ impl<'a> Compiler<'a> {
                 Owner::Node(n) => n
                     .cypher_field(k)
                     .filter(|c| !c.list && matches!(c.result, CypherResult::Scalar(_))),
-                Owner::Edge(..) => None,
+                Owner::Edge(name, _) => self
+                    .edge_cypher_scalar(name, k)
+                    .map(|(c, _)| c)
+                    .filter(|c| !c.list),
             };
             if let Some(c) = cypher {
                 let dir = if dir.as_str() == Some("DESC") {

@@ -201,6 +201,8 @@ pub struct RelationshipPropertiesType {
     pub name: String,
     pub description: Option<String>,
     pub properties: Vec<Property>,
+    /// Fields computed by a Cypher statement (`this` is the relationship), scalars only.
+    pub cypher_fields: Vec<CypherField>,
 }
 
 /// An interface implemented by node types.

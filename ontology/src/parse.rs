@@ -134,7 +134,7 @@ fn syntax_message(e: &async_graphql_parser::Error) -> String {
 const NOT_YET: &[(&str, &str)] = &[
     ("populatedBy", "compute the value before the mutation and pass it in the input"),
     ("customResolver", "resolve the field in a service in front of Ontograph"),
-    ("cypher", "@cypher fields are supported on the fields of @node types and of `type Query`/`type Mutation`"),
+    ("cypher", "@cypher fields are supported on the fields of @node types, of @relationshipProperties types and of `type Query`/`type Mutation` (an interface's field may be computed by each implementation's own @cypher)"),
     ("subscription", "leave it out: Ontograph serves no subscriptions yet"),
     ("authentication", "use access control (ONTOGRAPH_JWT_SECRET and roles) or an `@authorization` filter on roles"),
     ("jwt", "rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
@@ -461,6 +461,7 @@ impl Validator {
                 &format!("type `{name}`"),
             );
             let mut properties = Vec::new();
+            let mut cypher_fields = Vec::new();
             let mut field_names = HashSet::new();
             for f in &o.fields {
                 if !field_names.insert(f.node.name.node.to_string()) {
@@ -471,6 +472,16 @@ impl Validator {
                             f.node.name.node
                         ),
                     );
+                    continue;
+                }
+                if has_directive(&f.node.directives, "cypher") {
+                    if let Some(c) = self.cypher_field(f, &name, &kinds, &enums) {
+                        if matches!(c.result, CypherResult::Scalar(_)) {
+                            cypher_fields.push(c);
+                        } else {
+                            self.error(f.node.ty.pos, format!("@cypher field `{name}.{}` of relationship properties returns `{}`: only scalars and lists of scalars are supported there yet", c.name, c.ty));
+                        }
+                    }
                     continue;
                 }
                 if let Some(p) = self.property(
@@ -488,6 +499,7 @@ impl Validator {
                     name,
                     description: desc(&t.node.description),
                     properties,
+                    cypher_fields,
                 },
             );
         }
