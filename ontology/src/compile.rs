@@ -56,8 +56,9 @@ pub struct CompiledOperation {
     /// The statement embeds a `@cypher` field's statement, so whether it writes is not given
     /// by the operation type: Neo4j tells (`EXPLAIN`'s query type).
     pub user_cypher: bool,
-    /// A `@cypher` statement reads the caller's token (`$jwt`): the result is the caller's own,
-    /// never shared through the cache.
+    /// A `@cypher` statement reads the caller's token (`$jwt`), or a read rule decided on a
+    /// claim other than the roles: the result is the caller's own, never shared through the
+    /// cache (whose scope is the roles).
     pub per_caller: bool,
 }
 
@@ -133,6 +134,7 @@ pub fn compile_with(
         uses: RefCell::new(BTreeSet::new()),
         roles: &op.roles,
         jwt: &op.jwt,
+        authenticated: op.authenticated,
         per_caller: false,
         defaulted: None,
         hoisted: Vec::new(),
@@ -293,7 +295,9 @@ pub(crate) struct Compiler<'a> {
     pub(crate) roles: &'a BTreeSet<String>,
     /// The caller's token payload (`$jwt` in `@cypher` statements).
     pub(crate) jwt: &'a Map<String, Value>,
-    /// A `@cypher` statement read `$jwt`.
+    /// Whether the caller authenticated (a token or an API key).
+    pub(crate) authenticated: bool,
+    /// A `@cypher` statement read `$jwt`, or a read rule read a claim other than the roles.
     pub(crate) per_caller: bool,
     /// The default page size the root field being compiled got (no `limit`/`first` given).
     pub(crate) defaulted: Option<u64>,
@@ -453,7 +457,7 @@ impl<'a> Compiler<'a> {
         if self
             .o
             .node(&r.target)
-            .is_some_and(|t| !t.read_roles.is_empty())
+            .is_some_and(|t| !t.read_rules.is_empty())
         {
             return None;
         }
@@ -1406,13 +1410,23 @@ impl<'a> Compiler<'a> {
         ))
     }
 
-    /// The read rule of a node type as a predicate: a parameter saying whether the caller holds
-    /// one of its roles, so hidden nodes match nothing (`None`: the type is public).
+    /// The read rules of a node type as a predicate: a parameter saying whether one holds for
+    /// the caller's token, so hidden nodes match nothing (`None`: the type is public).
     pub(crate) fn visible(&mut self, n: &NodeType) -> Option<String> {
-        if n.read_roles.is_empty() {
+        if n.read_rules.is_empty() {
             return None;
         }
-        let allowed = n.read_roles.iter().any(|r| self.roles.contains(r));
+        let token = crate::authorization::Token {
+            claims: self.jwt,
+            roles: self.roles,
+            authenticated: self.authenticated,
+            jwt: self.o.jwt.as_ref(),
+        };
+        let allowed = n.read_rules.iter().any(|r| r.holds(&token));
+        // A rule on other claims than the roles: the answer is this caller's own.
+        if n.read_rules.iter().any(|r| r.reads_claims()) {
+            self.per_caller = true;
+        }
         Some(self.param(Value::Bool(allowed)))
     }
 

@@ -428,6 +428,7 @@ mod tests {
             fields,
             roles: Default::default(),
             jwt: Default::default(),
+            authenticated: false,
         }
     }
 

@@ -66,6 +66,8 @@ pub struct Operation {
     /// The caller's token payload, `$jwt` in `@cypher` statements (set by the gateway; empty
     /// without a token, as the library's `{}`).
     pub jwt: serde_json::Map<String, serde_json::Value>,
+    /// Whether the caller authenticated (read rules with `requireAuthentication` need it).
+    pub authenticated: bool,
 }
 
 impl Operation {
@@ -160,6 +162,7 @@ pub fn from_document(
         fields,
         roles: Default::default(),
         jwt: Default::default(),
+        authenticated: false,
     }))
 }
 

@@ -10,6 +10,7 @@ pub use parse::{parse_ontology, Diagnostic, OntologyError};
 mod abstract_types;
 mod aggregate;
 pub mod api;
+pub mod authorization;
 pub mod compile;
 pub mod cost;
 mod cypher_fields;

@@ -25,6 +25,8 @@ pub struct Ontology {
     /// Custom root fields: `type Query { … }` and `type Mutation { … }` fields with `@cypher`.
     pub query_fields: Vec<CypherField>,
     pub mutation_fields: Vec<CypherField>,
+    /// `type JWT @jwt { … }`: the token's claims rules may test, each at its path.
+    pub jwt: Option<crate::authorization::JwtType>,
     /// A stable fingerprint of the source text (FNV-1a, hex): the ontology version.
     pub version: String,
     /// The database's uniqueness constraints and range indexes adopted by
@@ -45,9 +47,9 @@ pub struct NodeType {
     pub plural: String,
     pub implements: Vec<String>,
     pub fields: Vec<Field>,
-    /// `@authorization(filter: [{ where: { jwt: { roles_INCLUDES: "…" } } }])`: only callers
-    /// holding one of these roles see nodes of this type (empty: everyone).
-    pub read_roles: Vec<String>,
+    /// `@authorization(filter: [{ where: { jwt: { … } } }])` rules that apply to reads: a
+    /// caller sees nodes of this type when any holds (empty: everyone).
+    pub read_rules: Vec<crate::authorization::ReadRule>,
     /// `@query`, `@mutation`, `@limit`: which operations the API offers and page sizes.
     pub operations: Operations,
     /// Fields computed by a Cypher statement (`@cypher`), in declaration order.

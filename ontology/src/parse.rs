@@ -12,6 +12,7 @@ use async_graphql_parser::{Pos, Positioned};
 use async_graphql_value::ConstValue;
 use indexmap::IndexMap;
 
+use crate::authorization::{self, JwtClaim, JwtType, ReadRule};
 use crate::model::{
     fingerprint, CypherArgument, CypherField, CypherResult, DeclaredRelationship, Direction,
     EnumType, Exposure, Field, IndexKind, InterfaceType, NestedOperations, NodeType, ObjectType,
@@ -137,8 +138,6 @@ const NOT_YET: &[(&str, &str)] = &[
     ("cypher", "@cypher fields are supported on the fields of @node types, of @relationshipProperties types and of `type Query`/`type Mutation` (an interface's field may be computed by each implementation's own @cypher)"),
     ("subscription", "leave it out: Ontograph serves no subscriptions yet"),
     ("authentication", "use access control (ONTOGRAPH_JWT_SECRET and roles) or an `@authorization` filter on roles"),
-    ("jwt", "rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
-    ("jwtClaim", "rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
     ("declareRelationship", "declare the relationship on each implementing type"),
     ("shareable", "federation is not supported yet"),
     ("key", "federation is not supported yet"),
@@ -163,6 +162,8 @@ enum Kind {
     Object,
     /// `type Query` or `type Mutation`: custom root fields, each with `@cypher`.
     Root,
+    /// `type JWT @jwt`: the token's claims, for authorization rules.
+    Jwt,
     Interface,
     Union,
     Enum,
@@ -270,11 +271,7 @@ impl Validator {
                             } else if has_directive(&t.node.directives, "relationshipProperties") {
                                 Kind::RelProps
                             } else if has_directive(&t.node.directives, "jwt") {
-                                self.error(
-                                    t.node.name.pos,
-                                    format!("type `{name}` @jwt (a typed JWT) is a @neo4j/graphql directive Ontograph does not support yet: rules read the roles claim (ONTOGRAPH_JWT_ROLES_CLAIM)"),
-                                );
-                                Kind::Other
+                                Kind::Jwt
                             } else {
                                 Kind::Object
                             }
@@ -446,6 +443,8 @@ impl Validator {
             );
         }
 
+        let jwt = self.jwt_type(&types, &kinds);
+
         let mut rel_props = IndexMap::new();
         for t in &types {
             if kinds.get(t.node.name.node.as_str()) != Some(&Kind::RelProps) {
@@ -523,7 +522,7 @@ impl Validator {
             );
             let labels = self.labels(&t.node, &name);
             let plural = self.plural(&t.node, &name);
-            let read_roles = self.read_roles(&t.node, &name);
+            let read_rules = self.read_rules(&t.node, &name, jwt.as_ref());
             let operations = self.operations(&t.node, &name);
             if let Some(other) = plurals.insert(plural.clone(), name.clone()) {
                 self.error(t.node.name.pos, format!("types `{other}` and `{name}` share the plural `{plural}`: set @plural(value: \"…\") on one of them"));
@@ -647,7 +646,7 @@ impl Validator {
                     plural,
                     implements,
                     fields,
-                    read_roles,
+                    read_rules,
                     operations,
                     cypher_fields,
                     search_indexes,
@@ -799,6 +798,7 @@ impl Validator {
             interfaces: interfaces.into_iter().map(|(k, (_, v))| (k, v)).collect(),
             query_fields,
             mutation_fields,
+            jwt,
             relationship_properties: rel_props,
             enums,
             unions,
@@ -1146,27 +1146,78 @@ impl Validator {
         labels
     }
 
-    /// `@authorization(filter: [{ where: { jwt: { roles_INCLUDES: "hr" } } }, …])`, the subset of
-    /// @neo4j/graphql's directive Ontograph enforces: nodes of the type are visible only to
-    /// callers holding one of the roles (rules may name `operations: [READ]`).
-    fn read_roles(&mut self, t: &TypeDefinition, name: &str) -> Vec<String> {
+    /// `type JWT @jwt { claim: T @jwtClaim(path: "a.b") }`: at most one, scalar or list fields.
+    fn jwt_type(
+        &mut self,
+        types: &[&Positioned<TypeDefinition>],
+        kinds: &HashMap<String, Kind>,
+    ) -> Option<JwtType> {
+        let mut found: Option<JwtType> = None;
+        for t in types {
+            let name = t.node.name.node.to_string();
+            if kinds.get(&name) != Some(&Kind::Jwt) {
+                continue;
+            }
+            self.no_unknown_directives(&t.node.directives, &["jwt"], &format!("type `{name}`"));
+            if let Some(first) = &found {
+                self.error(t.node.name.pos, format!("types `{}` and `{name}` are both @jwt: declare the token's claims in one type", first.name));
+                continue;
+            }
+            let TypeKind::Object(o) = &t.node.kind else {
+                continue;
+            };
+            let mut claims = Vec::new();
+            for f in &o.fields {
+                let fname = f.node.name.node.to_string();
+                self.no_unknown_directives(
+                    &f.node.directives,
+                    &["jwtClaim"],
+                    &format!("claim `{name}.{fname}`"),
+                );
+                let path = match directive(&f.node.directives, "jwtClaim") {
+                    Some(d) => match string_arg(&d.node, "path") {
+                        Some((p, _)) if !p.is_empty() => authorization::claim_path(&p),
+                        _ => {
+                            self.error(d.pos, format!("@jwtClaim on `{name}.{fname}` needs `path: String!`, the claim's path in the token"));
+                            continue;
+                        }
+                    },
+                    None => vec![fname.clone()],
+                };
+                claims.push(JwtClaim { name: fname, path });
+            }
+            found = Some(JwtType { name, claims });
+        }
+        found
+    }
+
+    /// `@authorization(filter: [{ operations, requireAuthentication, where: { jwt: { … } } }])`:
+    /// the rules that apply to reads (`operations` absent or naming READ), each a condition on
+    /// the caller's token. Other arguments (`validate`) and conditions on the node itself are
+    /// refused, naming what is supported.
+    fn read_rules(
+        &mut self,
+        t: &TypeDefinition,
+        name: &str,
+        jwt: Option<&JwtType>,
+    ) -> Vec<ReadRule> {
         let Some(d) = directive(&t.directives, "authorization") else {
             return Vec::new();
         };
-        const SUPPORTED: &str = "Ontograph supports `@authorization(filter: [{ where: { jwt: { roles_INCLUDES: \"role\" } } }])`";
-        let mut roles = Vec::new();
+        const SUPPORTED: &str = "Ontograph supports `@authorization(filter: [{ operations, requireAuthentication, where: { jwt: { <claim>: { eq | in | includes | … } } } }])`";
+        let mut rules = Vec::new();
         for (arg, value) in &d.node.arguments {
             if arg.node.as_str() != "filter" {
                 self.error(
                     arg.pos,
                     format!(
-                        "@authorization({}:) on `{name}` is not supported: {SUPPORTED}",
+                        "@authorization({}:) on `{name}` is not supported yet: {SUPPORTED}",
                         arg.node
                     ),
                 );
                 continue;
             }
-            let ConstValue::List(rules) = &value.node else {
+            let ConstValue::List(list) = &value.node else {
                 self.error(
                     value.pos,
                     format!(
@@ -1175,49 +1226,60 @@ impl Validator {
                 );
                 continue;
             };
-            for rule in rules {
-                let role = match rule {
-                    ConstValue::Object(r) => {
-                        let reads = match r.get("operations") {
-                            None => true,
-                            Some(ConstValue::List(ops)) => ops
-                                .iter()
-                                .any(|o| matches!(o, ConstValue::Enum(e) if e.as_str() == "READ")),
-                            Some(_) => false,
-                        };
-                        let role = match r.get("where") {
-                            Some(ConstValue::Object(w)) if w.len() == 1 => match w.get("jwt") {
-                                Some(ConstValue::Object(j)) if j.len() == 1 => match j
-                                    .get("roles_INCLUDES")
-                                {
-                                    Some(ConstValue::String(s)) if !s.is_empty() => Some(s.clone()),
-                                    _ => None,
-                                },
-                                _ => None,
-                            },
-                            _ => None,
-                        };
-                        let known = r
-                            .keys()
-                            .all(|k| matches!(k.as_str(), "where" | "operations"));
-                        match (role, known) {
-                            (Some(role), true) => reads.then_some(Ok(role)),
-                            _ => Some(Err(())),
-                        }
-                    }
-                    _ => Some(Err(())),
-                };
-                match role {
-                    Some(Ok(role)) => roles.push(role),
-                    Some(Err(())) => self.error(
+            for rule in list {
+                let ConstValue::Object(r) = rule else {
+                    self.error(
                         value.pos,
-                        format!("an @authorization rule on `{name}` is not supported: {SUPPORTED}"),
-                    ),
-                    None => {}
+                        format!(
+                            "an @authorization rule on `{name}` must be an object: {SUPPORTED}"
+                        ),
+                    );
+                    continue;
+                };
+                if let Some(k) = r.keys().find(|k| {
+                    !matches!(k.as_str(), "where" | "operations" | "requireAuthentication")
+                }) {
+                    self.error(value.pos, format!("an @authorization rule on `{name}` has `{k}`, which is not supported yet: {SUPPORTED}"));
+                    continue;
+                }
+                let reads = match r.get("operations") {
+                    None => true,
+                    Some(ops) => enum_list(ops).contains(&Some("READ")),
+                };
+                let require_authentication = !matches!(
+                    r.get("requireAuthentication"),
+                    Some(ConstValue::Boolean(false))
+                );
+                let condition = match r.get("where") {
+                    Some(ConstValue::Object(w)) => {
+                        if let Some(k) = w.keys().find(|k| k.as_str() != "jwt") {
+                            self.error(value.pos, format!("an @authorization rule on `{name}` filters on `{k}`: only `jwt` conditions are supported yet ({SUPPORTED})"));
+                            continue;
+                        }
+                        w.get("jwt").cloned()
+                    }
+                    _ => None,
+                };
+                let Some(condition) = condition.and_then(|c| c.into_json().ok()) else {
+                    self.error(value.pos, format!("an @authorization rule on `{name}` needs `where: {{ jwt: {{ … }} }}`: {SUPPORTED}"));
+                    continue;
+                };
+                if let Err(problem) = check_jwt_condition(&condition, jwt) {
+                    self.error(
+                        value.pos,
+                        format!("an @authorization rule on `{name}`: {problem}"),
+                    );
+                    continue;
+                }
+                if reads {
+                    rules.push(ReadRule {
+                        jwt: condition,
+                        require_authentication,
+                    });
                 }
             }
         }
-        roles
+        rules
     }
 
     fn plural(&mut self, t: &TypeDefinition, name: &str) -> String {
@@ -1849,6 +1911,49 @@ fn string_arg(d: &ConstDirective, name: &str) -> Option<(String, Pos)> {
         }) => Some((s.clone(), *pos)),
         _ => None,
     }
+}
+
+/// Checks a rule's `jwt` condition: claims of the typed JWT or the standard ones, known
+/// operators, `AND`/`OR` lists and `NOT` objects.
+fn check_jwt_condition(cond: &serde_json::Value, jwt: Option<&JwtType>) -> Result<(), String> {
+    let serde_json::Value::Object(m) = cond else {
+        return Err("a `jwt` condition must be an object".to_owned());
+    };
+    for (k, v) in m {
+        match k.as_str() {
+            "AND" | "OR" => {
+                let items = v
+                    .as_array()
+                    .ok_or_else(|| format!("`{k}` takes a list of conditions"))?;
+                for item in items {
+                    check_jwt_condition(item, jwt)?;
+                }
+            }
+            "NOT" => check_jwt_condition(v, jwt)?,
+            key => {
+                let (claim, op) = authorization::split_key(key);
+                let known = jwt.is_some_and(|j| j.claims.iter().any(|c| c.name == claim))
+                    || authorization::STANDARD_CLAIMS.contains(&claim);
+                if !known {
+                    return Err(format!("the token has no claim `{claim}` (declare it in a `type JWT @jwt`; standard claims: {})", authorization::STANDARD_CLAIMS.join(", ")));
+                }
+                if op.is_none() {
+                    if let serde_json::Value::Object(ops) = v {
+                        if let Some(bad) = ops
+                            .keys()
+                            .find(|o| !authorization::OPERATORS.contains(&o.as_str()))
+                        {
+                            return Err(format!(
+                                "`{claim}` has no operator `{bad}` (operators: {})",
+                                authorization::OPERATORS.join(", ")
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Labels, relationship types and property names: letters, digits, underscores, not starting

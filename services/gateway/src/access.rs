@@ -185,12 +185,22 @@ impl Caller {
         implied.iter().any(|r| self.roles.contains(*r))
     }
 
-    /// The roles as one sorted string (cache scope, logs).
+    /// Whether the caller presented a credential (a token or an API key): read rules that
+    /// require authentication fail for the others.
+    pub fn authenticated(&self) -> bool {
+        matches!(self.kind, CallerKind::Jwt | CallerKind::ApiKey)
+    }
+
+    /// The roles as one sorted string (cache scope, logs); callers without a credential have
+    /// scopes of their own, since read rules treat them apart.
     pub fn scope(&self) -> String {
-        if self.kind == CallerKind::Open {
-            return "public".to_owned();
+        match self.kind {
+            CallerKind::Open => "public".to_owned(),
+            CallerKind::Anonymous => "anonymous".to_owned(),
+            CallerKind::Jwt | CallerKind::ApiKey => {
+                self.roles.iter().cloned().collect::<Vec<_>>().join("+")
+            }
         }
-        self.roles.iter().cloned().collect::<Vec<_>>().join("+")
     }
 }
 

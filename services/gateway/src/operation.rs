@@ -53,8 +53,10 @@ pub struct OperationSlot {
     truncated: Mutex<Vec<ontology::shape::Truncated>>,
     /// The caller's roles (the ontology's read rules).
     pub roles: BTreeSet<String>,
-    /// The caller's token payload (`$jwt` in `@cypher` statements).
+    /// The caller's token payload (`$jwt` in `@cypher` statements, read rules).
     pub jwt: serde_json::Map<String, serde_json::Value>,
+    /// Whether the caller authenticated (a token or an API key).
+    pub authenticated: bool,
     /// Whether the statement read the caller's token: its result is not cached.
     per_caller: std::sync::atomic::AtomicBool,
 }
@@ -78,18 +80,16 @@ impl OperationSlot {
             truncated: Mutex::new(Vec::new()),
             roles: BTreeSet::new(),
             jwt: serde_json::Map::new(),
+            authenticated: false,
             per_caller: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// The same slot for a caller holding these roles, with this token payload.
-    pub fn with_caller(
-        mut self,
-        roles: BTreeSet<String>,
-        jwt: serde_json::Map<String, serde_json::Value>,
-    ) -> Self {
-        self.roles = roles;
-        self.jwt = jwt;
+    /// The same slot for this caller: its roles, token payload and whether it authenticated.
+    pub fn with_caller(mut self, caller: &crate::access::Caller) -> Self {
+        self.roles.clone_from(&caller.roles);
+        self.jwt.clone_from(&caller.claims);
+        self.authenticated = caller.authenticated();
         self
     }
 
@@ -436,6 +436,7 @@ impl Extension for OneStatementExt {
                 op.map(|mut op| {
                     op.roles.clone_from(&slot.roles);
                     op.jwt.clone_from(&slot.jwt);
+                    op.authenticated = slot.authenticated;
                     op
                 })
             })

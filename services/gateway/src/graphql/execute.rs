@@ -62,8 +62,7 @@ pub async fn run(
             _ => None,
         });
     let slot = Arc::new(
-        OperationSlot::new(doc.clone(), variables.clone(), consistency.clone())
-            .with_caller(caller.roles.clone(), caller.claims.clone()),
+        OperationSlot::new(doc.clone(), variables.clone(), consistency.clone()).with_caller(caller),
     );
     let mut request = async_graphql::Request::new(prepared.text()).variables(variables.clone());
     request.operation_name = prepared.operation_name().map(str::to_owned);
