@@ -266,8 +266,10 @@ impl<'a> Compiler<'a> {
                     let props = self.edge_props(&m.rel);
                     let owner = m.rel.properties.clone().unwrap_or_default();
                     let pred = self.connection_where(m.node, &owner, props, e, t, w)?;
-                    self.and_visible(m.node, pred)
-                        .or_else(|| self.visible(m.node))
+                    match self.and_visible(m.node, t, pred)? {
+                        Some(p) => Some(p),
+                        None => self.visible(m.node, t)?,
+                    }
                 }
                 _ => self.where_arg(Owner::Node(m.node), t, m.filter)?,
             };
@@ -630,13 +632,15 @@ impl<'a> Compiler<'a> {
                 let t = self.var("this");
                 let pattern = self.pattern(v, &m.rel, &e, &t, true)?;
                 let pred = match (m.filter, connection) {
-                    (None, _) => self.visible(m.node),
+                    (None, _) => self.visible(m.node, &t)?,
                     (Some(w), true) => {
                         let props = self.edge_props(&m.rel);
                         let owner = m.rel.properties.clone().unwrap_or_default();
                         let pred = self.connection_where(m.node, &owner, props, &e, &t, w)?;
-                        self.and_visible(m.node, pred)
-                            .or_else(|| self.visible(m.node))
+                        match self.and_visible(m.node, &t, pred)? {
+                            Some(p) => Some(p),
+                            None => self.visible(m.node, &t)?,
+                        }
                     }
                     (Some(w), false) => self.where_(Owner::Node(m.node), &t, w)?,
                 };

@@ -60,11 +60,15 @@ pub struct JwtClaim {
     pub path: Vec<String>,
 }
 
-/// One read rule: a condition on the token, and whether an unauthenticated caller fails it
-/// whatever it says (`requireAuthentication`, true unless set to false).
+/// One read rule: a condition on the token, one on the node (a `where` whose values may be
+/// `"$jwt.<claim>"`), and whether an unauthenticated caller fails it whatever they say
+/// (`requireAuthentication`, true unless set to false).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadRule {
+    /// `where.jwt` (`{}` when absent: no condition on the token).
     pub jwt: Value,
+    /// `where.node`, as written.
+    pub node: Option<Value>,
     pub require_authentication: bool,
 }
 
@@ -111,14 +115,57 @@ pub fn split_key(key: &str) -> (&str, Option<&'static str>) {
 }
 
 impl ReadRule {
-    /// Whether the rule lets this caller read.
+    /// Whether the rule's conditions on the token hold for this caller (its `node` condition,
+    /// if any, is then for the statement to check).
     pub fn holds(&self, token: &Token<'_>) -> bool {
         (token.authenticated || !self.require_authentication) && condition(&self.jwt, token)
+    }
+
+    /// The rule's `node` condition with each `"$jwt.<claim>"` replaced by the claim's value in
+    /// this caller's token (`Some(None)`: the rule has none); `None` when a claim it names is
+    /// missing (the rule then holds for no node, as the library's `IS NOT NULL AND …` guard
+    /// makes it).
+    pub fn node_condition(&self, token: &Token<'_>) -> Option<Option<Value>> {
+        fn fill(v: &Value, token: &Token<'_>) -> Option<Value> {
+            Some(match v {
+                Value::String(s) => match s.strip_prefix("$jwt.") {
+                    Some(claim) => claim_value(claim, token)?,
+                    None => v.clone(),
+                },
+                Value::Array(items) => Value::Array(
+                    items
+                        .iter()
+                        .map(|x| fill(x, token))
+                        .collect::<Option<_>>()?,
+                ),
+                Value::Object(m) => Value::Object(
+                    m.iter()
+                        .map(|(k, x)| Some((k.clone(), fill(x, token)?)))
+                        .collect::<Option<_>>()?,
+                ),
+                other => other.clone(),
+            })
+        }
+        match &self.node {
+            None => Some(None),
+            Some(node) => fill(node, token).map(Some),
+        }
     }
 
     /// Whether the rule reads more of the token than the caller's roles and whether it
     /// authenticated (what the cache scope holds).
     pub fn reads_claims(&self) -> bool {
+        fn names_jwt(v: &Value) -> bool {
+            match v {
+                Value::String(s) => s.starts_with("$jwt."),
+                Value::Array(items) => items.iter().any(names_jwt),
+                Value::Object(m) => m.values().any(names_jwt),
+                _ => false,
+            }
+        }
+        if self.node.as_ref().is_some_and(names_jwt) {
+            return true;
+        }
         fn claims(v: &Value, out: &mut bool) {
             if let Value::Object(m) = v {
                 for (k, v) in m {
@@ -170,14 +217,14 @@ fn condition(cond: &Value, token: &Token<'_>) -> bool {
     })
 }
 
-/// The claim's value in the token (at its typed path); `roles` falls back to the caller's
-/// roles (an API key's, or the configured roles claim's).
+/// The claim's value in the token (at its typed path, else at the name read as a path);
+/// `roles` falls back to the caller's roles (an API key's, or the configured roles claim's).
 fn claim_value(claim: &str, token: &Token<'_>) -> Option<Value> {
     let path = token
         .jwt
         .and_then(|j| j.claims.iter().find(|c| c.name == claim))
         .map(|c| c.path.clone())
-        .unwrap_or_else(|| vec![claim.to_owned()]);
+        .unwrap_or_else(|| claim_path(claim));
     let mut at = token.claims.get(path.first()?);
     for key in &path[1..] {
         at = at.and_then(|v| v.get(key));
@@ -253,6 +300,7 @@ mod tests {
         };
         ReadRule {
             jwt: rule,
+            node: None,
             require_authentication: true,
         }
         .holds(&token)
@@ -316,6 +364,38 @@ mod tests {
             &[],
             true
         ));
+    }
+
+    #[test]
+    fn node_conditions_take_the_callers_claims() {
+        let claims = json!({"sub": "u1", "org": {"id": 7}});
+        let claims = claims.as_object().cloned().unwrap_or_default();
+        let roles = BTreeSet::new();
+        let token = Token {
+            claims: &claims,
+            roles: &roles,
+            authenticated: true,
+            jwt: None,
+        };
+        let rule = |node: Value| ReadRule {
+            jwt: json!({}),
+            node: Some(node),
+            require_authentication: true,
+        };
+        assert_eq!(
+            rule(json!({"owner": {"id": {"eq": "$jwt.sub"}}, "org": {"in": ["$jwt.org.id"]}}))
+                .node_condition(&token),
+            Some(Some(
+                json!({"owner": {"id": {"eq": "u1"}}, "org": {"in": [7]}})
+            ))
+        );
+        // A claim the token lacks: the rule holds for no node.
+        assert_eq!(
+            rule(json!({"owner": {"eq": "$jwt.tenant"}})).node_condition(&token),
+            None
+        );
+        assert!(rule(json!({"owner": {"eq": "$jwt.sub"}})).reads_claims());
+        assert!(!rule(json!({"published": {"eq": true}})).reads_claims());
     }
 
     #[test]

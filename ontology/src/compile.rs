@@ -136,6 +136,7 @@ pub fn compile_with(
         jwt: &op.jwt,
         authenticated: op.authenticated,
         per_caller: false,
+        in_rule: false,
         defaulted: None,
         hoisted: Vec::new(),
         user_cypher: false,
@@ -299,6 +300,8 @@ pub(crate) struct Compiler<'a> {
     pub(crate) authenticated: bool,
     /// A `@cypher` statement read `$jwt`, or a read rule read a claim other than the roles.
     pub(crate) per_caller: bool,
+    /// While a read rule's `node` condition is compiled (rules do not nest).
+    pub(crate) in_rule: bool,
     /// The default page size the root field being compiled got (no `limit`/`first` given).
     pub(crate) defaulted: Option<u64>,
     /// Subqueries (`CALL (x) { … }`) the projection being compiled reads its nested values
@@ -1012,7 +1015,12 @@ impl<'a> Compiler<'a> {
             None => None,
         };
         // Hidden nodes are neither edges nor counted.
-        let where_ = and_all(where_.into_iter().chain(self.visible(target)).collect());
+        let where_ = and_all(
+            where_
+                .into_iter()
+                .chain(self.visible(target, &t)?)
+                .collect(),
+        );
         let mut order = Vec::new();
         if let Some(sorts) = f.arg("sort") {
             for s in as_list(sorts) {
@@ -1332,7 +1340,7 @@ impl<'a> Compiler<'a> {
     ) -> Result<Option<String>, CompileError> {
         match (w, owner) {
             (Some(w), _) => self.where_(owner, v, w),
-            (None, Owner::Node(n)) => Ok(self.visible(n)),
+            (None, Owner::Node(n)) => self.visible(n, v),
             (None, Owner::Edge(..)) => Ok(None),
         }
     }
@@ -1396,7 +1404,7 @@ impl<'a> Compiler<'a> {
         let Some(pred) = self.global_id_match(n, &t, &id)? else {
             return Ok((format!("RETURN null AS {column}"), Shape::Plain));
         };
-        let pred = and_all(std::iter::once(pred).chain(self.visible(n)).collect());
+        let pred = and_all(std::iter::once(pred).chain(self.visible(n, &t)?).collect());
         let where_ = pred.map(|p| format!(" WHERE {p}")).unwrap_or_default();
         self.depends_on(n);
         let ((proj, shape), pre) =
@@ -1410,11 +1418,19 @@ impl<'a> Compiler<'a> {
         ))
     }
 
-    /// The read rules of a node type as a predicate: a parameter saying whether one holds for
-    /// the caller's token, so hidden nodes match nothing (`None`: the type is public).
-    pub(crate) fn visible(&mut self, n: &NodeType) -> Option<String> {
-        if n.read_rules.is_empty() {
-            return None;
+    /// The read rules of node type `n` over its node `v`, as a predicate (`None`: the type is
+    /// public). The conditions on the token are decided here: a rule without a `node` condition
+    /// that holds makes the predicate one `true` parameter, none holding one `false` parameter
+    /// (hidden nodes then match nothing, and an index seek stays a seek); the `node` conditions
+    /// of the rules that hold, their `$jwt` values filled in, are OR-ed. Rules of other types
+    /// are not applied inside a rule's condition.
+    pub(crate) fn visible(
+        &mut self,
+        n: &'a NodeType,
+        v: &str,
+    ) -> Result<Option<String>, CompileError> {
+        if n.read_rules.is_empty() || self.in_rule {
+            return Ok(None);
         }
         let token = crate::authorization::Token {
             claims: self.jwt,
@@ -1422,12 +1438,32 @@ impl<'a> Compiler<'a> {
             authenticated: self.authenticated,
             jwt: self.o.jwt.as_ref(),
         };
-        let allowed = n.read_rules.iter().any(|r| r.holds(&token));
         // A rule on other claims than the roles: the answer is this caller's own.
         if n.read_rules.iter().any(|r| r.reads_claims()) {
             self.per_caller = true;
         }
-        Some(self.param(Value::Bool(allowed)))
+        let mut on_node = Vec::new();
+        for rule in n.read_rules.iter().filter(|r| r.holds(&token)) {
+            match rule.node_condition(&token) {
+                // A claim the condition names is missing: the rule holds for no node.
+                None => {}
+                Some(None) => return Ok(Some(self.param(Value::Bool(true)))),
+                Some(Some(w)) => {
+                    self.in_rule = true;
+                    let pred = self.where_(Owner::Node(n), v, &w);
+                    self.in_rule = false;
+                    match pred? {
+                        Some(p) => on_node.push(p),
+                        None => return Ok(Some(self.param(Value::Bool(true)))),
+                    }
+                }
+            }
+        }
+        Ok(Some(match on_node.len() {
+            0 => self.param(Value::Bool(false)),
+            1 => format!("({})", on_node[0]),
+            _ => format!("({})", on_node.join(" OR ")),
+        }))
     }
 
     /// A connection filter's predicate, restricted to related nodes the caller may read: edges
@@ -1435,14 +1471,17 @@ impl<'a> Compiler<'a> {
     /// has the visibility already). An empty filter stays empty.
     pub(crate) fn and_visible(
         &mut self,
-        target: &NodeType,
+        target: &'a NodeType,
+        t: &str,
         pred: Option<String>,
-    ) -> Option<String> {
-        let pred = pred?;
-        Some(match self.visible(target) {
+    ) -> Result<Option<String>, CompileError> {
+        let Some(pred) = pred else {
+            return Ok(None);
+        };
+        Ok(Some(match self.visible(target, t)? {
             Some(visible) => format!("{pred} AND {visible}"),
             None => pred,
-        })
+        }))
     }
 
     /// The predicate of a `where` input over variable `v`.
@@ -1532,7 +1571,7 @@ impl<'a> Compiler<'a> {
             }
         }
         // Filters over a hidden type match nothing (relationship filters included).
-        parts.extend(self.visible(n));
+        parts.extend(self.visible(n, v)?);
         Ok(and_all(parts))
     }
 
@@ -1670,7 +1709,7 @@ impl<'a> Compiler<'a> {
         if !r.list {
             if val.is_null() {
                 // A hidden node does not count as a related one.
-                let visible = self.visible(target);
+                let visible = self.visible(target, &t)?;
                 return Ok(vec![format!(
                     "NOT {}",
                     exists(&pattern, visible.as_deref())
@@ -1709,7 +1748,7 @@ impl<'a> Compiler<'a> {
         let pattern = self.pattern(v, r, &e, &t, true)?;
         if !r.list {
             if val.is_null() {
-                let visible = self.visible(target);
+                let visible = self.visible(target, &t)?;
                 return Ok(vec![format!(
                     "NOT {}",
                     exists(&pattern, visible.as_deref())
@@ -1717,8 +1756,8 @@ impl<'a> Compiler<'a> {
             }
             // Existence of the related node: a hidden one does not count, even unfiltered.
             let pred = match self.connection_where(target, &owner, props, &e, &t, val)? {
-                Some(p) => self.and_visible(target, Some(p)),
-                None => self.visible(target),
+                Some(p) => self.and_visible(target, &t, Some(p))?,
+                None => self.visible(target, &t)?,
             };
             return Ok(vec![exists(&pattern, pred.as_deref())]);
         }
@@ -1734,7 +1773,7 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             if q == "aggregate" {
-                let visible = self.visible(target);
+                let visible = self.visible(target, &t)?;
                 let where_ = visible.map(|w| format!(" WHERE {w}")).unwrap_or_default();
                 let source = format!("MATCH {pattern}{where_}");
                 let related = Related::new(self.o, r, source, &e, &t);
@@ -1742,7 +1781,7 @@ impl<'a> Compiler<'a> {
                 continue;
             }
             let pred = self.connection_where(target, &owner, props, &e, &t, inner)?;
-            let pred = self.and_visible(target, pred);
+            let pred = self.and_visible(target, &t, pred)?;
             parts.extend(quantified(q, &pattern, pred.as_deref(), &r.name)?);
         }
         Ok(parts)

@@ -1191,10 +1191,10 @@ impl Validator {
         found
     }
 
-    /// `@authorization(filter: [{ operations, requireAuthentication, where: { jwt: { … } } }])`:
+    /// `@authorization(filter: [{ operations, requireAuthentication, where: { jwt, node } }])`:
     /// the rules that apply to reads (`operations` absent or naming READ), each a condition on
-    /// the caller's token. Other arguments (`validate`) and conditions on the node itself are
-    /// refused, naming what is supported.
+    /// the caller's token and/or on the node (values may be `"$jwt.<claim>"`). Other arguments
+    /// (`validate`) and `$context` values are refused, naming what is supported.
     fn read_rules(
         &mut self,
         t: &TypeDefinition,
@@ -1204,7 +1204,7 @@ impl Validator {
         let Some(d) = directive(&t.directives, "authorization") else {
             return Vec::new();
         };
-        const SUPPORTED: &str = "Ontograph supports `@authorization(filter: [{ operations, requireAuthentication, where: { jwt: { <claim>: { eq | in | includes | … } } } }])`";
+        const SUPPORTED: &str = "Ontograph supports `@authorization(filter: [{ operations, requireAuthentication, where: { jwt: { <claim>: { eq | in | includes | … } }, node: { <field>: { eq: \"$jwt.<claim>\" } } } }])`";
         let mut rules = Vec::new();
         for (arg, value) in &d.node.arguments {
             if arg.node.as_str() != "filter" {
@@ -1250,20 +1250,24 @@ impl Validator {
                     r.get("requireAuthentication"),
                     Some(ConstValue::Boolean(false))
                 );
-                let condition = match r.get("where") {
+                let (on_token, on_node) = match r.get("where") {
                     Some(ConstValue::Object(w)) => {
-                        if let Some(k) = w.keys().find(|k| k.as_str() != "jwt") {
-                            self.error(value.pos, format!("an @authorization rule on `{name}` filters on `{k}`: only `jwt` conditions are supported yet ({SUPPORTED})"));
+                        if let Some(k) = w.keys().find(|k| !matches!(k.as_str(), "jwt" | "node")) {
+                            self.error(value.pos, format!("an @authorization rule on `{name}` filters on `{k}`: only `jwt` and `node` conditions are supported ({SUPPORTED})"));
                             continue;
                         }
-                        w.get("jwt").cloned()
+                        (
+                            w.get("jwt").and_then(|c| c.clone().into_json().ok()),
+                            w.get("node").and_then(|c| c.clone().into_json().ok()),
+                        )
                     }
-                    _ => None,
+                    _ => (None, None),
                 };
-                let Some(condition) = condition.and_then(|c| c.into_json().ok()) else {
-                    self.error(value.pos, format!("an @authorization rule on `{name}` needs `where: {{ jwt: {{ … }} }}`: {SUPPORTED}"));
+                if on_token.is_none() && on_node.is_none() {
+                    self.error(value.pos, format!("an @authorization rule on `{name}` needs `where: {{ jwt: {{ … }} }}` or `where: {{ node: {{ … }} }}`: {SUPPORTED}"));
                     continue;
-                };
+                }
+                let condition = on_token.unwrap_or_else(|| serde_json::json!({}));
                 if let Err(problem) = check_jwt_condition(&condition, jwt) {
                     self.error(
                         value.pos,
@@ -1271,9 +1275,17 @@ impl Validator {
                     );
                     continue;
                 }
+                if on_node
+                    .as_ref()
+                    .is_some_and(|n| n.to_string().contains("\"$context."))
+                {
+                    self.error(value.pos, format!("an @authorization rule on `{name}` reads `$context`, which is not supported yet: use claims of the token (`$jwt.<claim>`)"));
+                    continue;
+                }
                 if reads {
                     rules.push(ReadRule {
                         jwt: condition,
+                        node: on_node,
                         require_authentication,
                     });
                 }

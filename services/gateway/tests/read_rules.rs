@@ -176,13 +176,13 @@ fn unsupported_rules_are_refused_with_what_is_supported() {
         "{err}"
     );
     let bad = r#"
-      type Secret @node @authorization(filter: [{ where: { node: { id: "x" } } }]) { id: ID! @id @unique }
+      type Secret @node @authorization(filter: [{ where: { node: { id: { eq: "$context.tenant" } } } }]) { id: ID! @id @unique }
     "#;
     let err = ontology::parse_ontology(bad)
         .expect_err("unsupported")
         .to_string();
     assert!(
-        err.contains("only `jwt` conditions are supported yet"),
+        err.contains("reads `$context`, which is not supported yet"),
         "{err}"
     );
     let bad = r#"

@@ -3,3 +3,6 @@ CREATE (ada:Person {handle: 'ada', name: 'Ada'}), (bob:Person {handle: 'bob', na
   (bob)-[:EARNS]->(:Salary {amount: 90, year: 2025}),
   (:Note {text: 'promote'})-[:ABOUT]->(ada), (:Note {text: 'review'})-[:ABOUT]->(bob);
 CREATE (:Memo {text: 'q3 plan'}), (:Memo {text: 'budget'}), (:Notice {text: 'open day'});
+MATCH (ada:Person {handle: 'ada'}), (bob:Person {handle: 'bob'})
+CREATE (ada)-[:WROTE]->(:Doc {title: 'ada notes', ownerSub: 'ada'}), (bob)-[:WROTE]->(:Doc {title: 'bob plan', ownerSub: 'bob'}),
+  (ada)-[:DRAFTED]->(:Draft {title: 'ada draft'}), (bob)-[:DRAFTED]->(:Draft {title: 'bob draft'});
